@@ -1,0 +1,106 @@
+/**
+ * Flags and environment variables become one validated, frozen object, once, at start-up.
+ * Nothing deeper in the code reads process.env.
+ */
+import path from 'node:path';
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly publicUrl: string;
+  /** `postgres://…` selects PostgreSQL; otherwise SQLite at `sqlitePath`. */
+  readonly databaseUrl: string | undefined;
+  readonly sqlitePath: string;
+  /** base64 of 32 bytes; when absent the key lives in `<dataDir>/master.key`. */
+  readonly masterKey: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Default relying party for PingID Desktop devices: host of the public URL unless set. */
+  readonly rpId: string;
+  readonly rpName: string;
+  readonly apiPath: string;
+  readonly authPath: string;
+}
+
+export class ConfigError extends Error {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(`invalid configuration ${key}: ${message}`);
+    this.key = key;
+  }
+}
+
+export type RawOptions = Partial<Record<
+  'host' | 'port' | 'dataDir' | 'publicUrl' | 'databaseUrl' | 'masterKey' | 'logLevel' | 'rpId' | 'rpName',
+  string | number | undefined
+>>;
+
+/** `--data-dir` ↔ `OPENMFA_DATA_DIR`: the one place that maps option names to variables. */
+export const envName = (key: string): string => 'OPENMFA_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Flags win over OPENMFA_* variables, which win over defaults. `DATABASE_URL` is also read
+ * for the database, as most hosting platforms set it.
+ */
+export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {}): ServerConfig {
+  const pick = (key: keyof RawOptions): string | undefined => {
+    const v = flags[key] ?? env[envName(key)];
+    return v === undefined || v === '' ? undefined : String(v);
+  };
+
+  const host = pick('host') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.\-:[\]]+$/.test(host)) throw new ConfigError('host', `"${host}" is not a host name or address`);
+
+  const portText = pick('port') ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) throw new ConfigError('port', `"${portText}" is not a port number (0-65535)`);
+
+  const dataDir = path.resolve(pick('dataDir') ?? './data');
+
+  const publicUrlText = pick('publicUrl') ?? `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  let publicUrl: URL;
+  try {
+    publicUrl = new URL(publicUrlText);
+  } catch {
+    throw new ConfigError('publicUrl', `"${publicUrlText}" is not an absolute URL`);
+  }
+  if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') throw new ConfigError('publicUrl', 'must be http or https');
+  const base = publicUrl.href.replace(/\/+$/, '');
+
+  const databaseUrl = pick('databaseUrl') ?? (env.DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl) && !/^(sqlite|file):/.test(databaseUrl)) {
+    throw new ConfigError('databaseUrl', 'must start with postgres://, postgresql://, sqlite: or file:');
+  }
+  const isPostgres = databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(databaseUrl);
+  const sqlitePath = databaseUrl !== undefined && !isPostgres
+    ? path.resolve(dataDir, databaseUrl.replace(/^(sqlite|file):(\/\/)?/, ''))
+    : path.join(dataDir, 'openmfa.sqlite');
+
+  const masterKey = pick('masterKey');
+  if (masterKey !== undefined && Buffer.from(masterKey, 'base64').length !== 32) {
+    throw new ConfigError('masterKey', 'must be base64 of exactly 32 bytes');
+  }
+
+  const logLevel = (pick('logLevel') ?? 'info') as ServerConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const rpId = pick('rpId') ?? publicUrl.hostname.replace(/^\[|\]$/g, '');
+  const rpName = pick('rpName') ?? rpId;
+
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    publicUrl: base,
+    databaseUrl: isPostgres ? databaseUrl : undefined,
+    sqlitePath,
+    masterKey,
+    logLevel,
+    rpId,
+    rpName,
+    apiPath: `${base}/v1`,
+    authPath: base,
+  });
+}

@@ -1,0 +1,20 @@
+/** Everything a route needs, built once in app.ts and passed down (never read from globals). */
+import type { Clock } from './clock.js';
+import type { ServerConfig } from './config.js';
+import type { SecretBox } from './crypto/secretbox.js';
+import type { Access } from './http/access.js';
+import type { LinkBuilder } from './http/links.js';
+import type { KeyRing } from './platform/keys.js';
+import type { AccessTokens } from './platform/tokens.js';
+import type { Store } from './store/db.js';
+
+export interface Context {
+  readonly config: ServerConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly box: SecretBox;
+  readonly links: LinkBuilder;
+  readonly keys: KeyRing;
+  readonly tokens: AccessTokens;
+  readonly access: Access;
+}

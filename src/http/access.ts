@@ -1,0 +1,100 @@
+/**
+ * Who is calling and what they may touch (issue 2 §5, reference §9.3):
+ *   no/bad/expired token                      → 401 ACCESS_FAILED
+ *   environment not managed by the caller,
+ *   or not existing (same body either way)     → 403 ACCESS_FAILED
+ *   an ID of another environment's resource    → 404 NOT_FOUND (the routes' lookups are scoped)
+ * The bootstrap admin application manages every environment; any other worker application
+ * manages the environment it lives in.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { AccessTokens } from '../platform/tokens.js';
+import type { Db } from '../store/db.js';
+import type { EnvironmentsTable } from '../store/schema.js';
+import { forbidden, unauthorized } from './errors.js';
+
+export interface Caller {
+  clientId: string;
+  environmentId: string;
+  managesAll: boolean;
+}
+
+interface Cached<T> {
+  value: T;
+  until: number;
+}
+
+/** How long another process's delete of an application or environment may go unseen here. */
+const TTL_MS = 5_000;
+const LIMIT = 10_000;
+
+export class Access {
+  readonly #db: Db;
+  readonly #tokens: AccessTokens;
+  readonly #clock: Clock;
+  readonly #apps = new Map<string, Cached<{ environmentId: string; managesAll: boolean; enabled: boolean } | undefined>>();
+  readonly #envs = new Map<string, Cached<EnvironmentsTable | undefined>>();
+
+  constructor(db: Db, tokens: AccessTokens, clock: Clock) {
+    this.#db = db;
+    this.#tokens = tokens;
+    this.#clock = clock;
+  }
+
+  async caller(request: FastifyRequest): Promise<Caller> {
+    const header = request.headers.authorization;
+    if (typeof header !== 'string') throw unauthorized('An Authorization header with a Bearer token is required');
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
+    if (!match?.[1]) throw unauthorized('The Authorization header is not a Bearer token');
+    const verified = await this.#tokens.verify(match[1]);
+    if (!verified.ok) throw unauthorized(verified.reason);
+    const { clientId, environmentId } = verified.principal;
+    const app = await this.#application(clientId);
+    if (!app || !app.enabled || app.environmentId !== environmentId) throw unauthorized('The application that holds this token no longer exists or is disabled');
+    return { clientId, environmentId, managesAll: app.managesAll };
+  }
+
+  /** The environment, if the caller may manage it; else 403 with one body for "not yours" and "none". */
+  async environment(request: FastifyRequest, environmentId: string): Promise<{ caller: Caller; environment: EnvironmentsTable }> {
+    const caller = await this.caller(request);
+    if (!caller.managesAll && caller.environmentId !== environmentId) throw forbidden();
+    const environment = await this.#environment(environmentId);
+    if (!environment) throw forbidden();
+    return { caller, environment };
+  }
+
+  /** Called by the process that deletes or changes something, so it sees its own change at once. */
+  forgetApplication(clientId: string): void {
+    this.#apps.delete(clientId);
+  }
+  forgetEnvironment(environmentId: string): void {
+    this.#envs.delete(environmentId);
+  }
+
+  async #application(clientId: string) {
+    return this.#cached(this.#apps, clientId, async () => {
+      const row = await this.#db.selectFrom('applications').select(['environment_id', 'manages_all', 'enabled'])
+        .where('id', '=', clientId).executeTakeFirst();
+      return row ? { environmentId: row.environment_id, managesAll: row.manages_all === 1, enabled: row.enabled === 1 } : undefined;
+    });
+  }
+
+  async #environment(environmentId: string) {
+    if (environmentId.length > 64) return undefined;
+    return this.#cached(this.#envs, environmentId, () =>
+      this.#db.selectFrom('environments').selectAll().where('id', '=', environmentId).executeTakeFirst());
+  }
+
+  async #cached<T>(map: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.#clock.now();
+    const hit = map.get(key);
+    if (hit && hit.until > now) return hit.value;
+    const value = await load();
+    if (map.size >= LIMIT) map.clear();
+    // Only positive answers are cached: a row created a moment ago must be seen at once.
+    if (value !== undefined) map.set(key, { value, until: now + TTL_MS });
+    else map.delete(key);
+    return value;
+  }
+}

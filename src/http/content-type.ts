@@ -1,0 +1,66 @@
+/**
+ * The one rule for request bodies: a route declares the media types it accepts
+ * (`config.accepts`), JSON is the default for methods with a body, anything else is
+ * 415 INVALID_REQUEST (reference §3.6, §7.3). Parameters such as `charset` are ignored.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { invalidRequest, unsupportedMediaType } from './errors.js';
+
+export const JSON_TYPE = 'application/json';
+export const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Media types this route accepts; the first is the default for an empty body. */
+    accepts?: readonly string[];
+  }
+}
+
+export const mediaType = (request: FastifyRequest): string | undefined => {
+  const ct = request.headers['content-type'];
+  return typeof ct === 'string' ? ct.split(';')[0]!.trim().toLowerCase() : undefined;
+};
+
+const hasBody = (request: FastifyRequest): boolean => {
+  const len = request.headers['content-length'];
+  return (len !== undefined && len !== '0') || request.headers['transfer-encoding'] !== undefined;
+};
+
+/** Registers the parsers (JSON, every vnd.pingidentity JSON action, form) and the 415 check. */
+export function registerBodyHandling(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  const jsonLike = /^application\/(json|[a-z0-9.+-]+\+json)$/;
+  app.addContentTypeParser(jsonLike, { parseAs: 'string' }, (request, body, done) => {
+    // Actions such as block/unblock take an empty body (reference §3.2).
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(request, text, (err, value) => {
+      if (err) return done(invalidRequest('The request body is not valid JSON'), undefined);
+      done(null, value);
+    });
+  });
+  app.addContentTypeParser(FORM_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+    const params = new URLSearchParams(String(body));
+    const out: Record<string, string | string[]> = Object.create(null);
+    for (const [k, v] of params) {
+      const prev = out[k];
+      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    done(null, out);
+  });
+  // Anything else is read (so the size limit applies) and refused in the hook below.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
+
+  app.addHook('preValidation', async (request) => {
+    const method = request.method;
+    if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return;
+    const accepts = request.routeOptions.config.accepts ?? [JSON_TYPE];
+    const type = mediaType(request);
+    if (type === undefined) {
+      if (!hasBody(request) && accepts.length > 0) return; // an empty body with no type: routes decide
+      throw unsupportedMediaType(undefined);
+    }
+    if (!accepts.includes(type)) throw unsupportedMediaType(type);
+  });
+}

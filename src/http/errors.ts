@@ -1,0 +1,96 @@
+/**
+ * The one error catalogue: every error the API answers is made here and rendered by
+ * `renderError` in PingOne's envelope (reference §7.3): `{id, code, message, details[]}`.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface ErrorDetail {
+  code: string;
+  target?: string;
+  message: string;
+  innerError?: Record<string, unknown>;
+}
+
+export interface ErrorBody {
+  id: string;
+  code: string;
+  message: string;
+  details?: ErrorDetail[];
+}
+
+export const MESSAGES = {
+  INVALID_DATA: 'The request could not be completed. One or more validation errors were in the request.',
+  REQUEST_FAILED: 'The request could not be completed. There was an issue processing the request.',
+  INVALID_REQUEST: 'The request could not be completed. The request was malformed or invalid.',
+  UNSUPPORTED_MEDIA_TYPE: 'The request could not be completed. The Content-Type of the request is not supported here.',
+  TOO_LARGE: 'The request could not be completed. The request body is too large.',
+  UNAUTHORIZED: 'The request could not be completed. The access token is missing, invalid or expired.',
+  FORBIDDEN: 'The request could not be completed. You do not have access to this resource.',
+  NOT_FOUND: 'The request could not be completed. The requested resource was not found.',
+  METHOD_NOT_ALLOWED: 'The request could not be completed. The method is not allowed on this resource.',
+  REQUEST_LIMITED: 'The request could not be completed. Too many requests were made; try again later.',
+  UNEXPECTED_ERROR: 'The request could not be completed. An unexpected error occurred.',
+  UNAVAILABLE: 'The request could not be completed. The service is temporarily unavailable.',
+} as const;
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetail[] | undefined;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, details?: ErrorDetail[], headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details && details.length > 0 ? details : undefined;
+    this.headers = headers;
+  }
+}
+
+export const invalidData = (...details: ErrorDetail[]): ApiError =>
+  new ApiError(400, 'INVALID_DATA', MESSAGES.INVALID_DATA, details);
+
+/** One field's problem, the most common shape. */
+export const invalidValue = (target: string, message: string, code = 'INVALID_VALUE', innerError?: Record<string, unknown>): ApiError =>
+  invalidData({ code, target, message, ...(innerError ? { innerError } : {}) });
+
+export const requestFailed = (...details: ErrorDetail[]): ApiError =>
+  new ApiError(400, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, details);
+
+export const invalidRequest = (message: string = MESSAGES.INVALID_REQUEST, details?: ErrorDetail[]): ApiError =>
+  new ApiError(400, 'INVALID_REQUEST', message, details);
+
+export const unsupportedMediaType = (contentType: string | undefined): ApiError =>
+  new ApiError(415, 'INVALID_REQUEST', MESSAGES.UNSUPPORTED_MEDIA_TYPE, [
+    { code: 'INVALID_VALUE', target: 'Content-Type', message: contentType ? `Content-Type ${contentType.slice(0, 100)} is not accepted here` : 'a Content-Type header is required' },
+  ]);
+
+export const payloadTooLarge = (): ApiError => new ApiError(413, 'INVALID_REQUEST', MESSAGES.TOO_LARGE);
+
+export const unauthorized = (message = 'The access token is missing, malformed, expired or not issued by this server'): ApiError =>
+  new ApiError(401, 'ACCESS_FAILED', MESSAGES.UNAUTHORIZED, [{ code: 'INVALID_TOKEN', message }], { 'WWW-Authenticate': 'Bearer' });
+
+/** Same body whether the environment does not exist or is someone else's (issue 2, §5). */
+export const forbidden = (): ApiError =>
+  new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'The access token does not grant access to this environment' }]);
+
+export const notFound = (): ApiError => new ApiError(404, 'NOT_FOUND', MESSAGES.NOT_FOUND);
+
+export const methodNotAllowed = (): ApiError => new ApiError(405, 'METHOD_NOT_ALLOWED', MESSAGES.METHOD_NOT_ALLOWED);
+
+export const requestLimited = (retryAfterSeconds: number, detail: ErrorDetail): ApiError =>
+  new ApiError(429, 'REQUEST_LIMITED', MESSAGES.REQUEST_LIMITED, [detail], { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+
+export const unavailable = (): ApiError => new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, undefined, { 'Retry-After': '1' });
+
+export const unexpected = (): ApiError => new ApiError(500, 'UNEXPECTED_ERROR', MESSAGES.UNEXPECTED_ERROR);
+
+export function renderError(error: ApiError): ErrorBody {
+  const body: ErrorBody = { id: randomUUID(), code: error.code, message: error.message };
+  if (error.details) body.details = error.details;
+  return body;
+}
+
+/** Maximum-devices refusal, verbatim from reference §7.3. */
+export const maxDevicesReached = (maximumAllowed: number): ApiError =>
+  requestFailed({ code: 'LIMIT_EXCEEDED', message: 'Maximum allowed devices has been reached', innerError: { maximumAllowed } });

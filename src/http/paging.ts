@@ -1,0 +1,77 @@
+/**
+ * Cursor paging as PingOne describes it (reference §7.2): `limit`, an opaque URL-safe `cursor`
+ * in `_links.next`/`prev`, `count` and `size`. Our cursor is a keyset position
+ * (createdAt, id) and a direction, so pages stay stable while rows are added.
+ */
+import { invalidValue } from './errors.js';
+import { link, type Links } from './links.js';
+
+export interface Position {
+  createdAt: number;
+  id: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  after?: Position;
+  before?: Position;
+}
+
+export function parsePageRequest(query: { limit?: string | undefined; cursor?: string | undefined }, maxLimit: number, defaultLimit = maxLimit): PageRequest {
+  let limit = defaultLimit;
+  if (query.limit !== undefined) {
+    if (!/^\d{1,6}$/.test(query.limit) || Number(query.limit) < 1) {
+      throw invalidValue('limit', `limit must be a whole number from 1 to ${maxLimit}`, 'INVALID_PARAMETER', { rangeMinimumValue: 1, rangeMaximumValue: maxLimit });
+    }
+    limit = Math.min(Number(query.limit), maxLimit);
+  }
+  if (query.cursor === undefined) return { limit };
+  const bad = () => invalidValue('cursor', 'cursor is not one this server issued', 'INVALID_PARAMETER');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  const c = decoded as { d?: unknown; t?: unknown; i?: unknown };
+  if ((c.d !== 'a' && c.d !== 'b') || typeof c.t !== 'number' || !Number.isSafeInteger(c.t) || typeof c.i !== 'string' || c.i.length > 64) throw bad();
+  const pos = { createdAt: c.t, id: c.i };
+  return c.d === 'a' ? { limit, after: pos } : { limit, before: pos };
+}
+
+const encodeCursor = (d: 'a' | 'b', p: Position): string =>
+  Buffer.from(JSON.stringify({ d, t: p.createdAt, i: p.id })).toString('base64url');
+
+export interface Page<T> {
+  items: T[];
+  hasNext: boolean;
+  hasPrev: boolean;
+}
+
+/**
+ * Given rows fetched with limit + 1 in the page's direction, trims the extra row and says
+ * which neighbours exist. A page reached through a cursor always has a neighbour behind it.
+ */
+export function toPage<T>(rows: T[], req: PageRequest): Page<T> {
+  const more = rows.length > req.limit;
+  const items = more ? rows.slice(0, req.limit) : rows;
+  if (req.before) return { items: items.reverse(), hasNext: true, hasPrev: more };
+  return { items, hasNext: more, hasPrev: req.after !== undefined };
+}
+
+/** `_links.self`, and `next`/`prev` with the same query but a new cursor. */
+export function pageLinks<T extends Position>(selfUrl: string, page: Page<T>, limit: number): Links {
+  const url = new URL(selfUrl);
+  const links: Links = { self: link(url.href) };
+  const withCursor = (cursor: string) => {
+    const u = new URL(url.href);
+    u.searchParams.set('cursor', cursor);
+    u.searchParams.set('limit', String(limit));
+    return link(u.href);
+  };
+  const first = page.items[0];
+  const last = page.items[page.items.length - 1];
+  if (page.hasNext && last) links.next = withCursor(encodeCursor('a', last));
+  if (page.hasPrev && first) links.prev = withCursor(encodeCursor('b', first));
+  return links;
+}

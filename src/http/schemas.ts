@@ -1,0 +1,59 @@
+/**
+ * Building blocks shared by the route schemas. One schema per resource serves validation,
+ * serialization (undeclared fields are dropped, so nothing secret leaks by accident), the
+ * TypeScript type and /openapi.json.
+ */
+import { Type, type TSchema } from 'typebox';
+
+export const Link = Type.Object({ href: Type.String() });
+export const Links = Type.Record(Type.String(), Link);
+export const Ref = Type.Object({ id: Type.String() });
+export const IdRef = (description?: string) =>
+  Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false, ...(description ? { description } : {}) });
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const TIME_UNITS = ['SECONDS', 'MINUTES', 'HOURS', 'DAYS'] as const;
+export const Duration = (units: readonly string[] = TIME_UNITS, max = 100_000) =>
+  Type.Object({
+    duration: Type.Integer({ minimum: 0, maximum: max }),
+    timeUnit: Type.Enum(units),
+  }, { additionalProperties: false });
+
+export const ErrorDetailSchema = Type.Object({
+  code: Type.String(),
+  target: Type.Optional(Type.String()),
+  message: Type.String(),
+  innerError: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+export const ErrorSchema = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Array(ErrorDetailSchema)),
+});
+
+/** PingOne collection: `_links`, `_embedded.<name>`, `count`, `size`. */
+export const Collection = (name: string, item: TSchema) =>
+  Type.Object({
+    _links: Links,
+    _embedded: Type.Object({ [name]: Type.Array(item) }),
+    count: Type.Optional(Type.Integer()),
+    size: Type.Integer(),
+  });
+
+export const PageQuery = {
+  limit: Type.Optional(Type.String({ description: 'page size' })),
+  cursor: Type.Optional(Type.String({ description: 'opaque cursor from a next/prev link' })),
+};
+
+export const EnvParams = Type.Object({ envId: Type.String() });
+
+/** Standard error responses every authenticated management route may give. */
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
+
+export const STD_ERRORS = [400, 401, 403, 404, 415, 429] as const;
+
+/** 204: Fastify sends no body whatever the payload. */
+export const NoContent = Type.Null({ description: 'No Content' });

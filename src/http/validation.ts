@@ -1,0 +1,86 @@
+/**
+ * Turns JSON-schema validation errors (Ajv, as Fastify reports them) into PingOne's
+ * INVALID_DATA details: one detail per bad field, `target` the field's path.
+ */
+import { invalidData, type ApiError, type ErrorDetail } from './errors.js';
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** `/a/0/b` → `a[0].b`; PingOne targets read like property paths. */
+function toTarget(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+function detailFor(e: AjvError, context: string): ErrorDetail | undefined {
+  const p = e.params;
+  switch (e.keyword) {
+    case 'required': {
+      const target = toTarget(e.instancePath, String(p.missingProperty));
+      return { code: 'REQUIRED_VALUE', target, message: `${target} is required` };
+    }
+    case 'additionalProperties': {
+      const target = toTarget(e.instancePath, String(p.additionalProperty));
+      return { code: 'INVALID_VALUE', target, message: `${target} is not a recognised property here` };
+    }
+    case 'minLength':
+      if (p.limit === 1) {
+        const target = toTarget(e.instancePath);
+        return { code: 'EMPTY_VALUE', target, message: `${target} must not be empty` };
+      }
+      break;
+    case 'maxLength': {
+      const target = toTarget(e.instancePath);
+      return { code: 'SIZE_LIMIT_EXCEEDED', target, message: `${target} must be at most ${String(p.limit)} characters`, innerError: { maximumValue: p.limit } };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const target = toTarget(e.instancePath);
+      const bound = e.keyword.endsWith('inimum') ? 'rangeMinimumValue' : 'rangeMaximumValue';
+      return { code: 'OUT_OF_RANGE', target, message: `${target} ${e.message ?? 'is out of range'}`, innerError: { [bound]: p.limit } };
+    }
+    case 'enum': {
+      const target = toTarget(e.instancePath);
+      return { code: 'INVALID_VALUE', target, message: `${target} must be one of ${(p.allowedValues as unknown[]).join(', ')}`, innerError: { allowedValues: p.allowedValues } };
+    }
+    case 'const': {
+      const target = toTarget(e.instancePath);
+      return { code: 'INVALID_VALUE', target, message: `${target} must be ${JSON.stringify(p.allowedValue)}`, innerError: { allowedValues: [p.allowedValue] } };
+    }
+    case 'pattern': {
+      const target = toTarget(e.instancePath);
+      return { code: 'INVALID_VALUE', target, message: `${target} has an invalid format`, innerError: { allowedPattern: p.pattern } };
+    }
+    case 'anyOf':
+    case 'oneOf':
+    case 'if':
+      return undefined; // the branch errors beside it say what is wrong
+    default:
+      break;
+  }
+  const target = toTarget(e.instancePath) || context;
+  return { code: 'INVALID_VALUE', target, message: `${target} ${e.message ?? 'is invalid'}` };
+}
+
+export function validationError(errors: AjvError[], context: string): ApiError {
+  const seen = new Set<string>();
+  const details: ErrorDetail[] = [];
+  for (const e of errors) {
+    const d = detailFor(e, context);
+    if (!d) continue;
+    const key = `${d.target}|${d.code}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    details.push(d);
+  }
+  if (details.length === 0) details.push({ code: 'INVALID_VALUE', target: context, message: `the ${context} is invalid` });
+  return invalidData(...details);
+}

@@ -1,0 +1,174 @@
+/**
+ * Worker applications (issue 2 §4): the application ID is the client ID. The secret is shown
+ * when the application is made and at PingOne's `GET …/applications/{id}/secret`; it is kept
+ * twice, as a SHA-256 hash that the token endpoint compares and sealed under the master key
+ * for that read. It is never logged.
+ */
+import { Type, type Static } from 'typebox';
+import { iso } from '../clock.js';
+import type { Context } from '../context.js';
+import { sha256Hex } from '../crypto/hash.js';
+import { newId, newSecret } from '../crypto/random.js';
+import { notFound, requestFailed } from '../http/errors.js';
+import { link } from '../http/links.js';
+import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import type { Db } from '../store/db.js';
+import { keysetPage } from '../store/keyset.js';
+import type { ApplicationsTable } from '../store/schema.js';
+
+export const AUTH_METHODS = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export const ApplicationInput = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  type: Type.Literal('WORKER'),
+  protocol: Type.Optional(Type.Literal('OPENID_CONNECT')),
+  enabled: Type.Optional(Type.Boolean()),
+  grantTypes: Type.Optional(Type.Array(Type.Literal('CLIENT_CREDENTIALS'), { minItems: 1, maxItems: 1 })),
+  tokenEndpointAuthMethod: Type.Optional(Type.Enum(AUTH_METHODS)),
+}, { additionalProperties: false });
+type ApplicationInput = Static<typeof ApplicationInput>;
+
+export const ApplicationSchema = Type.Object({
+  _links: Links,
+  id: Type.String(),
+  environment: Ref,
+  name: Type.String(),
+  description: Type.Optional(Type.String()),
+  type: Type.String(),
+  protocol: Type.String(),
+  enabled: Type.Boolean(),
+  grantTypes: Type.Array(Type.String()),
+  tokenEndpointAuthMethod: Type.String(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+const ApplicationCreated = Type.Object({ ...ApplicationSchema.properties, secret: Type.String({ description: 'shown once here, and at GET …/secret' }) });
+const SecretSchema = Type.Object({ _links: Links, secret: Type.String() });
+const Params = Type.Object({ envId: Type.String(), appId: Type.String() });
+
+function present(ctx: Context, row: ApplicationsTable) {
+  const self = ctx.links.application(row.environment_id, row.id);
+  return {
+    _links: { self: link(self), environment: link(ctx.links.environment(row.environment_id)), secret: link(`${self}/secret`) },
+    id: row.id,
+    environment: { id: row.environment_id },
+    name: row.name,
+    ...(row.description !== null ? { description: row.description } : {}),
+    type: row.type,
+    protocol: 'OPENID_CONNECT',
+    enabled: row.enabled === 1,
+    grantTypes: ['CLIENT_CREDENTIALS'],
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+const sealContext = (id: string) => `application_secret:${id}`;
+
+/** Makes a worker application and returns it with its secret (the one moment the caller gets it unasked). */
+export async function createApplication(ctx: Context, db: Db, environmentId: string, body: ApplicationInput, managesAll = false): Promise<{ row: ApplicationsTable; secret: string }> {
+  const now = ctx.clock.now();
+  const id = newId();
+  const secret = newSecret();
+  const row: ApplicationsTable = {
+    id,
+    environment_id: environmentId,
+    name: body.name,
+    description: body.description ?? null,
+    type: 'WORKER',
+    enabled: body.enabled === false ? 0 : 1,
+    token_endpoint_auth_method: body.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC',
+    secret_hash: sha256Hex(secret),
+    secret_sealed: ctx.box.seal(secret, sealContext(id)),
+    manages_all: managesAll ? 1 : 0,
+    created_at: now,
+    updated_at: now,
+  };
+  await db.insertInto('applications').values(row).execute();
+  return { row, secret };
+}
+
+export function registerApplicationRoutes(app: App, ctx: Context): void {
+  const { store, access, box, clock } = ctx;
+  const find = async (envId: string, appId: string) => {
+    const row = appId.length > 64 ? undefined : await store.db.selectFrom('applications').selectAll()
+      .where('environment_id', '=', envId).where('id', '=', appId).executeTakeFirst();
+    if (!row) throw notFound();
+    return row;
+  };
+
+  app.get('/v1/environments/:envId/applications', {
+    schema: { tags: ['applications'], params: EnvParams, querystring: Type.Object(PageQuery), response: { 200: Collection('applications', ApplicationSchema), ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const page = parsePageRequest(request.query, 1000);
+    const base = store.db.selectFrom('applications').where('environment_id', '=', environment.id);
+    const rows = await keysetPage(base.selectAll(), page).execute();
+    const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
+    return {
+      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
+      _embedded: { applications: result.items.map((r) => present(ctx, r)) },
+      count: Number(count),
+      size: result.items.length,
+    };
+  });
+
+  app.post('/v1/environments/:envId/applications', {
+    schema: { tags: ['applications'], params: EnvParams, body: ApplicationInput, response: { 201: ApplicationCreated, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const { row, secret } = await createApplication(ctx, store.db, environment.id, request.body);
+    return reply.code(201).header('Cache-Control', 'no-store').send({ ...present(ctx, row), secret });
+  });
+
+  app.get('/v1/environments/:envId/applications/:appId', {
+    schema: { tags: ['applications'], params: Params, response: { 200: ApplicationSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    return present(ctx, await find(environment.id, request.params.appId));
+  });
+
+  app.get('/v1/environments/:envId/applications/:appId/secret', {
+    schema: { tags: ['applications'], params: Params, response: { 200: SecretSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const row = await find(environment.id, request.params.appId);
+    const self = ctx.links.application(row.environment_id, row.id);
+    return reply.header('Cache-Control', 'no-store').send({
+      _links: { self: link(`${self}/secret`), application: link(self) },
+      secret: box.open(row.secret_sealed, sealContext(row.id)),
+    });
+  });
+
+  app.post('/v1/environments/:envId/applications/:appId/secret', {
+    schema: { tags: ['applications'], params: Params, response: { 200: SecretSchema, ...errorResponses(...STD_ERRORS) } },
+    config: { accepts: ['application/json'] },
+  }, async (request, reply) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const row = await find(environment.id, request.params.appId);
+    const secret = newSecret();
+    await store.db.updateTable('applications').set({
+      secret_hash: sha256Hex(secret), secret_sealed: box.seal(secret, sealContext(row.id)), updated_at: clock.now(),
+    }).where('id', '=', row.id).execute();
+    const self = ctx.links.application(row.environment_id, row.id);
+    return reply.header('Cache-Control', 'no-store').send({ _links: { self: link(`${self}/secret`), application: link(self) }, secret });
+  });
+
+  app.delete('/v1/environments/:envId/applications/:appId', {
+    schema: { tags: ['applications'], params: Params, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const { caller, environment } = await access.environment(request, request.params.envId);
+    const row = await find(environment.id, request.params.appId);
+    if (row.manages_all === 1) throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'id', message: 'The administrator application made at bootstrap cannot be deleted' });
+    if (row.id === caller.clientId) throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'id', message: 'An application cannot delete itself' });
+    await store.db.deleteFrom('applications').where('id', '=', row.id).execute();
+    access.forgetApplication(row.id);
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,262 @@
+/**
+ * Users (reference §10.3): create, read, replace (PUT), merge (PATCH), delete (their devices
+ * go with them), list with a SCIM filter on username, email and population.id, and cursor paging.
+ */
+import { Type, type Static } from 'typebox';
+import { iso } from '../clock.js';
+import type { Context } from '../context.js';
+import { newId } from '../crypto/random.js';
+import { invalidValue, notFound } from '../http/errors.js';
+import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
+import { link } from '../http/links.js';
+import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import { isForeignKeyViolation, isUniqueViolation, type Db } from '../store/db.js';
+import { keysetPage } from '../store/keyset.js';
+import type { UsersTable } from '../store/schema.js';
+import { defaultPopulationId } from './populations.js';
+
+/** Deliberately plain: one @, no spaces, a dot in the domain (RFC 5322 is wider than any mailbox we can reach). */
+export const EMAIL_PATTERN = "^[^\\s@\"<>()\\[\\],;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$";
+
+const Str = (max = 256) => Type.String({ maxLength: max });
+const Name = Type.Object({
+  formatted: Type.Optional(Str()), given: Type.Optional(Str()), middle: Type.Optional(Str()), family: Type.Optional(Str()),
+  honorificPrefix: Type.Optional(Str(64)), honorificSuffix: Type.Optional(Str(64)),
+}, { additionalProperties: false });
+const Address = Type.Object({
+  streetAddress: Type.Optional(Str()), locality: Type.Optional(Str()), region: Type.Optional(Str()),
+  postalCode: Type.Optional(Str(32)), countryCode: Type.Optional(Str(8)),
+}, { additionalProperties: false });
+
+/** The free-form profile fields, kept as given. */
+const profileFields = {
+  name: Type.Optional(Name),
+  nickname: Type.Optional(Str()),
+  title: Type.Optional(Str()),
+  preferredLanguage: Type.Optional(Str(16)),
+  locale: Type.Optional(Str(16)),
+  timezone: Type.Optional(Str(64)),
+  primaryPhone: Type.Optional(Str(32)),
+  mobilePhone: Type.Optional(Str(32)),
+  address: Type.Optional(Address),
+  externalId: Type.Optional(Str()),
+  type: Type.Optional(Str(64)),
+};
+const PROFILE_KEYS = Object.keys(profileFields) as (keyof typeof profileFields)[];
+
+const writableFields = {
+  username: Type.String({ minLength: 1, maxLength: 128 }),
+  email: Type.Optional(Type.String({ maxLength: 256, pattern: EMAIL_PATTERN })),
+  population: Type.Optional(IdRef()),
+  enabled: Type.Optional(Type.Boolean()),
+  mfaEnabled: Type.Optional(Type.Boolean()),
+  ...profileFields,
+};
+
+export const UserInput = Type.Object(writableFields, { additionalProperties: false });
+export const UserPatch = Type.Object({ ...writableFields, username: Type.Optional(writableFields.username) }, { additionalProperties: false });
+type UserInput = Static<typeof UserInput>;
+type UserPatch = Static<typeof UserPatch>;
+
+export const UserSchema = Type.Object({
+  _links: Links,
+  id: Type.String(),
+  environment: Ref,
+  population: Ref,
+  username: Type.String(),
+  email: Type.Optional(Type.String()),
+  enabled: Type.Boolean(),
+  mfaEnabled: Type.Boolean(),
+  account: Type.Object({ canAuthenticate: Type.Boolean(), status: Type.String() }),
+  lifecycle: Type.Object({ status: Type.String() }),
+  verifyStatus: Type.String(),
+  identityProvider: Type.Object({ type: Type.String() }),
+  name: Type.Optional(Type.Object({
+    formatted: Type.Optional(Type.String()), given: Type.Optional(Type.String()), middle: Type.Optional(Type.String()), family: Type.Optional(Type.String()),
+    honorificPrefix: Type.Optional(Type.String()), honorificSuffix: Type.Optional(Type.String()),
+  })),
+  nickname: Type.Optional(Type.String()),
+  title: Type.Optional(Type.String()),
+  preferredLanguage: Type.Optional(Type.String()),
+  locale: Type.Optional(Type.String()),
+  timezone: Type.Optional(Type.String()),
+  primaryPhone: Type.Optional(Type.String()),
+  mobilePhone: Type.Optional(Type.String()),
+  address: Type.Optional(Type.Object({
+    streetAddress: Type.Optional(Type.String()), locality: Type.Optional(Type.String()), region: Type.Optional(Type.String()),
+    postalCode: Type.Optional(Type.String()), countryCode: Type.Optional(Type.String()),
+  })),
+  externalId: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const Params = Type.Object({ envId: Type.String(), userId: Type.String() });
+
+export function presentUser(ctx: Context, row: UsersTable) {
+  const self = ctx.links.user(row.environment_id, row.id);
+  return {
+    _links: {
+      self: link(self),
+      environment: link(ctx.links.environment(row.environment_id)),
+      population: link(ctx.links.population(row.environment_id, row.population_id)),
+      devices: link(`${self}/devices`),
+    },
+    id: row.id,
+    environment: { id: row.environment_id },
+    population: { id: row.population_id },
+    username: row.username,
+    ...(row.email !== null ? { email: row.email } : {}),
+    enabled: row.enabled === 1,
+    mfaEnabled: row.mfa_enabled === 1,
+    account: { canAuthenticate: row.enabled === 1, status: 'OK' },
+    lifecycle: { status: 'ACCOUNT_OK' },
+    verifyStatus: 'NOT_INITIATED',
+    identityProvider: { type: 'PING_ONE' },
+    ...(JSON.parse(row.extra) as object),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** The user, scoped to the environment; 404 when it is not there (or is another environment's). */
+export async function findUser(db: Db, environmentId: string, userId: string): Promise<UsersTable | undefined> {
+  if (userId.length > 64) return undefined;
+  return db.selectFrom('users').selectAll().where('environment_id', '=', environmentId).where('id', '=', userId).executeTakeFirst();
+}
+
+export async function requireUser(db: Db, environmentId: string, userId: string): Promise<UsersTable> {
+  const user = await findUser(db, environmentId, userId);
+  if (!user) throw notFound();
+  return user;
+}
+
+const FILTER_COLUMNS: ColumnMap = {
+  id: { column: 'id' },
+  username: { column: 'username' },
+  email: { column: 'email' },
+  'population.id': { column: 'population_id' },
+  enabled: { column: 'enabled', kind: 'boolean' },
+};
+
+async function mfaEnabledByDefault(db: Db, environmentId: string): Promise<boolean> {
+  const row = await db.selectFrom('mfa_settings').select('body').where('environment_id', '=', environmentId).executeTakeFirst();
+  if (!row) return true;
+  return (JSON.parse(row.body) as { users?: { mfaEnabled?: boolean } }).users?.mfaEnabled ?? true;
+}
+
+export function registerUserRoutes(app: App, ctx: Context): void {
+  const { store, access, clock } = ctx;
+
+  async function checkPopulation(db: Db, envId: string, id: string): Promise<void> {
+    const row = await db.selectFrom('populations').select('id').where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
+    if (!row) throw invalidValue('population.id', 'No population with this ID exists in the environment', 'INVALID_VALUE');
+  }
+
+  const profileOf = (body: Partial<UserInput>) =>
+    Object.fromEntries(PROFILE_KEYS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+
+  const translate = (e: unknown): never => {
+    if (isUniqueViolation(e)) throw invalidValue('username', 'A user with this username already exists in the environment', 'UNIQUENESS_VIOLATION');
+    if (isForeignKeyViolation(e)) throw invalidValue('population.id', 'No population with this ID exists in the environment');
+    throw e;
+  };
+
+  app.get('/v1/environments/:envId/users', {
+    schema: {
+      tags: ['users'], params: EnvParams, querystring: Type.Object({ ...PageQuery, filter: Type.Optional(Type.String()) }),
+      response: { 200: Collection('users', UserSchema), ...errorResponses(...STD_ERRORS) },
+    },
+  }, async (request) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const page = parsePageRequest(request.query, 200);
+    let base = store.db.selectFrom('users').where('environment_id', '=', environment.id);
+    if (request.query.filter !== undefined) {
+      base = base.where(compileFilter<any, any>(parseFilter(request.query.filter, Object.keys(FILTER_COLUMNS)), FILTER_COLUMNS));
+    }
+    const rows = await keysetPage(base.selectAll(), page).execute();
+    const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
+    return {
+      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
+      _embedded: { users: result.items.map((r) => presentUser(ctx, r)) },
+      count: Number(count),
+      size: result.items.length,
+    };
+  });
+
+  app.post('/v1/environments/:envId/users', {
+    schema: { tags: ['users'], params: EnvParams, body: UserInput, response: { 201: UserSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const body = request.body;
+    if (body.population) await checkPopulation(store.db, environment.id, body.population.id);
+    const now = clock.now();
+    const row: UsersTable = {
+      id: newId(),
+      environment_id: environment.id,
+      population_id: body.population?.id ?? await defaultPopulationId(store.db, environment.id),
+      username: body.username,
+      email: body.email ?? null,
+      enabled: body.enabled === false ? 0 : 1,
+      mfa_enabled: (body.mfaEnabled ?? await mfaEnabledByDefault(store.db, environment.id)) ? 1 : 0,
+      extra: JSON.stringify(profileOf(body)),
+      device_order: 'AUTO',
+      created_at: now,
+      updated_at: now,
+    };
+    await store.db.insertInto('users').values(row).execute().catch(translate);
+    return reply.code(201).send(presentUser(ctx, row));
+  });
+
+  app.get('/v1/environments/:envId/users/:userId', {
+    schema: { tags: ['users'], params: Params, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    return presentUser(ctx, await requireUser(store.db, environment.id, request.params.userId));
+  });
+
+  async function update(envId: string, userId: string, body: UserPatch, replace: boolean): Promise<UsersTable> {
+    if (body.population) await checkPopulation(store.db, envId, body.population.id);
+    return store.transaction(async (trx) => {
+      const current = await store.forUpdate(trx.selectFrom('users').selectAll().where('environment_id', '=', envId).where('id', '=', userId)).executeTakeFirst();
+      if (!current) throw notFound();
+      const extra = replace ? profileOf(body) : { ...(JSON.parse(current.extra) as object), ...profileOf(body) };
+      return trx.updateTable('users').set({
+        username: body.username ?? current.username,
+        email: body.email !== undefined ? body.email : replace ? null : current.email,
+        population_id: body.population?.id ?? current.population_id,
+        enabled: body.enabled === undefined ? (replace ? 1 : current.enabled) : body.enabled ? 1 : 0,
+        mfa_enabled: body.mfaEnabled === undefined ? current.mfa_enabled : body.mfaEnabled ? 1 : 0,
+        extra: JSON.stringify(extra),
+        updated_at: clock.now(),
+      }).where('id', '=', current.id).returningAll().executeTakeFirstOrThrow();
+    }).catch(translate);
+  }
+
+  app.put('/v1/environments/:envId/users/:userId', {
+    schema: { tags: ['users'], params: Params, body: UserInput, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    return presentUser(ctx, await update(environment.id, request.params.userId, request.body, true));
+  });
+
+  app.patch('/v1/environments/:envId/users/:userId', {
+    schema: { tags: ['users'], params: Params, body: UserPatch, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    return presentUser(ctx, await update(environment.id, request.params.userId, request.body, false));
+  });
+
+  app.delete('/v1/environments/:envId/users/:userId', {
+    schema: { tags: ['users'], params: Params, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const { environment } = await access.environment(request, request.params.envId);
+    const res = await store.db.deleteFrom('users').where('environment_id', '=', environment.id).where('id', '=', request.params.userId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound();
+    return reply.code(204).send(null);
+  });
+}

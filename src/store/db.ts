@@ -1,0 +1,131 @@
+/**
+ * Opening the store, and every place where SQLite and PostgreSQL differ. The rest of the code
+ * writes one Kysely query for both.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder } from 'kysely';
+import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+
+export interface StoreOptions {
+  /** `postgres://…` (optionally `?schema=name`), or undefined for SQLite. */
+  databaseUrl?: string | undefined;
+  sqlitePath?: string;
+  poolSize?: number;
+}
+
+// PostgreSQL returns bigint as text; our bigints are millisecond times, safe as numbers.
+const PG_INT8 = 20;
+const pgTypes = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+export class Store {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  readonly #onClose: () => Promise<void>;
+
+  private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>) {
+    this.db = db;
+    this.dialect = dialect;
+    this.#onClose = onClose;
+  }
+
+  static open(options: StoreOptions): Store {
+    if (options.databaseUrl) {
+      const url = new URL(options.databaseUrl);
+      const schema = url.searchParams.get('schema');
+      url.searchParams.delete('schema');
+      if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('schema must be a plain lower-case identifier');
+      const pool = new pg.Pool({
+        connectionString: url.href,
+        max: options.poolSize ?? 10,
+        types: pgTypes,
+        ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      });
+      // An idle client that loses its server must not crash the process.
+      pool.on('error', () => {});
+      const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      return new Store(db, 'postgres', async () => db.destroy());
+    }
+    const file = options.sqlitePath ?? ':memory:';
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const sqlite = new SQLite(file);
+    // The file holds hashes and sealed secrets: owner-only, like the master key beside it.
+    if (file !== ':memory:') chmodSync(file, 0o600);
+    // Durability default R5: WAL with synchronous=FULL survives power loss, not only crashes.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return new Store(db, 'sqlite', async () => db.destroy());
+  }
+
+  /** Runs pending migrations. On PostgreSQL, Kysely holds an advisory lock, so concurrent starts are safe. */
+  async migrate(): Promise<void> {
+    if (this.dialect === 'postgres') await this.#ensureSchema();
+    const migrator = new Migrator({ db: this.db as Kysely<unknown>, provider: migrations });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String((error as Error).message ?? error)}`);
+    }
+  }
+
+  async #ensureSchema(): Promise<void> {
+    const { rows } = await sql<{ s: string }>`select current_setting('search_path') as s`.execute(this.db);
+    const first = rows[0]?.s.split(',')[0]?.trim().replace(/"/g, '');
+    if (first && first !== '$user' && first !== 'public') {
+      await sql`create schema if not exists ${sql.id(first)}`.execute(this.db).catch((e: unknown) => {
+        if (!isUniqueViolation(e)) throw e;
+      });
+    }
+  }
+
+  transaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  /**
+   * Serialises writers of one row for the rest of a transaction. PostgreSQL: FOR UPDATE.
+   * SQLite: a single connection already runs one transaction at a time.
+   */
+  forUpdate<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O> {
+    return this.dialect === 'postgres' ? query.forUpdate() : query;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#onClose();
+  }
+}
+
+/** A unique or primary-key constraint refused the write (both drivers). */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string } | null;
+  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export function isForeignKeyViolation(e: unknown): boolean {
+  const err = e as { code?: string } | null;
+  return err?.code === '23503' || err?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
+/** Case-insensitive LIKE prefix pattern with the wildcard characters escaped. */
+export const likePrefix = (value: string): string => value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';

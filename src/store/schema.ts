@@ -1,0 +1,141 @@
+/**
+ * The tables as Kysely sees them. Times are integer milliseconds since the epoch (bigint in
+ * PostgreSQL, parsed back to numbers in db.ts); booleans are 0/1 integers and structured
+ * fields are JSON text, so one query serves both databases unchanged.
+ */
+import type { Generated } from 'kysely';
+
+export interface EnvironmentsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  region: string;
+  type: string;
+  license_id: string | null;
+  organization_id: string;
+  status: string;
+  /** JSON: the remaining writable fields (billOfMaterials, subtype, ...). */
+  extra: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  environment_id: string;
+  public_jwk: string;
+  /** The private JWK, sealed with the master key (secretbox.ts). */
+  private_sealed: string;
+  status: 'ACTIVE' | 'RETIRED';
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  environment_id: string;
+  name: string;
+  description: string | null;
+  type: string;
+  enabled: number;
+  token_endpoint_auth_method: string;
+  /** SHA-256 of the secret: what the token endpoint compares against. */
+  secret_hash: string;
+  /** The secret sealed with the master key, for PingOne's `GET …/secret`. */
+  secret_sealed: string;
+  /** 1 for the bootstrap admin application, which manages every environment. */
+  manages_all: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PopulationsTable {
+  id: string;
+  environment_id: string;
+  name: string;
+  description: string | null;
+  is_default: number;
+  extra: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  environment_id: string;
+  population_id: string;
+  username: string;
+  email: string | null;
+  enabled: number;
+  mfa_enabled: number;
+  /** JSON: name, nickname, title, phone numbers, locale ... */
+  extra: string;
+  /** How the user's devices are ordered: AUTO (by activation), EXPLICIT (positions), NONE. */
+  device_order: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DevicesTable {
+  id: string;
+  environment_id: string;
+  user_id: string;
+  type: string;
+  status: string;
+  nickname: string | null;
+  policy_id: string | null;
+  /** JSON: the public, type-specific fields (phone, email, rp, os, model, application, unitId, ...). */
+  extra: string;
+  /** Sealed type-specific secret (a TOTP seed); never serialized. */
+  secret_sealed: string | null;
+  credential_id: string | null;
+  /** JSON public JWK of a PingID Desktop credential; never serialized. */
+  public_jwk: string | null;
+  /** SHA-256 of the outstanding pairing challenge or OTP; never serialized. */
+  challenge_hash: string | null;
+  challenge_expires_at: number | null;
+  failed_attempts: number;
+  locked_until: number | null;
+  blocked_at: number | null;
+  order_position: number | null;
+  activated_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PoliciesTable {
+  id: string;
+  environment_id: string;
+  name: string;
+  is_default: number;
+  /** JSON: the whole policy body as PingOne shapes it. */
+  body: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MfaSettingsTable {
+  environment_id: string;
+  body: string;
+  updated_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  environments: EnvironmentsTable;
+  signing_keys: SigningKeysTable;
+  applications: ApplicationsTable;
+  populations: PopulationsTable;
+  users: UsersTable;
+  devices: DevicesTable;
+  device_authentication_policies: PoliciesTable;
+  mfa_settings: MfaSettingsTable;
+  meta: MetaTable;
+}
+
+/** Kept so that a future auto-increment column reads naturally. */
+export type Serial = Generated<number>;
