@@ -9,7 +9,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { Context } from './context.js';
 import type { SecretBox } from './crypto/secretbox.js';
-import { Access } from './http/access.js';
+import { Access, registerAccessHook } from './http/access.js';
 import { registerBodyHandling } from './http/content-type.js';
 import { ApiError, invalidRequest, notFound, payloadTooLarge, renderError, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
@@ -85,6 +85,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
+  registerAccessHook(app, ctx.access);
   registerBodyHandling(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -111,11 +112,11 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
     },
   });
 
-  app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/health', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
     if (!(await ctx.store.ping())) throw unavailable();
     return reply.send({ status: 'ok' });
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   registerTokenRoutes(app, ctx);
   registerEnvironmentRoutes(app, ctx);

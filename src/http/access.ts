@@ -7,12 +7,22 @@
  * The bootstrap admin application manages every environment; any other worker application
  * manages the environment it lives in.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { AccessTokens } from '../platform/tokens.js';
 import type { Db } from '../store/db.js';
 import type { EnvironmentsTable } from '../store/schema.js';
 import { forbidden, unauthorized } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** No bearer token: the token and JWKS endpoints, health, the OpenAPI document, the console. */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    auth?: { caller: Caller; environment?: EnvironmentsTable };
+  }
+}
 
 export interface Caller {
   clientId: string;
@@ -97,4 +107,30 @@ export class Access {
     else map.delete(key);
     return value;
   }
+}
+
+/**
+ * Authentication and environment scope run before body parsing errors are reported and before
+ * any handler, for every route that is not marked public: no route can forget them, and a
+ * caller without a token learns nothing from validation messages.
+ */
+export function registerAccessHook(app: FastifyInstance, access: Access): void {
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config.public || request.routeOptions.url === undefined) return;
+    const envId = (request.params as { envId?: string } | undefined)?.envId;
+    request.auth = envId === undefined ? { caller: await access.caller(request) } : await access.environment(request, envId);
+  });
+}
+
+/** The caller of an authenticated route (set by the hook). */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.auth) throw new Error('route is missing authentication');
+  return request.auth.caller;
+}
+
+/** The environment of an authenticated `/:envId/` route (set by the hook). */
+export function environmentOf(request: FastifyRequest): EnvironmentsTable {
+  const env = request.auth?.environment;
+  if (!env) throw new Error('route is missing its environment');
+  return env;
 }

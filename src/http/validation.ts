@@ -2,11 +2,14 @@
  * Turns JSON-schema validation errors (Ajv, as Fastify reports them) into PingOne's
  * INVALID_DATA details: one detail per bad field, `target` the field's path.
  */
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { invalidData, type ApiError, type ErrorDetail } from './errors.js';
 
 interface AjvError {
   keyword: string;
   instancePath: string;
+  schemaPath?: string;
   params: Record<string, unknown>;
   message?: string;
 }
@@ -18,16 +21,26 @@ function toTarget(instancePath: string, extra?: string): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
 
+const unknownProperty = (target: string): ErrorDetail => ({ code: 'INVALID_VALUE', target, message: `${target} is not a recognised property here` });
+
+function detailsFor(e: AjvError, context: string): ErrorDetail[] {
+  const p = e.params;
+  // Ajv names one extra property; TypeBox's compiler names them all.
+  if (e.keyword === 'additionalProperties') {
+    const names = Array.isArray(p.additionalProperties) ? p.additionalProperties : [p.additionalProperty];
+    return names.map((n) => unknownProperty(toTarget(e.instancePath, String(n))));
+  }
+  if (e.keyword === 'boolean' && e.schemaPath?.endsWith('additionalProperties')) return [unknownProperty(toTarget(e.instancePath))];
+  const d = detailFor(e, context);
+  return d ? [d] : [];
+}
+
 function detailFor(e: AjvError, context: string): ErrorDetail | undefined {
   const p = e.params;
   switch (e.keyword) {
     case 'required': {
       const target = toTarget(e.instancePath, String(p.missingProperty));
       return { code: 'REQUIRED_VALUE', target, message: `${target} is required` };
-    }
-    case 'additionalProperties': {
-      const target = toTarget(e.instancePath, String(p.additionalProperty));
-      return { code: 'INVALID_VALUE', target, message: `${target} is not a recognised property here` };
     }
     case 'minLength':
       if (p.limit === 1) {
@@ -74,13 +87,30 @@ export function validationError(errors: AjvError[], context: string): ApiError {
   const seen = new Set<string>();
   const details: ErrorDetail[] = [];
   for (const e of errors) {
-    const d = detailFor(e, context);
-    if (!d) continue;
-    const key = `${d.target}|${d.code}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    details.push(d);
+    for (const d of detailsFor(e, context)) {
+      const key = `${d.target}|${d.code}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      details.push(d);
+    }
   }
   if (details.length === 0) details.push({ code: 'INVALID_VALUE', target: context, message: `the ${context} is invalid` });
   return invalidData(...details);
+}
+
+/**
+ * Validates a body inside a handler, for actions whose checks must come after the resource's
+ * own (protocol §1.3: 404 and state before the body). Compiled once per schema.
+ */
+
+const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+
+export function validateBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): Static<S> {
+  let validator = compiled.get(schema);
+  if (!validator) {
+    validator = Compile(schema);
+    compiled.set(schema, validator);
+  }
+  if (validator.Check(value)) return value as Static<S>;
+  throw validationError([...validator.Errors(value)] as AjvError[], context);
 }

@@ -4,6 +4,7 @@
  * twice, as a SHA-256 hash that the token endpoint compares and sealed under the master key
  * for that read. It is never logged.
  */
+import { callerOf, environmentOf } from '../http/access.js';
 import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
@@ -105,7 +106,7 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   app.get('/v1/environments/:envId/applications', {
     schema: { tags: ['applications'], params: EnvParams, querystring: Type.Object(PageQuery), response: { 200: Collection('applications', ApplicationSchema), ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const page = parsePageRequest(request.query, 1000);
     const base = store.db.selectFrom('applications').where('environment_id', '=', environment.id);
     const rows = await keysetPage(base.selectAll(), page).execute();
@@ -122,7 +123,7 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   app.post('/v1/environments/:envId/applications', {
     schema: { tags: ['applications'], params: EnvParams, body: ApplicationInput, response: { 201: ApplicationCreated, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const { row, secret } = await createApplication(ctx, store.db, environment.id, request.body);
     return reply.code(201).header('Cache-Control', 'no-store').send({ ...present(ctx, row), secret });
   });
@@ -130,14 +131,14 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   app.get('/v1/environments/:envId/applications/:appId', {
     schema: { tags: ['applications'], params: Params, response: { 200: ApplicationSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     return present(ctx, await find(environment.id, request.params.appId));
   });
 
   app.get('/v1/environments/:envId/applications/:appId/secret', {
     schema: { tags: ['applications'], params: Params, response: { 200: SecretSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await find(environment.id, request.params.appId);
     const self = ctx.links.application(row.environment_id, row.id);
     return reply.header('Cache-Control', 'no-store').send({
@@ -150,7 +151,7 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
     schema: { tags: ['applications'], params: Params, response: { 200: SecretSchema, ...errorResponses(...STD_ERRORS) } },
     config: { accepts: ['application/json'] },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await find(environment.id, request.params.appId);
     const secret = newSecret();
     await store.db.updateTable('applications').set({
@@ -163,7 +164,8 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   app.delete('/v1/environments/:envId/applications/:appId', {
     schema: { tags: ['applications'], params: Params, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { caller, environment } = await access.environment(request, request.params.envId);
+    const caller = callerOf(request);
+    const environment = environmentOf(request);
     const row = await find(environment.id, request.params.appId);
     if (row.manages_all === 1) throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'id', message: 'The administrator application made at bootstrap cannot be deleted' });
     if (row.id === caller.clientId) throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'id', message: 'An application cannot delete itself' });

@@ -3,6 +3,7 @@
  * licences. Creating one also makes its signing key, default population, default device
  * authentication policy and MFA settings, in one transaction.
  */
+import { callerOf, environmentOf } from '../http/access.js';
 import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
@@ -121,7 +122,7 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
       response: { 200: Collection('environments', EnvironmentSchema), ...errorResponses(...STD_ERRORS) },
     },
   }, async (request) => {
-    const caller = await access.caller(request);
+    const caller = callerOf(request);
     const page = parsePageRequest(request.query, 1000);
     const filter = request.query.filter !== undefined ? parseFilter(request.query.filter, Object.keys(FILTER_COLUMNS)) : undefined;
     let base = store.db.selectFrom('environments');
@@ -141,7 +142,7 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
   app.post('/v1/environments', {
     schema: { tags: ['environments'], body: EnvironmentInput, response: { 201: EnvironmentSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const caller = await access.caller(request);
+    const caller = callerOf(request);
     if (!caller.managesAll) throw forbidden();
     const org = await organizationId(store.db);
     const row = await store.transaction((trx) => createEnvironment(ctx, trx, request.body, org));
@@ -151,7 +152,7 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
   app.get('/v1/environments/:envId', {
     schema: { tags: ['environments'], params: EnvParams, response: { 200: EnvironmentSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await store.db.selectFrom('environments').selectAll().where('id', '=', environment.id).executeTakeFirst();
     if (!row) throw forbidden();
     return presentEnvironment(ctx, row);
@@ -160,7 +161,7 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
   app.put('/v1/environments/:envId', {
     schema: { tags: ['environments'], params: EnvParams, body: EnvironmentInput, response: { 200: EnvironmentSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await store.db.updateTable('environments').set({ ...writable(request.body), updated_at: ctx.clock.now() })
       .where('id', '=', environment.id).returningAll().executeTakeFirst();
     if (!row) throw forbidden();
@@ -171,7 +172,8 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
   app.delete('/v1/environments/:envId', {
     schema: { tags: ['environments'], params: EnvParams, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { caller, environment } = await access.environment(request, request.params.envId);
+    const caller = callerOf(request);
+    const environment = environmentOf(request);
     const holdsAdmin = await store.db.selectFrom('applications').select('id')
       .where('environment_id', '=', environment.id).where('manages_all', '=', 1).executeTakeFirst();
     if (holdsAdmin || caller.environmentId === environment.id) {

@@ -2,6 +2,7 @@
  * Populations (reference §10.2): one default per environment; users without a population
  * go there. A population with users, or the default one, cannot be deleted.
  */
+import { environmentOf } from '../http/access.js';
 import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
@@ -87,7 +88,7 @@ async function userCounts(db: Db, ids: string[]): Promise<Map<string, number>> {
 const FILTER_COLUMNS: ColumnMap = { id: { column: 'id' }, name: { column: 'name' } };
 
 export function registerPopulationRoutes(app: App, ctx: Context): void {
-  const { store, access, clock } = ctx;
+  const { store, clock } = ctx;
   const find = (db: Db, envId: string, id: string) =>
     db.selectFrom('populations').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
 
@@ -128,7 +129,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
       response: { 200: Collection('populations', PopulationSchema), ...errorResponses(...STD_ERRORS) },
     },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const page = parsePageRequest(request.query, 1000);
     let base = store.db.selectFrom('populations').where('environment_id', '=', environment.id);
     if (request.query.filter !== undefined) base = base.where(compileFilter<any, any>(parseFilter(request.query.filter, Object.keys(FILTER_COLUMNS)), FILTER_COLUMNS));
@@ -147,7 +148,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
   app.post('/v1/environments/:envId/populations', {
     schema: { tags: ['populations'], params: EnvParams, body: PopulationInput, response: { 201: PopulationSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await write(environment.id, request.body);
     return reply.code(201).send(present(ctx, row, 0));
   });
@@ -155,7 +156,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
   app.get('/v1/environments/:envId/populations/:populationId', {
     schema: { tags: ['populations'], params: Params, response: { 200: PopulationSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await find(store.db, environment.id, request.params.populationId);
     if (!row) throw notFound();
     return present(ctx, row, (await userCounts(store.db, [row.id])).get(row.id) ?? 0);
@@ -164,7 +165,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
   app.put('/v1/environments/:envId/populations/:populationId', {
     schema: { tags: ['populations'], params: Params, body: PopulationInput, response: { 200: PopulationSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const row = await write(environment.id, request.body, request.params.populationId);
     return present(ctx, row, (await userCounts(store.db, [row.id])).get(row.id) ?? 0);
   });
@@ -172,7 +173,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
   app.delete('/v1/environments/:envId/populations/:populationId', {
     schema: { tags: ['populations'], params: Params, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     await store.transaction(async (trx) => {
       const row = await store.forUpdate(trx.selectFrom('populations').selectAll()
         .where('environment_id', '=', environment.id).where('id', '=', request.params.populationId)).executeTakeFirst();

@@ -50,7 +50,7 @@ export function registerTokenRoutes(app: App, ctx: Context): void {
       body: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())])),
       response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError },
     },
-    config: { accepts: [FORM_TYPE] },
+    config: { accepts: [FORM_TYPE], public: true },
     attachValidation: true,
   }, async (request, reply) => {
     const form = (request.validationError ? {} : request.body ?? {}) as Record<string, string | string[]>;
@@ -90,6 +90,7 @@ export function registerTokenRoutes(app: App, ctx: Context): void {
 
   app.get('/:envId/as/jwks', {
     schema: { tags: ['auth'], params: Type.Object({ envId: Type.String() }), response: { 200: Type.Object({ keys: Type.Array(Jwk) }), 404: ErrorSchema } },
+    config: { public: true },
   }, async (request, reply) => {
     const envId = request.params.envId;
     const keysList = envId.length > 64 ? [] : await keys.jwks(envId);

@@ -2,6 +2,7 @@
  * Users (reference §10.3): create, read, replace (PUT), merge (PATCH), delete (their devices
  * go with them), list with a SCIM filter on username, email and population.id, and cursor paging.
  */
+import { environmentOf } from '../http/access.js';
 import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
@@ -149,7 +150,7 @@ async function mfaEnabledByDefault(db: Db, environmentId: string): Promise<boole
 }
 
 export function registerUserRoutes(app: App, ctx: Context): void {
-  const { store, access, clock } = ctx;
+  const { store, clock } = ctx;
 
   async function checkPopulation(db: Db, envId: string, id: string): Promise<void> {
     const row = await db.selectFrom('populations').select('id').where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
@@ -171,7 +172,7 @@ export function registerUserRoutes(app: App, ctx: Context): void {
       response: { 200: Collection('users', UserSchema), ...errorResponses(...STD_ERRORS) },
     },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const page = parsePageRequest(request.query, 200);
     let base = store.db.selectFrom('users').where('environment_id', '=', environment.id);
     if (request.query.filter !== undefined) {
@@ -191,7 +192,7 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   app.post('/v1/environments/:envId/users', {
     schema: { tags: ['users'], params: EnvParams, body: UserInput, response: { 201: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const body = request.body;
     if (body.population) await checkPopulation(store.db, environment.id, body.population.id);
     const now = clock.now();
@@ -215,7 +216,7 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   app.get('/v1/environments/:envId/users/:userId', {
     schema: { tags: ['users'], params: Params, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     return presentUser(ctx, await requireUser(store.db, environment.id, request.params.userId));
   });
 
@@ -240,21 +241,21 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   app.put('/v1/environments/:envId/users/:userId', {
     schema: { tags: ['users'], params: Params, body: UserInput, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     return presentUser(ctx, await update(environment.id, request.params.userId, request.body, true));
   });
 
   app.patch('/v1/environments/:envId/users/:userId', {
     schema: { tags: ['users'], params: Params, body: UserPatch, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     return presentUser(ctx, await update(environment.id, request.params.userId, request.body, false));
   });
 
   app.delete('/v1/environments/:envId/users/:userId', {
     schema: { tags: ['users'], params: Params, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const { environment } = await access.environment(request, request.params.envId);
+    const environment = environmentOf(request);
     const res = await store.db.deleteFrom('users').where('environment_id', '=', environment.id).where('id', '=', request.params.userId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound();
     return reply.code(204).send(null);

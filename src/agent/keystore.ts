@@ -1,0 +1,208 @@
+/**
+ * The agent's key store: `<stateDir>/keystore.json`, readable by its owner only.
+ *
+ *   { "unitId": "<uuid>", "credentials": [ { credentialId, deviceId, issuer, rpId, privateJwk, createdAt } ] }
+ *
+ * Every write is atomic (temp file in the same directory, fsync, rename, fsync the
+ * directory), so a crash leaves either the old or the new file, never half of one. A
+ * temp file left by a killed write is removed at start. A main file that does not parse
+ * is an error at start: it holds private keys, so it is never silently replaced.
+ * Writes are serialised through one promise chain, so concurrent registrations do not
+ * overwrite each other's credentials.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, chmod } from 'node:fs/promises';
+import path from 'node:path';
+
+export const KEYSTORE_FILE = 'keystore.json';
+const TEMP_PATTERN = /^\.keystore\.json\.[0-9a-f]+\.tmp$/;
+
+export interface EcPrivateJwk {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  readonly x: string;
+  readonly y: string;
+  readonly d: string;
+}
+
+export interface StoredCredential {
+  readonly credentialId: string;
+  /** The device ID (the creation options' `sub`). */
+  readonly deviceId: string;
+  /** The creation options' `iss`. */
+  readonly issuer: string;
+  readonly rpId: string;
+  readonly privateJwk: EcPrivateJwk;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+interface KeyStoreFile {
+  readonly unitId: string;
+  readonly credentials: readonly StoredCredential[];
+}
+
+export interface KeyStore {
+  /** A UUID made once per installation. */
+  readonly unitId: string;
+  /** Absolute path of keystore.json. */
+  readonly file: string;
+  list(): readonly StoredCredential[];
+  /** The first credential whose ID is in `ids` and whose issuer (and rpId, when given) match. */
+  find(issuer: string, ids: readonly string[], rpId?: string): StoredCredential | undefined;
+  /** Persists one more credential; resolves once it is on disk, with the count after it. */
+  add(credential: StoredCredential): Promise<{ count: number }>;
+}
+
+export class KeyStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyStoreError';
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const B64U = /^[A-Za-z0-9_-]+$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function parseCredential(v: unknown, i: number): StoredCredential {
+  const bad = (what: string): never => {
+    throw new KeyStoreError(`credentials[${i}]: ${what}`);
+  };
+  if (!isObject(v)) return bad('is not an object');
+  const { credentialId, deviceId, issuer, rpId, privateJwk, createdAt } = v;
+  if (!nonEmpty(credentialId)) return bad('credentialId is missing');
+  if (!nonEmpty(deviceId)) return bad('deviceId is missing');
+  if (!nonEmpty(issuer)) return bad('issuer is missing');
+  if (!nonEmpty(rpId)) return bad('rpId is missing');
+  if (!nonEmpty(createdAt) || Number.isNaN(Date.parse(createdAt))) return bad('createdAt is not a date');
+  if (!isObject(privateJwk)) return bad('privateJwk is missing');
+  const { kty, crv, x, y, d } = privateJwk;
+  if (kty !== 'EC' || crv !== 'P-256') return bad('privateJwk is not a P-256 key');
+  for (const [name, part] of [['x', x], ['y', y], ['d', d]] as const) {
+    if (typeof part !== 'string' || !B64U.test(part)) bad(`privateJwk.${name} is not base64url`);
+  }
+  return {
+    credentialId,
+    deviceId,
+    issuer,
+    rpId,
+    privateJwk: { kty: 'EC', crv: 'P-256', x: x as string, y: y as string, d: d as string },
+    createdAt,
+  };
+}
+
+function parseFile(text: string): KeyStoreFile {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new KeyStoreError('not valid JSON');
+  }
+  if (!isObject(v)) throw new KeyStoreError('not a JSON object');
+  if (typeof v.unitId !== 'string' || !UUID.test(v.unitId)) throw new KeyStoreError('unitId is not a UUID');
+  if (!Array.isArray(v.credentials)) throw new KeyStoreError('credentials is not an array');
+  const credentials = v.credentials.map(parseCredential);
+  const ids = new Set<string>();
+  for (const c of credentials) {
+    if (ids.has(c.credentialId)) throw new KeyStoreError(`credentialId ${c.credentialId} appears twice`);
+    ids.add(c.credentialId);
+  }
+  return { unitId: v.unitId, credentials };
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  // Makes the rename durable. Windows cannot open a directory for fsync; NTFS journals renames.
+  if (process.platform === 'win32') return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAtomic(dir: string, file: string, data: string): Promise<void> {
+  const tmp = path.join(dir, `.${KEYSTORE_FILE}.${randomBytes(8).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.chmod(0o600).catch(() => undefined);
+      await fh.writeFile(data, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+const serialise = (state: KeyStoreFile): string => `${JSON.stringify({ unitId: state.unitId, credentials: state.credentials }, null, 2)}\n`;
+
+/**
+ * Opens (or creates) the key store in `stateDir`. Rejects with a KeyStoreError when the main
+ * file exists but is not a valid key store; it is left untouched for the owner to inspect.
+ */
+export async function openKeyStore(stateDir: string): Promise<KeyStore> {
+  const dir = path.resolve(stateDir);
+  const file = path.join(dir, KEYSTORE_FILE);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  for (const name of await readdir(dir)) {
+    if (TEMP_PATTERN.test(name)) await rm(path.join(dir, name), { force: true });
+  }
+
+  let state: KeyStoreFile;
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (text === undefined) {
+    state = { unitId: randomUUID(), credentials: [] };
+    await writeAtomic(dir, file, serialise(state));
+  } else {
+    try {
+      state = parseFile(text);
+    } catch (err) {
+      throw new KeyStoreError(`the key store ${file} is corrupt (${(err as Error).message}); move it away or repair it, the agent will not replace it`);
+    }
+    if (process.platform !== 'win32') {
+      const { mode } = await stat(file);
+      if ((mode & 0o077) !== 0) await chmod(file, 0o600);
+    }
+  }
+
+  let chain: Promise<unknown> = Promise.resolve();
+  const unitId = state.unitId;
+
+  return {
+    unitId,
+    file,
+    list: () => state.credentials,
+    find(issuer, ids, rpId) {
+      const wanted = new Set(ids);
+      return state.credentials.find((c) => wanted.has(c.credentialId) && c.issuer === issuer && (rpId === undefined || c.rpId === rpId));
+    },
+    add(credential) {
+      const run = chain.then(async () => {
+        if (state.credentials.some((c) => c.credentialId === credential.credentialId)) {
+          throw new KeyStoreError('a credential with this ID already exists');
+        }
+        const next: KeyStoreFile = { unitId, credentials: [...state.credentials, credential] };
+        await writeAtomic(dir, file, serialise(next));
+        state = next;
+        return { count: next.credentials.length };
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
