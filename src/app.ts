@@ -22,6 +22,8 @@ import { registerPopulationRoutes } from './platform/populations.js';
 import { registerTokenRoutes } from './platform/token.js';
 import { AccessTokens } from './platform/tokens.js';
 import { registerUserRoutes } from './platform/users.js';
+import { registerDeviceRoutes } from './devices/routes.js';
+import { registerPolicyRoutes } from './policies/routes.js';
 import type { Store } from './store/db.js';
 
 export interface AppDeps {
@@ -123,6 +125,8 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerPopulationRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerApplicationRoutes(app, ctx);
+  registerPolicyRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
 
   await app.ready();
   return app;

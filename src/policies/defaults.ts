@@ -3,7 +3,8 @@
  * settings (reference §8.1, §8.2). Where PingOne leaves a default open we choose, and the
  * README lists the choices: every method OpenMFA supports is enabled in the default policy
  * (PingOne ships TOTP and PingID Desktop disabled; a stand-in should work at once), WhatsApp
- * stays off as in PingOne; lockout is 5 failures / 600 s as in PingOne's Terraform example.
+ * stays off as in PingOne; lockout is 5 failures / 600 s as in PingOne's Terraform example;
+ * OTPs live 10 minutes (quality bar S3; PingOne's example shows 30).
  */
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
@@ -15,7 +16,7 @@ const offline = (enabled: boolean) => ({
   promptForNicknameOnPairing: false,
   otp: {
     failure: { count: 3, coolDown: { duration: 0, timeUnit: 'MINUTES' } },
-    lifeTime: { duration: 30, timeUnit: 'MINUTES' },
+    lifeTime: { duration: 10, timeUnit: 'MINUTES' },
     otpLength: 6,
   },
 });

@@ -1,0 +1,76 @@
+/**
+ * The PingID Desktop agent: entry points for the `openmfa agent` command and for tests.
+ *
+ *   const config = loadAgentConfig(opts, process.env);
+ *   await runAgent(config);
+ */
+import { systemClock, type Clock } from '../clock.js';
+import type { AgentConfig } from './config.js';
+import { createAgent } from './server.js';
+
+export { loadAgentConfig, detectOs, agentEnvName, AgentConfigError, OS_TYPES } from './config.js';
+export type { AgentConfig, AgentFlags, AgentOs, OsType } from './config.js';
+export { openKeyStore, KeyStoreError, KEYSTORE_FILE } from './keystore.js';
+export type { KeyStore, StoredCredential, EcPrivateJwk } from './keystore.js';
+export { JwksCache, parseJwks } from './jwks.js';
+export type { FetchLike, JwksOptions, KeyLookup } from './jwks.js';
+export { verifyOptions, isValidRpId, OPTIONS_TYP, AGENT_AUDIENCE } from './options.js';
+export type { OptionsClaims, OptionsKind, OptionsResult, OptionsFailure } from './options.js';
+export { checkOrigin, parseOrigin } from './origin.js';
+export type { OriginResult } from './origin.js';
+export { isTrustedIssuer, normaliseTrustEntry, canonicalIssuer, jwksUrlFor } from './trust.js';
+export {
+  createAgent,
+  AGENT_APPLICATION_ID,
+  AGENT_APPLICATION_NAME,
+  AGENT_VERSION,
+  AGENT_ISSUER,
+  ATTESTATION_TYP,
+  ASSERTION_TYP,
+} from './server.js';
+export type { Agent, CreateAgentOptions } from './server.js';
+
+export interface RunAgentOptions {
+  clock?: Clock | undefined;
+  /** Where the start-up line goes; defaults to stdout. */
+  print?: ((line: string) => void) | undefined;
+  /** Install SIGTERM/SIGINT handlers that stop the agent gracefully (default true). */
+  handleSignals?: boolean | undefined;
+}
+
+export interface RunningAgent {
+  readonly url: string;
+  /** Stops listening and removes the signal handlers; resolves when all connections are closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the agent and prints one line. Rejects if the key store is corrupt or the port is
+ * taken. On SIGTERM/SIGINT it stops accepting connections, lets open requests finish, and
+ * the process exits once nothing is left running.
+ */
+export async function runAgent(config: AgentConfig, options: RunAgentOptions = {}): Promise<RunningAgent> {
+  const agent = createAgent({ config, clock: options.clock ?? systemClock });
+  const { url } = await agent.listen();
+  (options.print ?? ((line: string) => process.stdout.write(`${line}\n`)))(
+    `PingID Desktop agent listening on ${url} (trusting: ${config.trust.join(', ')})`,
+  );
+
+  let closing: Promise<void> | undefined;
+  const onSignal = (): void => {
+    void close();
+  };
+  const close = (): Promise<void> => {
+    if (!closing) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      closing = agent.close();
+    }
+    return closing;
+  };
+  if (options.handleSignals ?? true) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { url, close };
+}

@@ -1,0 +1,82 @@
+/**
+ * POST …/users/{userID}/devices (reference §5, §11.2). Order: the user exists (404); the type's
+ * own checks and the policy allow it (400); then, in one transaction holding the user's row, the
+ * device limit is checked and the device inserted — so parallel creates cannot pass the limit
+ * together (quality bar R4).
+ */
+import { Type, type Static } from 'typebox';
+import type { Context } from '../context.js';
+import { newId } from '../crypto/random.js';
+import { environmentOf } from '../http/access.js';
+import { maxDevicesReached, notFound } from '../http/errors.js';
+import { IdRef } from '../http/schemas.js';
+import { mfaSettings, resolvePolicy } from '../policies/model.js';
+import { requireUser } from '../platform/users.js';
+import type { DevicesTable } from '../store/schema.js';
+import type { FastifyRequest } from 'fastify';
+import { DEVICE_TYPES, presentDevice } from './model.js';
+import { kinds } from './kinds.js';
+
+export const DeviceCreateInput = Type.Object({
+  type: Type.Enum(DEVICE_TYPES),
+  status: Type.Optional(Type.Enum(['ACTIVE', 'ACTIVATION_REQUIRED'])),
+  nickname: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  policy: Type.Optional(Type.Object({ id: IdRef().properties.id, type: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })),
+  rp: Type.Optional(Type.Object({
+    id: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+export type DeviceCreateInput = Static<typeof DeviceCreateInput>;
+
+export async function createDevice(ctx: Context, request: FastifyRequest<{ Params: { userId: string }; Body: DeviceCreateInput }>) {
+  const { store, clock } = ctx;
+  const environment = environmentOf(request);
+  const user = await requireUser(store.db, environment.id, request.params.userId);
+  const body = request.body;
+  const kind = kinds[body.type];
+  const policy = await resolvePolicy(store.db, environment.id, body.policy?.id);
+  const now = clock.now();
+  const deviceId = newId();
+  const prepared = await kind.prepare({ ctx, environment, user, policy, body, deviceId, now });
+  const settings = await mfaSettings(store.db, environment.id);
+
+  const row: DevicesTable = {
+    id: deviceId,
+    environment_id: environment.id,
+    user_id: user.id,
+    type: body.type,
+    status: prepared.status,
+    nickname: prepared.nickname,
+    policy_id: policy.id,
+    extra: JSON.stringify(prepared.extra),
+    secret_sealed: prepared.secretSealed ?? null,
+    credential_id: null,
+    public_jwk: null,
+    challenge_hash: prepared.challengeHash ?? null,
+    challenge_expires_at: prepared.challengeExpiresAt ?? null,
+    failed_attempts: 0,
+    locked_until: null,
+    blocked_at: null,
+    order_position: null,
+    activated_at: prepared.status === 'ACTIVE' ? now : null,
+    created_at: now,
+    updated_at: now,
+  };
+
+  await store.transaction(async (trx) => {
+    // Holding the user's row serialises this user's creates (FOR UPDATE on PostgreSQL; SQLite
+    // runs one write transaction at a time).
+    const locked = await store.forUpdate(trx.selectFrom('users').select('id').where('id', '=', user.id)).executeTakeFirst();
+    if (!locked) throw notFound();
+    // OpenMFA counts pending pairings too (PingOne counts ACTIVE and BLOCKED), so the limit
+    // also bounds how many unfinished pairings one user can hold open.
+    const { n } = await trx.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    const max = settings.pairing.maxAllowedDevices;
+    if (Number(n) >= max) throw maxDevicesReached(max);
+    await trx.insertInto('devices').values(row).execute();
+  });
+
+  return { ...presentDevice(ctx, row), ...(prepared.shownOnce ?? {}) };
+}

@@ -1,0 +1,108 @@
+/**
+ * The device resource (reference §2): its response schema, and how a stored row is shown.
+ * Lock and block are sub-objects beside `status`, never statuses (§6.1); a lock ends by
+ * itself when its time has passed, so it is computed at read time from `locked_until`.
+ * The public key, challenge hashes and sealed secrets are never part of a response: the
+ * schema does not declare them, and the serializer drops what a schema does not declare.
+ */
+import { Type } from 'typebox';
+import { iso } from '../clock.js';
+import type { Context } from '../context.js';
+import { link, type Links } from '../http/links.js';
+import { Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
+import type { DevicesTable } from '../store/schema.js';
+
+export const DEVICE_TYPES = ['PINGID_DESKTOP_GEN2'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+export const ACTIVE = 'ACTIVE';
+export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
+
+export const DeviceSchema = Type.Object({
+  _links: LinksSchema,
+  id: Type.String(),
+  environment: Ref,
+  user: Ref,
+  type: Type.String(),
+  status: Type.String(),
+  nickname: Type.Optional(Type.String()),
+  lock: Type.Object({ status: Type.String(), expiresAt: Type.Optional(Timestamp) }),
+  block: Type.Object({ status: Type.String(), blockedAt: Type.Optional(Timestamp) }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  rp: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
+  os: Type.Optional(Type.Object({ version: Type.Optional(Type.String()), type: Type.Optional(Type.String()) })),
+  model: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), marketingName: Type.Optional(Type.String()) })),
+  application: Type.Optional(Type.Object({
+    id: Type.Optional(Type.String()), nativeName: Type.Optional(Type.String()), version: Type.Optional(Type.String()), pushSandbox: Type.Optional(Type.Boolean()),
+  })),
+  unitId: Type.Optional(Type.String()),
+  phone: Type.Optional(Type.String()),
+  email: Type.Optional(Type.String()),
+  testMode: Type.Optional(Type.Boolean()),
+  test: Type.Optional(Type.Object({ otp: Type.String() })),
+  secret: Type.Optional(Type.String()),
+  keyUri: Type.Optional(Type.String()),
+  pingIdDesktopCredentialCreationOptions: Type.Optional(Type.String()),
+});
+
+/** Public, type-specific fields kept as JSON in `devices.extra`. */
+export interface DeviceExtra {
+  rp?: { id: string; name: string };
+  os?: { version?: string; type?: string };
+  model?: { name?: string };
+  application?: { id?: string; nativeName?: string; version?: string; pushSandbox?: boolean };
+  unitId?: string;
+  phone?: string;
+  email?: string;
+  testMode?: boolean;
+}
+
+export const extraOf = (row: DevicesTable): DeviceExtra => JSON.parse(row.extra) as DeviceExtra;
+
+export function lockOf(row: Pick<DevicesTable, 'locked_until'>, now: number): { status: 'LOCKED'; expiresAt: string } | { status: 'UNLOCKED' } {
+  return row.locked_until !== null && row.locked_until > now ? { status: 'LOCKED', expiresAt: iso(row.locked_until) } : { status: 'UNLOCKED' };
+}
+
+export const isLocked = (row: Pick<DevicesTable, 'locked_until'>, now: number): boolean => row.locked_until !== null && row.locked_until > now;
+
+export function blockOf(row: Pick<DevicesTable, 'blocked_at'>): { status: 'BLOCKED'; blockedAt: string } | { status: 'UNBLOCKED' } {
+  return row.blocked_at !== null ? { status: 'BLOCKED', blockedAt: iso(row.blocked_at) } : { status: 'UNBLOCKED' };
+}
+
+export function deviceLinks(ctx: Context, row: DevicesTable): Links {
+  const self = ctx.links.device(row.environment_id, row.user_id, row.id);
+  const links: Links = {
+    self: link(self),
+    environment: link(ctx.links.environment(row.environment_id)),
+    user: link(ctx.links.user(row.environment_id, row.user_id)),
+  };
+  // Reference §2.1: a pending device carries its activate link.
+  if (row.status === ACTIVATION_REQUIRED) links.activate = link(self);
+  return links;
+}
+
+/** The device as PingOne shows it (the seed document's shape for PingID Desktop). */
+export function presentDevice(ctx: Context, row: DevicesTable) {
+  const extra = extraOf(row);
+  return {
+    _links: deviceLinks(ctx, row),
+    ...(extra.rp ? { rp: extra.rp } : {}),
+    id: row.id,
+    environment: { id: row.environment_id },
+    user: { id: row.user_id },
+    type: row.type,
+    ...(row.nickname !== null ? { nickname: row.nickname } : {}),
+    lock: lockOf(row, ctx.clock.now()),
+    block: blockOf(row),
+    status: row.status,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    ...(extra.os ? { os: extra.os } : {}),
+    ...(extra.model ? { model: extra.model } : {}),
+    ...(extra.application ? { application: extra.application } : {}),
+    ...(extra.unitId ? { unitId: extra.unitId } : {}),
+    ...(extra.phone ? { phone: extra.phone } : {}),
+    ...(extra.email ? { email: extra.email } : {}),
+    ...(extra.testMode ? { testMode: true } : {}),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * PINGID_DESKTOP_GEN2 (reference §4, protocol §1): create answers creation options for the
+ * agent; activate takes the agent's attestation and stores the credential's public key.
+ */
+import { Type } from 'typebox';
+import { sql } from 'kysely';
+import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
+import { validateBody } from '../../http/validation.js';
+import { durationMs, lockDurationMs, mfaSettings } from '../../policies/model.js';
+import type { DeviceKind } from '../kind.js';
+import { extraOf, type DeviceExtra } from '../model.js';
+import { checkAttestation } from './attestation.js';
+import { makeCreationOptions } from './creation-options.js';
+
+/** Protocol §1.3 step 4: exactly `{attestation: string}`, at most 8 KiB. */
+const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
+
+export const pingIdDesktop: DeviceKind = {
+  type: 'PINGID_DESKTOP_GEN2',
+
+  async prepare({ ctx, environment, user, policy, body, deviceId, now }) {
+    // Reference §4.2: status is required here and must be ACTIVATION_REQUIRED.
+    if (body.status === undefined) throw invalidValue('status', 'status is required for PINGID_DESKTOP_GEN2 and must be ACTIVATION_REQUIRED', 'REQUIRED_VALUE');
+    if (body.status !== 'ACTIVATION_REQUIRED') throw invalidValue('status', 'A PINGID_DESKTOP_GEN2 device is created with status ACTIVATION_REQUIRED', 'INVALID_VALUE', { allowedValues: ['ACTIVATION_REQUIRED'] });
+    const method = policy.body.pingIdDesktopGen2;
+    if (!method.enabled) throw invalidValue('policy.id', 'The device authentication policy does not allow PINGID_DESKTOP_GEN2 devices');
+    if (method.pairingDisabled) throw invalidValue('policy.id', 'The device authentication policy does not allow new PINGID_DESKTOP_GEN2 pairings');
+    const rp = body.rp ?? { id: ctx.config.rpId, name: ctx.config.rpName };
+    const options = await makeCreationOptions(ctx, {
+      environmentId: environment.id,
+      deviceId,
+      user: { id: user.id, name: user.username },
+      rp,
+      now,
+      lifetimeMs: durationMs(method.pairingKeyLifetime ?? { duration: 10, timeUnit: 'MINUTES' }),
+    });
+    return {
+      status: 'ACTIVATION_REQUIRED',
+      nickname: body.nickname ?? null,
+      extra: { rp },
+      challengeHash: options.challengeHash,
+      challengeExpiresAt: options.expiresAt,
+      shownOnce: { pingIdDesktopCredentialCreationOptions: options.jwt },
+    };
+  },
+
+  async activate({ ctx, environment, device, body, now }) {
+    let attestation: string;
+    try {
+      attestation = validateBody(ActivateBody, body).attestation;
+    } catch (e) {
+      if (e instanceof ApiError) return { ok: false, error: e, countsAsFailure: true };
+      throw e;
+    }
+    const extra = extraOf(device);
+    const result = checkAttestation(attestation, {
+      issuer: ctx.links.issuer(environment.id),
+      deviceId: device.id,
+      rpId: extra.rp?.id ?? ctx.config.rpId,
+      challengeHash: device.challenge_hash ?? '',
+      pairingExpiresAt: device.challenge_expires_at ?? 0,
+      now,
+    });
+    if (!result.ok) {
+      return { ok: false, countsAsFailure: true, error: invalidData({ code: result.code, target: 'attestation', message: result.message }) };
+    }
+    const c = result.credential;
+    const next: DeviceExtra = { ...extra, os: c.os, model: c.model, application: c.application, unitId: c.unitId };
+    // Step 8: one conditional change. If another request activated (or locked, or blocked) the
+    // device since it was read, nothing matches and nothing changes.
+    const row = await ctx.store.db.updateTable('devices').set({
+      status: 'ACTIVE',
+      credential_id: c.credentialId,
+      public_jwk: JSON.stringify(c.publicJwk),
+      extra: JSON.stringify(next),
+      nickname: sql<string | null>`coalesce(nickname, ${c.nickname ?? null})`,
+      challenge_hash: null,
+      challenge_expires_at: null,
+      activated_at: now,
+      failed_attempts: 0,
+      locked_until: null,
+      updated_at: now,
+    })
+      .where('id', '=', device.id)
+      .where('status', '=', 'ACTIVATION_REQUIRED')
+      .where('challenge_hash', '=', device.challenge_hash ?? '')
+      .where('blocked_at', 'is', null)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) {
+      return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this activation' }) };
+    }
+    return { ok: true, row };
+  },
+
+  async failurePolicy({ ctx, environment, policy }) {
+    const failure = policy.body.pingIdDesktopGen2.otp.failure;
+    return { count: failure.count, lockMs: lockDurationMs(failure.coolDown, await mfaSettings(ctx.store.db, environment.id)) };
+  },
+};

@@ -1,0 +1,182 @@
+/**
+ * `…/deviceAuthenticationPolicies` (reference §8.2) and `…/mfaSettings` (§8.1). Policy bodies
+ * are merged onto the defaults, so a partial body makes a complete policy; exactly one policy
+ * per environment is the default.
+ */
+import { Type, type Static } from 'typebox';
+import { iso } from '../clock.js';
+import type { Context } from '../context.js';
+import { newId } from '../crypto/random.js';
+import { environmentOf } from '../http/access.js';
+import { notFound, requestFailed, invalidValue } from '../http/errors.js';
+import { link } from '../http/links.js';
+import { Collection, EnvParams, Links, NoContent, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import type { Db } from '../store/db.js';
+import type { PoliciesTable } from '../store/schema.js';
+import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody, type PolicyBody } from './defaults.js';
+import { MfaSettingsInput, PolicyInput, mfaSettings } from './model.js';
+
+const PolicySchema = Type.Object({
+  _links: Links,
+  id: Type.String(),
+  environment: Ref,
+  name: Type.String(),
+  default: Type.Boolean(),
+  authentication: Type.Optional(Type.Unknown()),
+  newDeviceNotification: Type.Optional(Type.String()),
+  ignoreUserLock: Type.Optional(Type.Boolean()),
+  forSignOnPolicy: Type.Optional(Type.Boolean()),
+  sms: Type.Unknown(),
+  voice: Type.Unknown(),
+  email: Type.Unknown(),
+  whatsApp: Type.Unknown(),
+  mobile: Type.Unknown(),
+  totp: Type.Unknown(),
+  fido2: Type.Unknown(),
+  pingIdDesktopGen2: Type.Unknown(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const MfaSettingsSchema = Type.Object({
+  _links: Links,
+  environment: Ref,
+  pairing: Type.Object({ maxAllowedDevices: Type.Integer(), pairingKeyFormat: Type.String() }),
+  lockout: Type.Object({ failureCount: Type.Integer(), durationSeconds: Type.Integer() }),
+  phoneExtensions: Type.Object({ enabled: Type.Boolean() }),
+  users: Type.Object({ mfaEnabled: Type.Boolean() }),
+  authentication: Type.Optional(Type.Object({ deviceSelection: Type.String() })),
+  updatedAt: Timestamp,
+});
+
+const Params = Type.Object({ envId: Type.String(), policyId: Type.String() });
+
+/** Deep merge of plain objects: what the caller gave wins, what it left out keeps the default. */
+function merge<T>(base: T, patch: unknown): T {
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    return (patch === undefined ? base : patch) as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(patch)) out[k] = merge(out[k], v);
+  return out as T;
+}
+
+function present(ctx: Context, row: PoliciesTable) {
+  const body = JSON.parse(row.body) as PolicyBody;
+  return {
+    _links: { self: link(ctx.links.policy(row.environment_id, row.id)), environment: link(ctx.links.environment(row.environment_id)) },
+    id: row.id,
+    environment: { id: row.environment_id },
+    ...body,
+    name: row.name,
+    default: row.is_default === 1,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function presentSettings(ctx: Context, environmentId: string, body: MfaSettingsBody, updatedAt: number) {
+  const self = `${ctx.links.environment(environmentId)}/mfaSettings`;
+  return { _links: { self: link(self), environment: link(ctx.links.environment(environmentId)) }, environment: { id: environmentId }, ...body, updatedAt: iso(updatedAt) };
+}
+
+export function registerPolicyRoutes(app: App, ctx: Context): void {
+  const { store, clock } = ctx;
+  const find = (db: Db, envId: string, id: string) => id.length > 64 ? Promise.resolve(undefined)
+    : db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
+
+  async function write(envId: string, input: Static<typeof PolicyInput>, id?: string): Promise<PoliciesTable> {
+    const now = clock.now();
+    return store.transaction(async (trx) => {
+      const existing = id ? await find(trx, envId, id) : undefined;
+      if (id && !existing) throw notFound();
+      if (existing?.is_default === 1 && input.default === false) {
+        throw invalidValue('default', 'An environment always has a default policy; make another policy the default instead', 'CONSTRAINT_VIOLATION');
+      }
+      const isDefault = input.default === true || existing?.is_default === 1;
+      if (input.default === true) {
+        await trx.updateTable('device_authentication_policies').set({ is_default: 0, updated_at: now })
+          .where('environment_id', '=', envId).where('is_default', '=', 1).execute();
+      }
+      const body = merge(defaultPolicyBody(input.name, isDefault), input);
+      const fields = { name: input.name, is_default: isDefault ? 1 : 0, body: JSON.stringify({ ...body, default: isDefault }), updated_at: now };
+      if (existing) return trx.updateTable('device_authentication_policies').set(fields).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+      return trx.insertInto('device_authentication_policies').values({ id: newId(), environment_id: envId, created_at: now, ...fields }).returningAll().executeTakeFirstOrThrow();
+    });
+  }
+
+  const base = '/v1/environments/:envId/deviceAuthenticationPolicies';
+  app.get(base, {
+    schema: { tags: ['policies'], params: EnvParams, response: { 200: Collection('deviceAuthenticationPolicies', PolicySchema), ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const env = environmentOf(request);
+    const rows = await store.db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', env.id)
+      .orderBy('created_at').orderBy('id').execute();
+    return {
+      _links: { self: link(`${ctx.links.environment(env.id)}/deviceAuthenticationPolicies`) },
+      _embedded: { deviceAuthenticationPolicies: rows.map((r) => present(ctx, r)) },
+      count: rows.length,
+      size: rows.length,
+    };
+  });
+
+  app.post(base, {
+    schema: { tags: ['policies'], params: EnvParams, body: PolicyInput, response: { 201: PolicySchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => reply.code(201).send(present(ctx, await write(environmentOf(request).id, request.body))));
+
+  app.get(`${base}/:policyId`, {
+    schema: { tags: ['policies'], params: Params, response: { 200: PolicySchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const row = await find(store.db, environmentOf(request).id, request.params.policyId);
+    if (!row) throw notFound();
+    return present(ctx, row);
+  });
+
+  app.put(`${base}/:policyId`, {
+    schema: { tags: ['policies'], params: Params, body: PolicyInput, response: { 200: PolicySchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => present(ctx, await write(environmentOf(request).id, request.body, request.params.policyId)));
+
+  app.delete(`${base}/:policyId`, {
+    schema: { tags: ['policies'], params: Params, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const envId = environmentOf(request).id;
+    const row = await find(store.db, envId, request.params.policyId);
+    if (!row) throw notFound();
+    if (row.is_default === 1) throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'default', message: 'The default policy cannot be deleted' });
+    await store.db.deleteFrom('device_authentication_policies').where('id', '=', row.id).execute();
+    return reply.code(204).send(null);
+  });
+
+  const settingsPath = '/v1/environments/:envId/mfaSettings';
+  app.get(settingsPath, {
+    schema: { tags: ['mfaSettings'], params: EnvParams, response: { 200: MfaSettingsSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const env = environmentOf(request);
+    const row = await store.db.selectFrom('mfa_settings').select(['updated_at']).where('environment_id', '=', env.id).executeTakeFirst();
+    return presentSettings(ctx, env.id, await mfaSettings(store.db, env.id), row?.updated_at ?? env.created_at);
+  });
+
+  app.put(settingsPath, {
+    schema: { tags: ['mfaSettings'], params: EnvParams, body: MfaSettingsInput, response: { 200: MfaSettingsSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const env = environmentOf(request);
+    // PUT is the full settings; what is left out returns to its default (reference §8.1).
+    const body = merge(defaultMfaSettings(), request.body) as MfaSettingsBody;
+    const now = clock.now();
+    await store.db.insertInto('mfa_settings').values({ environment_id: env.id, body: JSON.stringify(body), updated_at: now })
+      .onConflict((oc) => oc.column('environment_id').doUpdateSet({ body: JSON.stringify(body), updated_at: now })).execute();
+    return presentSettings(ctx, env.id, body, now);
+  });
+
+  app.delete(settingsPath, {
+    schema: { tags: ['mfaSettings'], params: EnvParams, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
+  }, async (request, reply) => {
+    const env = environmentOf(request);
+    const now = clock.now();
+    const body = JSON.stringify(defaultMfaSettings());
+    await store.db.insertInto('mfa_settings').values({ environment_id: env.id, body, updated_at: now })
+      .onConflict((oc) => oc.column('environment_id').doUpdateSet({ body, updated_at: now })).execute();
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Building attestations the way the agent does (protocol §1.2), so tests can also build the
+ * ones it never would: wrong keys, wrong claims, hostile headers.
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { signCompact, decodeCompact, type PublicJwk } from '../../src/crypto/jws.js';
+import { TYP } from '../../src/protocol/desktop.js';
+import { createUser, type TestServer } from '../helper.js';
+
+export interface Credential {
+  privateKey: KeyObject;
+  publicJwk: PublicJwk;
+}
+
+export function newCredential(): Credential {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' }) as { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+  return { privateKey, publicJwk: { kty, crv, x, y } };
+}
+
+export function claimsOf(jwt: string): Record<string, any> {
+  const d = decodeCompact(jwt);
+  if (!d.ok) throw new Error(d.reason);
+  return d.jws.payload;
+}
+
+export function headerOf(jwt: string): Record<string, any> {
+  const d = decodeCompact(jwt);
+  if (!d.ok) throw new Error(d.reason);
+  return d.jws.header;
+}
+
+export interface AttestationOptions {
+  credential?: Credential;
+  header?: Record<string, unknown>;
+  claims?: Record<string, unknown>;
+  origin?: string;
+  now?: number;
+}
+
+/** An attestation answering `creationOptions`, valid unless the options say otherwise. */
+export function attest(creationOptions: string, o: AttestationOptions = {}): string {
+  const options = claimsOf(creationOptions);
+  const cred = o.credential ?? newCredential();
+  const iat = Math.floor((o.now ?? Date.now()) / 1000);
+  const claims: Record<string, unknown> = {
+    iss: 'pingid-desktop',
+    aud: options.iss,
+    sub: options.sub,
+    challenge: options.challenge,
+    origin: o.origin ?? `https://${options.rp.id}`,
+    credentialId: 'cred-' + Math.random().toString(16).slice(2),
+    unitId: '4d764d06-6aa5-4c15-ac8c-4df655cbf867',
+    nickname: 'Desktop Mac 1',
+    os: { type: 'MAC', version: '15.7.3' },
+    model: {},
+    application: { id: '941d6390-ec3a-4bf4-858a-949c47ccd36e', nativeName: 'PingID Desktop', version: '1.0.0', pushSandbox: false },
+    iat,
+    exp: iat + 300,
+    ...o.claims,
+  };
+  for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
+  return signCompact('ES256', cred.privateKey, { typ: TYP.attestation, jwk: cred.publicJwk, ...o.header }, claims);
+}
+
+export const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
+
+/** A user with a pending desktop device; returns what the flow needs next. */
+export async function pendingDesktop(server: TestServer, envId: string, body: Record<string, unknown> = {}) {
+  const userId = await createUser(server, envId);
+  const res = await server.request('POST', `/v1/environments/${envId}/users/${userId}/devices`, {
+    body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' }, ...body },
+  });
+  if (res.status !== 201) throw new Error(`create failed ${res.status} ${res.text}`);
+  return { userId, deviceId: res.body.id as string, options: res.body.pingIdDesktopCredentialCreationOptions as string, created: res.body, path: `/v1/environments/${envId}/users/${userId}/devices/${res.body.id as string}` };
+}
