@@ -2,6 +2,8 @@
 /** The `openmfa` command: serve, agent, demo. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, loadServerConfig } from './config.js';
+import { AgentConfigError, agentEnvName, loadAgentConfig, runAgent } from './agent/index.js';
+import { runDemo } from './demo.js';
 import { runServer } from './server.js';
 
 const program = new Command('openmfa')
@@ -27,8 +29,25 @@ program.command('serve')
     await runServer(config);
   });
 
+program.command('agent')
+  .description('run the PingID Desktop agent (the local Desktop API: POST /register, POST /authenticate)')
+  .addOption(new Option('--host <host>', `address to listen on [127.0.0.1] (env ${agentEnvName('host')})`))
+  .addOption(new Option('--port <port>', `port to listen on [9410] (env ${agentEnvName('port')})`))
+  .addOption(new Option('--state-dir <dir>', `where the key store lives [./agent-data] (env ${agentEnvName('stateDir')})`))
+  .addOption(new Option('--trust <issuer...>', `issuer URLs or URL prefixes whose options are accepted; required (env ${agentEnvName('trust')}, comma-separated)`))
+  .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS> <n>] (env ${agentEnvName('nickname')})`))
+  .action(async (flags: Record<string, string | string[]>) => {
+    await runAgent(loadAgentConfig(flags, process.env));
+  });
+
+program.command('demo')
+  .description("walk the seed's PingID Desktop pairing end to end on a throw-away store, printing every request and response")
+  .action(async () => {
+    process.exitCode = await runDemo();
+  });
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });
