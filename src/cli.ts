@@ -24,6 +24,10 @@ program.command('serve')
   .addOption(opt('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [info]', 'logLevel'))
   .addOption(opt('--rp-id <domain>', 'default relying party ID for PingID Desktop [host of the public URL]', 'rpId'))
   .addOption(opt('--rp-name <name>', 'default relying party name [the RP ID]', 'rpName'))
+  .addOption(opt('--smtp-url <url>', 'send EMAIL OTPs through SMTP (smtp://user:pass@host:port or smtps://…) [outbox]', 'smtpUrl'))
+  .addOption(opt('--smtp-from <address>', 'From: of OTP emails', 'smtpFrom'))
+  .addOption(opt('--webhook-url <url>', 'send SMS, VOICE and WHATSAPP OTPs as signed JSON POSTs [outbox]', 'webhookUrl'))
+  .addOption(opt('--webhook-secret <secret>', 'HMAC-SHA256 key for the webhook signature (required with --webhook-url)', 'webhookSecret'))
   .action(async (flags: Record<string, string>) => {
     const config = loadServerConfig(flags, process.env);
     await runServer(config);

@@ -20,6 +20,12 @@ export interface ServerConfig {
   readonly rpName: string;
   readonly apiPath: string;
   readonly authPath: string;
+  /** OTP delivery (issue 4): EMAIL through SMTP when set, else the outbox. */
+  readonly smtpUrl: string | undefined;
+  readonly smtpFrom: string;
+  /** SMS, VOICE, WHATSAPP through a signed webhook when set, else the outbox. */
+  readonly webhookUrl: string | undefined;
+  readonly webhookSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -31,7 +37,8 @@ export class ConfigError extends Error {
 }
 
 export type RawOptions = Partial<Record<
-  'host' | 'port' | 'dataDir' | 'publicUrl' | 'databaseUrl' | 'masterKey' | 'logLevel' | 'rpId' | 'rpName',
+  'host' | 'port' | 'dataDir' | 'publicUrl' | 'databaseUrl' | 'masterKey' | 'logLevel' | 'rpId' | 'rpName'
+  | 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret',
   string | number | undefined
 >>;
 
@@ -89,6 +96,24 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
   const rpId = pick('rpId') ?? publicUrl.hostname.replace(/^\[|\]$/g, '');
   const rpName = pick('rpName') ?? rpId;
 
+  const smtpUrl = pick('smtpUrl');
+  if (smtpUrl !== undefined) {
+    let u: URL | undefined;
+    try { u = new URL(smtpUrl); } catch { u = undefined; }
+    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) throw new ConfigError('smtpUrl', 'must be smtp://[user:pass@]host[:port] or smtps://…');
+  }
+  const smtpFrom = pick('smtpFrom') ?? `OpenMFA <no-reply@${rpId.includes('.') ? rpId : 'openmfa.local'}>`;
+  const webhookUrl = pick('webhookUrl');
+  if (webhookUrl !== undefined) {
+    let u: URL | undefined;
+    try { u = new URL(webhookUrl); } catch { u = undefined; }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new ConfigError('webhookUrl', 'must be an http(s) URL');
+  }
+  const webhookSecret = pick('webhookSecret');
+  if (webhookUrl !== undefined && (webhookSecret === undefined || webhookSecret.length < 16)) {
+    throw new ConfigError('webhookSecret', 'is required with webhookUrl and must be at least 16 characters');
+  }
+
   return Object.freeze({
     host,
     port,
@@ -102,5 +127,9 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     rpName,
     apiPath: `${base}/v1`,
     authPath: base,
+    smtpUrl,
+    smtpFrom,
+    webhookUrl,
+    webhookSecret,
   });
 }

@@ -60,6 +60,7 @@ export async function createDevice(ctx: Context, request: FastifyRequest<{ Param
     blocked_at: null,
     order_position: null,
     activated_at: prepared.status === 'ACTIVE' ? now : null,
+    last_otp_step: null,
     created_at: now,
     updated_at: now,
   };

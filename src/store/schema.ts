@@ -99,6 +99,8 @@ export interface DevicesTable {
   blocked_at: number | null;
   order_position: number | null;
   activated_at: number | null;
+  /** The last TOTP time step accepted; a code at or before it is refused (replay). */
+  last_otp_step: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -120,6 +122,19 @@ export interface MfaSettingsTable {
   updated_at: number;
 }
 
+export interface MessagesTable {
+  id: string;
+  environment_id: string;
+  user_id: string | null;
+  device_id: string | null;
+  channel: string;
+  recipient: string;
+  subject: string | null;
+  body: string | null;
+  sender: string;
+  created_at: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -134,6 +149,7 @@ export interface Database {
   devices: DevicesTable;
   device_authentication_policies: PoliciesTable;
   mfa_settings: MfaSettingsTable;
+  messages: MessagesTable;
   meta: MetaTable;
 }
 
