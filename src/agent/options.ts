@@ -3,6 +3,7 @@
  * step 2: typ, alg, iss (trust list), signature (issuer JWKS by kid), aud, exp/iat, and
  * then the shape of the claims the agent uses. Returns values, never throws on input.
  */
+import { AGENT_AUDIENCE, CLOCK_SKEW_S, TYP } from '../protocol/desktop.js';
 import type { Clock } from '../clock.js';
 import { checkTimes, decodeCompact, verifySignature, type Alg } from '../crypto/jws.js';
 import { decode as b64uDecode } from '../crypto/base64url.js';
@@ -11,13 +12,10 @@ import { isTrustedIssuer } from './trust.js';
 
 export type OptionsKind = 'creation' | 'request';
 
-export const OPTIONS_TYP: Readonly<Record<OptionsKind, string>> = Object.freeze({
-  creation: 'pingid-desktop-creation+jwt',
-  request: 'pingid-desktop-request+jwt',
-});
+export const OPTIONS_TYP: Readonly<Record<OptionsKind, string>> = Object.freeze({ creation: TYP.creation, request: TYP.request });
 
-export const AGENT_AUDIENCE = 'pingid-desktop';
-export const CLOCK_SKEW_SECONDS = 60;
+export { AGENT_AUDIENCE };
+export const CLOCK_SKEW_SECONDS = CLOCK_SKEW_S;
 export const MAX_JWT_BYTES = 16 * 1024;
 const ALLOWED_ALGS: readonly Alg[] = ['RS256', 'ES256'];
 const MAX_ALLOW_CREDENTIALS = 64;

@@ -12,6 +12,7 @@
  * `{"error": code, "message": text}`. Nothing logged ever contains a key, a challenge or
  * a JWT.
  */
+import { AGENT_ISSUER, TYP } from '../protocol/desktop.js';
 import { generateKeyPair as generateKeyPairCb, type KeyObject } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,9 +34,9 @@ export const AGENT_APPLICATION_ID = '941d6390-ec3a-4bf4-858a-949c47ccd36e';
 export const AGENT_APPLICATION_NAME = 'PingID Desktop';
 export const AGENT_VERSION = '1.0.0';
 /** `iss` of everything the agent signs. */
-export const AGENT_ISSUER = 'pingid-desktop';
-export const ATTESTATION_TYP = 'pingid-desktop-attestation+jwt';
-export const ASSERTION_TYP = 'pingid-desktop-assertion+jwt';
+export { AGENT_ISSUER };
+export const ATTESTATION_TYP = TYP.attestation;
+export const ASSERTION_TYP = TYP.assertion;
 export const ATTESTATION_LIFETIME_SECONDS = 300;
 export const ASSERTION_LIFETIME_SECONDS = 60;
 export const MAX_BODY_BYTES = MAX_JWT_BYTES;

@@ -10,9 +10,9 @@
  * `https://host/`) trusts every path under it.
  */
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { isLoopbackHost } from '../protocol/desktop.js';
 
-export const isLoopbackHost = (hostname: string): boolean => LOOPBACK_HOSTS.has(hostname.toLowerCase());
+export { isLoopbackHost };
 
 export type TrustEntryResult = { ok: true; entry: string } | { ok: false; reason: string };
 
