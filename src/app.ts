@@ -22,8 +22,11 @@ import { registerPopulationRoutes } from './platform/populations.js';
 import { registerTokenRoutes } from './platform/token.js';
 import { AccessTokens } from './platform/tokens.js';
 import { registerUserRoutes } from './platform/users.js';
+import { registerAuthenticationRoutes } from './authentication/routes.js';
 import { registerDeviceRoutes } from './devices/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
+import { attachNotifierLog, createNotifier } from './notify/index.js';
+import { registerOutboxRoutes } from './notify/routes.js';
 import type { Store } from './store/db.js';
 
 export interface AppDeps {
@@ -43,7 +46,8 @@ export function buildContext(deps: AppDeps): Context {
   const keys = new KeyRing(deps.store, deps.box, clock);
   const tokens = new AccessTokens(keys, clock, links);
   const access = new Access(deps.store.db, tokens, clock);
-  return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access };
+  const notifier = createNotifier({ config: deps.config, store: deps.store, clock });
+  return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access, notifier };
 }
 
 /** Fastify's own 4xx errors, by code, and what we answer instead. */
@@ -88,6 +92,9 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   registerAccessHook(app, ctx.access);
+  attachNotifierLog(ctx.notifier, app.log.child({ module: 'notify' }));
+  // Background webhook retries stop before the store closes.
+  app.addHook('onClose', async () => { await ctx.notifier.close(); });
   registerBodyHandling(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -127,6 +134,8 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerApplicationRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
+  registerAuthenticationRoutes(app, ctx);
+  registerOutboxRoutes(app, ctx);
 
   await app.ready();
   return app;

@@ -9,6 +9,8 @@ export interface ServerConfig {
   readonly port: number;
   readonly dataDir: string;
   readonly publicUrl: string;
+  /** True when --public-url was not given (it then follows the port, see withPort). */
+  readonly publicUrlDefaulted: boolean;
   /** `postgres://…` selects PostgreSQL; otherwise SQLite at `sqlitePath`. */
   readonly databaseUrl: string | undefined;
   readonly sqlitePath: string;
@@ -42,6 +44,20 @@ export type RawOptions = Partial<Record<
   string | number | undefined
 >>;
 
+const defaultPublicUrl = (host: string, port: number): string =>
+  `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+
+/**
+ * The configuration for the port actually bound (`--port 0` picks one): a defaulted public
+ * URL, and the paths and RP ID derived from it, follow the port.
+ */
+export function withPort(config: ServerConfig, port: number): ServerConfig {
+  if (config.port === port) return config;
+  if (!config.publicUrlDefaulted) return Object.freeze({ ...config, port });
+  const base = defaultPublicUrl(config.host, port);
+  return Object.freeze({ ...config, port, publicUrl: base, apiPath: `${base}/v1`, authPath: base });
+}
+
 /** `--data-dir` ↔ `OPENMFA_DATA_DIR`: the one place that maps option names to variables. */
 export const envName = (key: string): string => 'OPENMFA_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 
@@ -66,7 +82,8 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
 
   const dataDir = path.resolve(pick('dataDir') ?? './data');
 
-  const publicUrlText = pick('publicUrl') ?? `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  const publicUrlDefaulted = pick('publicUrl') === undefined;
+  const publicUrlText = pick('publicUrl') ?? defaultPublicUrl(host, port);
   let publicUrl: URL;
   try {
     publicUrl = new URL(publicUrlText);
@@ -119,6 +136,7 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     port,
     dataDir,
     publicUrl: base,
+    publicUrlDefaulted,
     databaseUrl: isPostgres ? databaseUrl : undefined,
     sqlitePath,
     masterKey,

@@ -4,6 +4,7 @@ import type { ServerConfig } from './config.js';
 import type { SecretBox } from './crypto/secretbox.js';
 import type { Access } from './http/access.js';
 import type { LinkBuilder } from './http/links.js';
+import type { Notifier } from './notify/notifier.js';
 import type { KeyRing } from './platform/keys.js';
 import type { AccessTokens } from './platform/tokens.js';
 import type { Store } from './store/db.js';
@@ -17,4 +18,6 @@ export interface Context {
   readonly keys: KeyRing;
   readonly tokens: AccessTokens;
   readonly access: Access;
+  /** Sends one-time codes (outbox, SMTP or webhook) under the daily limits. */
+  readonly notifier: Notifier;
 }

@@ -1,31 +1,21 @@
 /**
  * `openmfa demo`: the seed's PingID Desktop flow for real, on a throw-away store. It starts a
  * server and a desktop agent on free loopback ports, then walks token → user → create →
- * agent /register → activate, printing each request and response the way PingOne's page does.
+ * agent /register → activate, then one authentication (deviceAuthentications → agent
+ * /authenticate → assertion.check), printing each request and response the way PingOne's page does.
  * Secrets (client secret, access token) are shown masked; JWTs are shortened.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadAgentConfig, runAgent } from './agent/index.js';
 import { loadServerConfig } from './config.js';
+import { freePort } from './free-port.js';
 import { startServer } from './server.js';
 
 /** The page the seed's relying party lives on: the agent checks the Origin against rp.id. */
 const RP = { id: 'pingone.eu', name: 'pingone.eu' };
 const ORIGIN = 'https://app.pingone.eu';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const shorten = (jwt: string): string => (jwt.length > 60 ? `${jwt.slice(0, 40)}…${jwt.slice(-12)} (${jwt.length} chars)` : jwt);
 
@@ -119,7 +109,29 @@ export async function runDemo(print: (s: string) => void = (s) => process.stdout
       body: { attestation: attestation.text },
     });
     must(activated.status === 200 && activated.json.status === 'ACTIVE', 'activate');
-    print(`\n${'─'.repeat(78)}\nThe device is ACTIVE. The last response has the shape of PingOne's "Activate MFA User Device (PingID Desktop)" page.`);
+    print(`\n${'─'.repeat(78)}\nThe device is ACTIVE: that response has the shape of PingOne's "Activate MFA User Device (PingID Desktop)" page.\nNow one authentication with it.`);
+
+    const flow = await call({
+      title: 'Start a device authentication for the user', method: 'POST', url: `${config.authPath}/${env}/deviceAuthentications`,
+      headers: { ...auth, 'Content-Type': 'application/json' }, shownHeaders: shownAuth,
+      body: { user: { id: user.json.id as string } },
+    });
+    must(flow.status === 200 && flow.json.status === 'ASSERTION_REQUIRED', 'device authentication');
+
+    const assertion = await call({
+      title: 'Hand the request options to the desktop agent', method: 'POST', url: `${agent.url}/authenticate`,
+      headers: { 'Content-Type': 'application/jwt', Origin: ORIGIN },
+      body: flow.json.pingIdDesktopCredentialRequestOptions as string,
+    });
+    must(assertion.status === 200, 'agent /authenticate');
+
+    const checked = await call({
+      title: 'Check the assertion', method: 'POST', url: `${config.authPath}/${env}/deviceAuthentications/${flow.json.id as string}`,
+      headers: { ...auth, 'Content-Type': 'application/vnd.pingidentity.assertion.check+json' }, shownHeaders: shownAuth,
+      body: { origin: ORIGIN, assertion: assertion.text },
+    });
+    must(checked.status === 200 && checked.json.status === 'COMPLETED', 'assertion.check');
+    print(`\n${'─'.repeat(78)}\nCOMPLETED: the user authenticated with the PingID Desktop device.`);
     return 0;
   } finally {
     await agent?.close();

@@ -3,7 +3,8 @@
  * in-flight requests finish, closes the store and exits 0 — within 10 s, or it exits 1.
  */
 import { buildApp, buildContext } from './app.js';
-import type { ServerConfig } from './config.js';
+import { withPort, type ServerConfig } from './config.js';
+import { freePort } from './free-port.js';
 import { bootstrap, bootstrapFile } from './platform/bootstrap.js';
 import { loadMasterKey, verifyMasterKey } from './platform/master-key.js';
 import { Store } from './store/db.js';
@@ -18,7 +19,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
+export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
+  // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
+  const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
   const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {
     await store.migrate();
@@ -28,7 +31,17 @@ export async function startServer(config: ServerConfig, out: (line: string) => v
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
     const app = await buildApp(deps, ctx);
-    await app.listen({ host: config.host, port: config.port });
+    // Fastify's own "Server listening" log line is written asynchronously and could come
+    // before the banner below, whose first line scripts read for the port (--port 0): the
+    // banner takes its place, and the structured line is logged after it.
+    const level = app.log.level;
+    const quiet = level === 'info' || level === 'debug' || level === 'trace';
+    if (quiet) app.log.level = 'warn';
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } finally {
+      if (quiet) app.log.level = level;
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -36,6 +49,7 @@ export async function startServer(config: ServerConfig, out: (line: string) => v
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);
     out(created ? `bootstrap: new administrator credentials written to ${bootstrapFile(config.dataDir)}` : `bootstrap: existing store; credentials are in ${bootstrapFile(config.dataDir)} from the first start`);
+    app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
     return {
       app,

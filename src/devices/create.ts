@@ -22,6 +22,9 @@ export const DeviceCreateInput = Type.Object({
   status: Type.Optional(Type.Enum(['ACTIVE', 'ACTIVATION_REQUIRED'])),
   nickname: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   policy: Type.Optional(Type.Object({ id: IdRef().properties.id, type: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })),
+  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  email: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  testMode: Type.Optional(Type.Boolean()),
   rp: Type.Optional(Type.Object({
     id: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
     name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -78,6 +81,16 @@ export async function createDevice(ctx: Context, request: FastifyRequest<{ Param
     if (Number(n) >= max) throw maxDevicesReached(max);
     await trx.insertInto('devices').values(row).execute();
   });
+
+  if (prepared.deliver) {
+    try {
+      await prepared.deliver();
+    } catch (e) {
+      // Nothing was delivered (a daily limit, a refused sender): the device goes with it.
+      await store.db.deleteFrom('devices').where('id', '=', row.id).execute();
+      throw e;
+    }
+  }
 
   return { ...presentDevice(ctx, row), ...(prepared.shownOnce ?? {}) };
 }

@@ -20,7 +20,9 @@ export async function recordFailure(db: Db, deviceId: string, now: number, maxFa
     .set({
       failed_attempts: next,
       locked_until: sql<number | null>`(case when ${next} >= ${maxFailures} then ${now + lockMs} when ${expired} then null else locked_until end)`,
-      updated_at: now,
+      // A counted failure is invisible in the resource until it locks the device: only then
+      // does the device (its `lock`) change, so only then does `updatedAt` move.
+      updated_at: sql<number>`(case when ${next} >= ${maxFailures} then ${now} else updated_at end)`,
     })
     .where('id', '=', deviceId)
     .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))

@@ -28,6 +28,8 @@ export interface PreparedDevice {
   challengeExpiresAt?: number | null;
   /** Fields shown once, in the 201 response only (creation options, a TOTP secret, a test OTP). */
   shownOnce?: Record<string, unknown>;
+  /** Sends the pairing code once the device is stored; if it throws, the device is removed again. */
+  deliver?: () => Promise<void>;
 }
 
 export interface ActivateRequest {
@@ -43,12 +45,59 @@ export type ActivateOutcome =
   | { ok: true; row: DevicesTable }
   | { ok: false; error: ApiError; countsAsFailure: boolean };
 
+/** What a device type does inside a device authentication flow (reference §3.5, protocol §2). */
+export interface AuthenticationStartRequest {
+  ctx: Context;
+  environment: EnvironmentsTable;
+  user: UsersTable;
+  device: DevicesTable;
+  policy: PolicyRecord;
+  flowId: string;
+  now: number;
+}
+
+export interface AuthenticationStart {
+  /** OTP_REQUIRED or ASSERTION_REQUIRED. */
+  status: 'OTP_REQUIRED' | 'ASSERTION_REQUIRED';
+  challengeHash: string | null;
+  challengeExpiresAt: number | null;
+  shownOnce?: Record<string, unknown>;
+  /** Sends the code after the flow is stored. */
+  deliver?: () => Promise<void>;
+}
+
+export interface AuthenticationCheckRequest {
+  ctx: Context;
+  environment: EnvironmentsTable;
+  device: DevicesTable;
+  flow: { id: string; challengeHash: string | null; challengeExpiresAt: number | null };
+  /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion}). */
+  body: { otp?: string; origin?: string; assertion?: string };
+  now: number;
+}
+
+export type AuthenticationCheck = { ok: true } | { ok: false; error: ApiError; countsAsFailure: boolean };
+
+export interface DeviceAuthentication {
+  /** The authenticator's name in a completed flow's `authenticators` (reference §4.5: "desktop"). */
+  name: string;
+  start(request: AuthenticationStartRequest): Promise<AuthenticationStart>;
+  /**
+   * Checks the proof. Single use is the flow's conditional update of its challenge; a type
+   * without a per-flow challenge (TOTP) consumes its own proof atomically here.
+   */
+  check(request: AuthenticationCheckRequest): Promise<AuthenticationCheck>;
+}
+
 export interface DeviceKind {
   type: DeviceType;
   /** Validates the type-specific part of a create and prepares the row; throws ApiError. */
   prepare(request: CreateRequest): Promise<PreparedDevice>;
   /** Checks an activation body and applies it atomically. Expected failures are values. */
   activate(request: ActivateRequest): Promise<ActivateOutcome>;
+  /** sendActivationCode: a new code replaces the old one (types that send codes only). */
+  resendCode?(request: Omit<ActivateRequest, 'body'>): Promise<{ row: DevicesTable; shownOnce?: Record<string, unknown> }>;
+  authentication: DeviceAuthentication;
   /** Failure count and lock length that apply to this device's method. */
   failurePolicy(request: Pick<ActivateRequest, 'ctx' | 'environment' | 'policy'>): Promise<{ count: number; lockMs: number }>;
 }

@@ -1,8 +1,15 @@
 /** The device types this server implements, by `type`. */
 import type { DeviceKind } from './kind.js';
 import type { DeviceType } from './model.js';
+import { offlineKind } from './otp/kind.js';
 import { pingIdDesktop } from './pingid-desktop/kind.js';
+import { totp } from './totp/kind.js';
 
 export const kinds: Record<DeviceType, DeviceKind> = {
+  EMAIL: offlineKind('EMAIL'),
+  SMS: offlineKind('SMS'),
+  VOICE: offlineKind('VOICE'),
+  WHATSAPP: offlineKind('WHATSAPP'),
+  TOTP: totp,
   PINGID_DESKTOP_GEN2: pingIdDesktop,
 };

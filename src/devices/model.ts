@@ -12,7 +12,7 @@ import { link, type Links } from '../http/links.js';
 import { Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
 import type { DevicesTable } from '../store/schema.js';
 
-export const DEVICE_TYPES = ['PINGID_DESKTOP_GEN2'] as const;
+export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';

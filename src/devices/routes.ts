@@ -1,63 +1,121 @@
 /**
- * The device endpoints (reference §3.1–§3.2). On the item, POST is several actions chosen by
- * Content-Type (§11.1); a media type no action claims is 415 INVALID_REQUEST (§3.6), checked
- * by the one body rule in http/content-type.ts against the `accepts` list built here.
+ * The device endpoints (reference §3.1–§3.3). On the collection and on the item, POST is
+ * several operations chosen by Content-Type (§11.1); a media type no operation claims is
+ * 415 INVALID_REQUEST (§3.6), checked by the one body rule in http/content-type.ts against
+ * the `accepts` lists built here.
  */
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { environmentOf } from '../http/access.js';
-import { mediaType, JSON_TYPE } from '../http/content-type.js';
-import { notFound, unsupportedMediaType } from '../http/errors.js';
+import { JSON_TYPE, mediaType } from '../http/content-type.js';
+import { invalidValue, notFound, unsupportedMediaType } from '../http/errors.js';
+import { matchesFilter, parseFilter } from '../http/filter.js';
 import { link } from '../http/links.js';
 import { Links, NoContent, STD_ERRORS, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
+import { validateBody } from '../http/validation.js';
 import { requireUser } from '../platform/users.js';
 import { activateDevice, type DeviceParams } from './activate.js';
+import { blockDevice, unblockDevice } from './block.js';
 import { DeviceCreateInput, createDevice } from './create.js';
-import { DeviceSchema, presentDevice } from './model.js';
+import { DeviceSchema, lockOf, presentDevice } from './model.js';
+import { NicknameInput, setNickname } from './nickname.js';
+import { afterDelete, orderOf, removeOrder, reorderDevices } from './order.js';
+import { sendActivationCode } from './send-activation-code.js';
 import { listDevices, requireDevice } from './store.js';
+import { unlockDevice } from './unlock.js';
 
-export const ACTIONS = {
+type ItemRequest = FastifyRequest<{ Params: DeviceParams }>;
+type UserRequest = FastifyRequest<{ Params: { envId: string; userId: string } }>;
+
+/** POST on the item: the action each media type names. */
+type DeviceView = ReturnType<typeof presentDevice>;
+
+export const ITEM_ACTIONS: Record<string, (ctx: Context, request: ItemRequest) => Promise<DeviceView>> = {
   'application/vnd.pingidentity.device.activate+json': activateDevice,
-} as const satisfies Record<string, (ctx: Context, request: FastifyRequest<{ Params: DeviceParams }>) => Promise<unknown>>;
+  'application/vnd.pingidentity.device.block+json': blockDevice,
+  'application/vnd.pingidentity.device.unblock+json': unblockDevice,
+  'application/vnd.pingidentity.device.unlock+json': unlockDevice,
+  'application/vnd.pingidentity.device.sendActivationCode+json': sendActivationCode,
+};
+
+const ACTION_BY_TYPE = new Map(Object.entries(ITEM_ACTIONS).map(([type, action]) => [type.toLowerCase(), action]));
+
+export const REORDER = 'application/vnd.pingidentity.devices.reorder+json';
+/** Reference §3.1: the docs say POST, the Go SDK DELETE; both are accepted. */
+export const ORDER_REMOVE = 'application/vnd.pingidentity.devices.order.remove+json';
 
 const UserParams = Type.Object({ envId: Type.String(), userId: Type.String() });
 const DeviceParamsSchema = Type.Object({ envId: Type.String(), userId: Type.String(), deviceId: Type.String() });
+const OrderSchema = Type.Array(Type.Object({ id: Type.String() }));
 const DeviceList = Type.Object({
   _links: Links,
-  _embedded: Type.Object({ devices: Type.Array(DeviceSchema) }),
+  _embedded: Type.Object({ devices: Type.Array(DeviceSchema), order: Type.Optional(OrderSchema) }),
   count: Type.Integer(),
   size: Type.Integer(),
 });
-/** The 201 of a create adds what is shown once (already declared on DeviceSchema). */
-const DeviceCreated = DeviceSchema;
+const ListQuery = Type.Object({ filter: Type.Optional(Type.String()), expand: Type.Optional(Type.String()) });
+const OrderResponse = Type.Object({ _links: Links, order: OrderSchema });
+const FILTER_ATTRIBUTES = ['status', 'type', 'nickname', 'lock.status', 'block.status'];
 
 export function registerDeviceRoutes(app: App, ctx: Context): void {
-  const { store } = ctx;
+  const { store, clock } = ctx;
   const collection = '/v1/environments/:envId/users/:userId/devices';
   const item = `${collection}/:deviceId`;
 
   app.get(collection, {
-    schema: { tags: ['devices'], params: UserParams, response: { 200: DeviceList, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['devices'], params: UserParams, querystring: ListQuery, response: { 200: DeviceList, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     const user = await requireUser(store.db, environment.id, request.params.userId);
-    const rows = await listDevices(store.db, environment.id, user.id);
+    const { filter, expand } = request.query;
+    if (expand !== undefined && expand !== 'order') throw invalidValue('expand', 'expand takes the value order', 'INVALID_PARAMETER', { allowedValues: ['order'] });
+    const tree = filter !== undefined ? parseFilter(filter, FILTER_ATTRIBUTES) : undefined;
+    const now = clock.now();
+    let rows = await listDevices(store.db, environment.id, user.id);
+    if (tree) {
+      rows = rows.filter((r) => matchesFilter(tree, {
+        status: r.status, type: r.type, nickname: r.nickname, 'lock.status': lockOf(r, now).status, 'block.status': r.blocked_at === null ? 'UNBLOCKED' : 'BLOCKED',
+      }));
+    }
     const self = ctx.links.devices(environment.id, user.id);
+    const order = expand === 'order' ? (await orderOf(store.db, environment.id, user.id, user.device_order)).map((id) => ({ id })) : undefined;
     return {
-      _links: { self: link(self), 'devices.reorder': link(self) },
-      _embedded: { devices: rows.map((r) => presentDevice(ctx, r)) },
+      _links: { self: link(ctx.config.publicUrl + request.url), 'devices.reorder': link(self) },
+      _embedded: { devices: rows.map((r) => presentDevice(ctx, r)), ...(order ? { order } : {}) },
       count: rows.length,
       size: rows.length,
     };
   });
 
   app.post(collection, {
-    schema: { tags: ['devices'], params: UserParams, body: DeviceCreateInput, response: { 201: DeviceCreated, ...errorResponses(...STD_ERRORS) } },
+    schema: {
+      tags: ['devices'],
+      params: UserParams,
+      description: `application/json creates a device (body: DeviceCreateInput); ${REORDER} sets the order ({"order":[{"id"}]}); ${ORDER_REMOVE} removes it.`,
+      response: { 200: OrderResponse, 201: DeviceSchema, 204: NoContent, ...errorResponses(...STD_ERRORS) },
+    },
+    config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE] },
   }, async (request, reply) => {
-    const created = await createDevice(ctx, request);
+    const type = mediaType(request) ?? JSON_TYPE;
+    if (type === REORDER) return reply.send(await reorderDevices(ctx, request));
+    if (type === ORDER_REMOVE) {
+      await removeOrder(ctx, request);
+      return reply.code(204).send(null);
+    }
+    const body = validateBody(DeviceCreateInput, request.body);
+    const created = await createDevice(ctx, Object.assign(request, { body }) as FastifyRequest<{ Params: { userId: string }; Body: typeof body }>);
     return reply.code(201).header('Cache-Control', 'no-store').send(created);
+  });
+
+  app.delete(collection, {
+    schema: { tags: ['devices'], params: UserParams, description: `With Content-Type ${ORDER_REMOVE}: removes the device order.`, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
+    config: { accepts: [ORDER_REMOVE] },
+  }, async (request: UserRequest, reply) => {
+    if (mediaType(request) !== ORDER_REMOVE) throw unsupportedMediaType(mediaType(request));
+    await removeOrder(ctx, request);
+    return reply.code(204).send(null);
   });
 
   app.get(item, {
@@ -71,16 +129,20 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     schema: {
       tags: ['devices'],
       params: DeviceParamsSchema,
-      description: `An action chosen by Content-Type: ${Object.keys(ACTIONS).join(', ')}.`,
+      description: `An action chosen by Content-Type: ${Object.keys(ITEM_ACTIONS).join(', ')}.`,
       response: { 200: DeviceSchema, ...errorResponses(...STD_ERRORS) },
     },
-    config: { accepts: Object.keys(ACTIONS) },
-  }, async (request) => {
-    const type = mediaType(request) ?? JSON_TYPE;
-    const action = ACTIONS[type as keyof typeof ACTIONS];
+    config: { accepts: Object.keys(ITEM_ACTIONS) },
+  }, async (request, reply) => {
+    const type = mediaType(request);
+    const action = type === undefined ? undefined : ACTION_BY_TYPE.get(type);
     if (!action) throw unsupportedMediaType(type);
-    return action(ctx, request);
+    return reply.send(await action(ctx, request));
   });
+
+  app.put(`${item}/nickname`, {
+    schema: { tags: ['devices'], params: DeviceParamsSchema, body: NicknameInput, response: { 200: DeviceSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => setNickname(ctx, request));
 
   app.delete(item, {
     schema: { tags: ['devices'], params: DeviceParamsSchema, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
@@ -89,6 +151,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     const res = await store.db.deleteFrom('devices').where('environment_id', '=', environment.id)
       .where('user_id', '=', request.params.userId).where('id', '=', request.params.deviceId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound();
+    await afterDelete(store.db, request.params.userId, clock.now());
     return reply.code(204).send(null);
   });
 }

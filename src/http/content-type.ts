@@ -16,6 +16,7 @@ declare module 'fastify' {
   }
 }
 
+/** The request's media type, lower-cased (media types are case-insensitive, RFC 9110 §8.3.1). */
 export const mediaType = (request: FastifyRequest): string | undefined => {
   const ct = request.headers['content-type'];
   return typeof ct === 'string' ? ct.split(';')[0]!.trim().toLowerCase() : undefined;
@@ -30,7 +31,9 @@ const hasBody = (request: FastifyRequest): boolean => {
 export function registerBodyHandling(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  const jsonLike = /^application\/(json|[a-z0-9.+-]+\+json)$/;
+  // Fastify tests a RegExp parser against the whole header, parameters included
+  // (`application/json; charset=utf-8`), so the pattern allows them.
+  const jsonLike = /^application\/(json|[a-z0-9.+-]+\+json)\s*(;.*)?$/i;
   app.addContentTypeParser(jsonLike, { parseAs: 'string' }, (request, body, done) => {
     // Actions such as block/unblock take an empty body (reference §3.2).
     const text = String(body);
@@ -61,6 +64,6 @@ export function registerBodyHandling(app: FastifyInstance): void {
       if (!hasBody(request) && accepts.length > 0) return; // an empty body with no type: routes decide
       throw unsupportedMediaType(undefined);
     }
-    if (!accepts.includes(type)) throw unsupportedMediaType(type);
+    if (!accepts.some((a) => a.toLowerCase() === type)) throw unsupportedMediaType(type);
   });
 }

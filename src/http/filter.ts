@@ -148,3 +148,22 @@ export function compileFilter<DB, TB extends keyof DB>(node: FilterNode, columns
     return walk(node);
   };
 }
+
+/** Evaluates a filter over an in-memory record (a user's devices: at most 15, already loaded). */
+export function matchesFilter(node: FilterNode, record: Record<string, string | boolean | null | undefined>): boolean {
+  if (node.kind !== 'cmp') {
+    return node.kind === 'and' ? matchesFilter(node.left, record) && matchesFilter(node.right, record) : matchesFilter(node.left, record) || matchesFilter(node.right, record);
+  }
+  const actual = record[node.attr] ?? null;
+  if (node.value === null) return node.op === 'eq' ? actual === null : actual !== null;
+  const a = typeof actual === 'string' ? actual.toLowerCase() : String(actual);
+  const v = typeof node.value === 'string' ? node.value.toLowerCase() : String(node.value);
+  switch (node.op) {
+    case 'eq': return a === v;
+    case 'ne': return a !== v;
+    case 'sw': return a.startsWith(v);
+    case 'ew': return a.endsWith(v);
+    case 'co': return a.includes(v);
+    default: return false;
+  }
+}

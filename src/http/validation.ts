@@ -31,6 +31,14 @@ function detailsFor(e: AjvError, context: string): ErrorDetail[] {
     return names.map((n) => unknownProperty(toTarget(e.instancePath, String(n))));
   }
   if (e.keyword === 'boolean' && e.schemaPath?.endsWith('additionalProperties')) return [unknownProperty(toTarget(e.instancePath))];
+  // Likewise Ajv names one missing property, TypeBox all of them.
+  if (e.keyword === 'required') {
+    const names = Array.isArray(p.requiredProperties) ? p.requiredProperties : [p.missingProperty];
+    return names.map((n) => {
+      const target = toTarget(e.instancePath, String(n));
+      return { code: 'REQUIRED_VALUE', target, message: `${target} is required` };
+    });
+  }
   const d = detailFor(e, context);
   return d ? [d] : [];
 }
@@ -38,10 +46,6 @@ function detailsFor(e: AjvError, context: string): ErrorDetail[] {
 function detailFor(e: AjvError, context: string): ErrorDetail | undefined {
   const p = e.params;
   switch (e.keyword) {
-    case 'required': {
-      const target = toTarget(e.instancePath, String(p.missingProperty));
-      return { code: 'REQUIRED_VALUE', target, message: `${target} is required` };
-    }
     case 'minLength':
       if (p.limit === 1) {
         const target = toTarget(e.instancePath);

@@ -10,7 +10,7 @@ import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { newId, newSecret } from '../crypto/random.js';
-import { notFound, requestFailed } from '../http/errors.js';
+import { ApiError, MESSAGES, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
@@ -70,6 +70,14 @@ function present(ctx: Context, row: ApplicationsTable) {
 }
 
 const sealContext = (id: string) => `application_secret:${id}`;
+
+/**
+ * The administrator application's secret manages every environment: another worker of the
+ * bootstrap environment must not read or replace it (that would be an escalation to admin).
+ */
+const adminSecretRefused = () => new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
+  { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only an administrator application may read or regenerate the administrator application secret' },
+]);
 
 /** Makes a worker application and returns it with its secret (the one moment the caller gets it unasked). */
 export async function createApplication(ctx: Context, db: Db, environmentId: string, body: ApplicationInput, managesAll = false): Promise<{ row: ApplicationsTable; secret: string }> {
@@ -140,6 +148,7 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   }, async (request, reply) => {
     const environment = environmentOf(request);
     const row = await find(environment.id, request.params.appId);
+    if (row.manages_all === 1 && !callerOf(request).managesAll) throw adminSecretRefused();
     const self = ctx.links.application(row.environment_id, row.id);
     return reply.header('Cache-Control', 'no-store').send({
       _links: { self: link(`${self}/secret`), application: link(self) },
@@ -153,6 +162,7 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   }, async (request, reply) => {
     const environment = environmentOf(request);
     const row = await find(environment.id, request.params.appId);
+    if (row.manages_all === 1 && !callerOf(request).managesAll) throw adminSecretRefused();
     const secret = newSecret();
     await store.db.updateTable('applications').set({
       secret_hash: sha256Hex(secret), secret_sealed: box.seal(secret, sealContext(row.id)), updated_at: clock.now(),

@@ -179,9 +179,12 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
     if (holdsAdmin || caller.environmentId === environment.id) {
       throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'id', message: 'This environment holds the application making the request or the administrator application and cannot be deleted' });
     }
+    const apps = await store.db.selectFrom('applications').select('id').where('environment_id', '=', environment.id).execute();
     const deleted = await store.db.deleteFrom('environments').where('id', '=', environment.id).executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) throw notFound();
     access.forgetEnvironment(environment.id);
+    // Its applications went with it (cascade): their tokens must stop here at once too.
+    for (const app of apps) access.forgetApplication(app.id);
     ctx.keys.forget(environment.id);
     return reply.code(204).send(null);
   });

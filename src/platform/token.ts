@@ -8,7 +8,7 @@ import type { FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
 import { digestEquals, sha256Hex } from '../crypto/hash.js';
 import { FORM_TYPE } from '../http/content-type.js';
-import { notFound } from '../http/errors.js';
+import { ApiError, notFound } from '../http/errors.js';
 import { ErrorSchema } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { organizationId } from './environments.js';
@@ -52,6 +52,19 @@ export function registerTokenRoutes(app: App, ctx: Context): void {
     },
     config: { accepts: [FORM_TYPE], public: true },
     attachValidation: true,
+    // What fails before the handler (a JSON or missing Content-Type, an oversized body) is
+    // still answered in OAuth's form, which token clients parse (RFC 6749 §5.2).
+    errorHandler: (error, request, reply) => {
+      const status = error instanceof ApiError ? error.status : error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
+      reply.type('application/json');
+      if (status >= 500) {
+        request.log.error({ err: { message: error.message, stack: error.stack, code: error.code } }, 'unexpected error');
+        return oauthError(reply, 500, 'server_error', 'an unexpected error occurred');
+      }
+      const description = error instanceof ApiError ? error.details?.[0]?.message ?? error.message
+        : status === 413 ? 'the request body is too large' : 'the request could not be processed';
+      return oauthError(reply, status, 'invalid_request', description);
+    },
   }, async (request, reply) => {
     const form = (request.validationError ? {} : request.body ?? {}) as Record<string, string | string[]>;
     const single = (k: string): string | undefined | null => {

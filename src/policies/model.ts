@@ -2,7 +2,7 @@
  * Device authentication policies (reference §8.2, §4.6) and MFA settings (§8.1): their input
  * schemas, and the questions the device code asks of them.
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { Duration } from '../http/schemas.js';
 import { invalidValue } from '../http/errors.js';
 import type { Db } from '../store/db.js';
@@ -70,6 +70,26 @@ export const MfaSettingsInput = Type.Object({
 
 const UNIT_MS: Record<string, number> = { SECONDS: 1000, MINUTES: 60_000, HOURS: 3_600_000, DAYS: 86_400_000 };
 export const durationMs = (d: { duration: number; timeUnit: string }): number => d.duration * (UNIT_MS[d.timeUnit] ?? 0);
+
+/**
+ * Reference §4.6 (PingID device settings): a pairing window of 1 minute to 48 hours, a cool-down
+ * of at most 30 minutes. The schema bounds a duration's number whatever its unit (2880 HOURS,
+ * 1800 MINUTES would pass it), so the span itself is checked here.
+ */
+export function checkDesktopDurations(input: Static<typeof PolicyInput>): void {
+  const span = (target: string, d: { duration: number; timeUnit: string }, minMs: number, maxMs: number, what: string) => {
+    const ms = durationMs(d);
+    if (ms >= minMs && ms <= maxMs) return;
+    const unit = UNIT_MS[d.timeUnit]!;
+    throw invalidValue(target, what, 'OUT_OF_RANGE', { rangeMinimumValue: Math.ceil(minMs / unit), rangeMaximumValue: Math.floor(maxMs / unit) });
+  };
+  const desktop = input.pingIdDesktopGen2;
+  if (desktop?.pairingKeyLifetime) {
+    span('pingIdDesktopGen2.pairingKeyLifetime.duration', desktop.pairingKeyLifetime, 60_000, 48 * 3_600_000, 'The pairing key lifetime must be between 1 minute and 48 hours');
+  }
+  const coolDown = desktop?.otp?.failure?.coolDown;
+  if (coolDown) span('pingIdDesktopGen2.otp.failure.coolDown.duration', coolDown, 0, 30 * 60_000, 'The cool-down must be at most 30 minutes');
+}
 
 export interface PolicyRecord {
   id: string;

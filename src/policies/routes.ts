@@ -15,7 +15,7 @@ import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { PoliciesTable } from '../store/schema.js';
 import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody, type PolicyBody } from './defaults.js';
-import { MfaSettingsInput, PolicyInput, mfaSettings } from './model.js';
+import { MfaSettingsInput, PolicyInput, checkDesktopDurations, mfaSettings } from './model.js';
 
 const PolicySchema = Type.Object({
   _links: Links,
@@ -87,6 +87,7 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
     : db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
 
   async function write(envId: string, input: Static<typeof PolicyInput>, id?: string): Promise<PoliciesTable> {
+    checkDesktopDurations(input);
     const now = clock.now();
     return store.transaction(async (trx) => {
       const existing = id ? await find(trx, envId, id) : undefined;

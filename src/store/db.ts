@@ -69,18 +69,37 @@ export class Store {
     return new Store(db, 'sqlite', async () => db.destroy());
   }
 
-  /** Runs pending migrations. On PostgreSQL, Kysely holds an advisory lock, so concurrent starts are safe. */
+  /**
+   * Runs pending migrations. On PostgreSQL, Kysely holds an advisory lock, so concurrent starts
+   * are safe. SQLite has no such lock: a second connection that read "nothing applied" before
+   * the first committed fails ("already exists", SQLITE_BUSY) with its transaction rolled
+   * back, so it tries again and finds the migrations applied. PostgreSQL retries too: Kysely's
+   * table introspection reads every schema's privileges by name and fails when another schema
+   * is dropped meanwhile ("schema … does not exist").
+   */
   async migrate(): Promise<void> {
-    if (this.dialect === 'postgres') await this.#ensureSchema();
-    const migrator = new Migrator({ db: this.db as Kysely<unknown>, provider: migrations });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
+    // Kysely looks for its own tables by name in every schema unless told which one: another
+    // schema's kysely_migration_lock would make it skip creating this schema's.
+    const migrationTableSchema = this.dialect === 'postgres' ? await this.#ensureSchema() : undefined;
+    const migrator = new Migrator({
+      db: this.db as Kysely<unknown>,
+      provider: migrations,
+      ...(migrationTableSchema ? { migrationTableSchema } : {}),
+    });
+    for (let attempt = 1; ; attempt++) {
+      const { error, results } = await migrator.migrateToLatest();
+      if (!error) return;
+      if (attempt < 5) {
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+        continue;
+      }
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String((error as Error).message ?? error)}`);
     }
   }
 
-  async #ensureSchema(): Promise<void> {
+  /** Makes the schema named first in search_path, and returns the schema tables go to. */
+  async #ensureSchema(): Promise<string | undefined> {
     const { rows } = await sql<{ s: string }>`select current_setting('search_path') as s`.execute(this.db);
     const first = rows[0]?.s.split(',')[0]?.trim().replace(/"/g, '');
     if (first && first !== '$user' && first !== 'public') {
@@ -88,6 +107,8 @@ export class Store {
         if (!isUniqueViolation(e)) throw e;
       });
     }
+    const current = await sql<{ s: string | null }>`select current_schema() as s`.execute(this.db);
+    return current.rows[0]?.s ?? undefined;
   }
 
   transaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {

@@ -135,6 +135,21 @@ export interface MessagesTable {
   created_at: number;
 }
 
+export interface DeviceAuthenticationsTable {
+  id: string;
+  environment_id: string;
+  user_id: string;
+  policy_id: string;
+  status: string;
+  selected_device_id: string | null;
+  challenge_hash: string | null;
+  challenge_expires_at: number | null;
+  error: string | null;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -150,6 +165,7 @@ export interface Database {
   device_authentication_policies: PoliciesTable;
   mfa_settings: MfaSettingsTable;
   messages: MessagesTable;
+  device_authentications: DeviceAuthenticationsTable;
   meta: MetaTable;
 }
 

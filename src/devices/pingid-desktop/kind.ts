@@ -10,10 +10,22 @@ import { durationMs, lockDurationMs, mfaSettings } from '../../policies/model.js
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
 import { checkAttestation } from './attestation.js';
+import { desktopAuthentication } from './authenticate.js';
 import { makeCreationOptions } from './creation-options.js';
 
 /** Protocol §1.3 step 4: exactly `{attestation: string}`, at most 8 KiB. */
 const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
+
+/**
+ * Protocol §1.3: a failure of steps 4–7 names `attestation` as its target, whatever is wrong
+ * with the body (an extra property, no object at all), so clients can branch on one target.
+ */
+function asAttestationError(e: ApiError): ApiError {
+  const first = e.details?.[0];
+  if (first?.target === 'attestation') return e;
+  if (first?.code === 'REQUIRED_VALUE') return invalidData({ code: 'REQUIRED_VALUE', target: 'attestation', message: 'attestation is required' });
+  return invalidData({ code: 'INVALID_VALUE', target: 'attestation', message: 'The body must be exactly {"attestation": "<JWT>"}' });
+}
 
 export const pingIdDesktop: DeviceKind = {
   type: 'PINGID_DESKTOP_GEN2',
@@ -49,7 +61,7 @@ export const pingIdDesktop: DeviceKind = {
     try {
       attestation = validateBody(ActivateBody, body).attestation;
     } catch (e) {
-      if (e instanceof ApiError) return { ok: false, error: e, countsAsFailure: true };
+      if (e instanceof ApiError) return { ok: false, error: asAttestationError(e), countsAsFailure: true };
       throw e;
     }
     const extra = extraOf(device);
@@ -93,6 +105,8 @@ export const pingIdDesktop: DeviceKind = {
     }
     return { ok: true, row };
   },
+
+  authentication: desktopAuthentication,
 
   async failurePolicy({ ctx, environment, policy }) {
     const failure = policy.body.pingIdDesktopGen2.otp.failure;

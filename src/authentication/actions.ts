@@ -1,0 +1,136 @@
+/**
+ * POST {authPath}/{envID}/deviceAuthentications/{id}: the actions, chosen by Content-Type.
+ * For the two checks the order is: the flow exists (404); it has not ended (400 REQUEST_FAILED
+ * on `status`); it waits for this kind of proof (400); its device is still active, unblocked,
+ * unlocked (400 on `selectedDevice`); the body (400 INVALID_DATA); the proof — whose failure
+ * counts toward the device's lock; then one conditional UPDATE completes the flow, so a proof
+ * is used once however many requests carry it.
+ */
+import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import { recordFailure } from '../devices/failures.js';
+import { kinds } from '../devices/kinds.js';
+import { ACTIVE, isLocked, lockOf, type DeviceType } from '../devices/model.js';
+import { listDevices } from '../devices/store.js';
+import { environmentOf } from '../http/access.js';
+import { ApiError, invalidValue, notFound, requestFailed } from '../http/errors.js';
+import { validateBody } from '../http/validation.js';
+import { policyForDevice } from '../policies/model.js';
+import { requireUser } from '../platform/users.js';
+import type { DeviceAuthenticationsTable } from '../store/schema.js';
+import { TERMINAL, effective, presentFlow } from './model.js';
+import { startMethod } from './start.js';
+
+export type FlowRequest = FastifyRequest<{ Params: { envId: string; flowId: string } }>;
+
+const SelectBody = Type.Object({
+  device: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+  compatibility: Type.Optional(Type.Enum(['FULL', 'PARTIAL', 'NONE'])),
+}, { additionalProperties: false });
+const OtpCheckBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
+const AssertionCheckBody = Type.Object({
+  origin: Type.String({ minLength: 1, maxLength: 2048 }),
+  assertion: Type.String({ minLength: 1, maxLength: 8192 }),
+}, { additionalProperties: false });
+const CancelBody = Type.Union([Type.Undefined(), Type.Object({ reason: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })]);
+
+export async function loadFlow(ctx: Context, request: FlowRequest): Promise<DeviceAuthenticationsTable> {
+  const environment = environmentOf(request);
+  const id = request.params.flowId;
+  const row = id.length > 64 ? undefined : await ctx.store.db.selectFrom('device_authentications').selectAll()
+    .where('environment_id', '=', environment.id).where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound();
+  return row;
+}
+
+function requireOpen(row: DeviceAuthenticationsTable, now: number): void {
+  const { status } = effective(row, now);
+  if (TERMINAL.has(status)) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device authentication is ${status}; it takes no more actions` });
+}
+
+async function show(ctx: Context, row: DeviceAuthenticationsTable, shownOnce?: Record<string, unknown>) {
+  const devices = await listDevices(ctx.store.db, row.environment_id, row.user_id);
+  const selected = devices.find((d) => d.id === row.selected_device_id);
+  const authenticator = selected ? kinds[selected.type as DeviceType].authentication.name : undefined;
+  return presentFlow(ctx, row, devices, authenticator, shownOnce);
+}
+
+export async function readFlow(ctx: Context, request: FlowRequest) {
+  return show(ctx, await loadFlow(ctx, request));
+}
+
+export async function selectDevice(ctx: Context, request: FlowRequest) {
+  const flow = await loadFlow(ctx, request);
+  const now = ctx.clock.now();
+  requireOpen(flow, now);
+  const body = validateBody(SelectBody, request.body);
+  const environment = environmentOf(request);
+  const user = await requireUser(ctx.store.db, environment.id, flow.user_id);
+  const device = (await listDevices(ctx.store.db, environment.id, user.id)).find((d) => d.id === body.device.id);
+  if (!device || device.status !== ACTIVE) throw invalidValue('device.id', 'No active device with this ID belongs to the user');
+  if (device.blocked_at !== null) throw invalidValue('device.id', 'The device is blocked');
+  if (isLocked(device, now)) throw invalidValue('device.id', 'The device is locked after too many failed attempts', 'INVALID_VALUE', { lock: lockOf(device, now) });
+  const policy = await policyForDevice(ctx.store.db, environment.id, flow.policy_id);
+  const started = await startMethod(ctx, { environment, user, flow, device, policy });
+  return show(ctx, started.row, started.shownOnce);
+}
+
+async function checkProof(ctx: Context, request: FlowRequest, expected: 'OTP_REQUIRED' | 'ASSERTION_REQUIRED') {
+  const flow = await loadFlow(ctx, request);
+  const now = ctx.clock.now();
+  requireOpen(flow, now);
+  if (flow.status !== expected) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device authentication is ${flow.status}, not ${expected}` });
+  const environment = environmentOf(request);
+  const device = flow.selected_device_id === null ? undefined
+    : await ctx.store.db.selectFrom('devices').selectAll().where('id', '=', flow.selected_device_id).where('user_id', '=', flow.user_id).executeTakeFirst();
+  if (!device || device.status !== ACTIVE) throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is no longer active' });
+  if (device.blocked_at !== null) throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is blocked' });
+  if (isLocked(device, now)) throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is locked after too many failed attempts', innerError: { lock: lockOf(device, now) } });
+
+  const kind = kinds[device.type as DeviceType];
+  const policy = await policyForDevice(ctx.store.db, environment.id, flow.policy_id);
+  const countFailure = async () => {
+    const { count, lockMs } = await kind.failurePolicy({ ctx, environment, policy });
+    await recordFailure(ctx.store.db, device.id, now, count, lockMs);
+  };
+  let body: { otp?: string; origin?: string; assertion?: string };
+  try {
+    body = expected === 'OTP_REQUIRED' ? validateBody(OtpCheckBody, request.body) : validateBody(AssertionCheckBody, request.body);
+  } catch (e) {
+    if (e instanceof ApiError) await countFailure();
+    throw e;
+  }
+  const outcome = await kind.authentication.check({
+    ctx, environment, device, body, now, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
+  });
+  if (!outcome.ok) {
+    if (outcome.countsAsFailure) await countFailure();
+    throw outcome.error;
+  }
+  let q = ctx.store.db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
+    .where('id', '=', flow.id).where('status', '=', expected).where('expires_at', '>', now);
+  q = flow.challenge_hash === null ? q.where('challenge_hash', 'is', null) : q.where('challenge_hash', '=', flow.challenge_hash);
+  const row = await q.returningAll().executeTakeFirst();
+  if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication was completed or changed by another request' });
+  // A success ends the run of failures (the count is of consecutive failures).
+  await ctx.store.db.updateTable('devices').set({ failed_attempts: 0 }).where('id', '=', device.id).where('locked_until', 'is', null).execute();
+  return show(ctx, row);
+}
+
+export const checkOtp = (ctx: Context, request: FlowRequest) => checkProof(ctx, request, 'OTP_REQUIRED');
+export const checkAssertion = (ctx: Context, request: FlowRequest) => checkProof(ctx, request, 'ASSERTION_REQUIRED');
+
+export async function cancelFlow(ctx: Context, request: FlowRequest) {
+  const flow = await loadFlow(ctx, request);
+  const now = ctx.clock.now();
+  requireOpen(flow, now);
+  const body = validateBody(CancelBody, request.body);
+  const reason = body?.reason ?? 'CANCELED';
+  const row = await ctx.store.db.updateTable('device_authentications').set({
+    status: 'FAILED', challenge_hash: null, challenge_expires_at: null, updated_at: now,
+    error: JSON.stringify({ code: 'CANCELED', message: `The device authentication was canceled (${reason})` }),
+  }).where('id', '=', flow.id).where('status', 'not in', [...TERMINAL]).returningAll().executeTakeFirst();
+  if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication has already ended' });
+  return show(ctx, row);
+}

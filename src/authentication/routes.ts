@@ -1,0 +1,45 @@
+/** The auth host's deviceAuthentications endpoints (reference §3.5), worker token of the environment. */
+import { Type } from 'typebox';
+import type { Context } from '../context.js';
+import { JSON_TYPE, mediaType } from '../http/content-type.js';
+import { unsupportedMediaType } from '../http/errors.js';
+import { STD_ERRORS, errorResponses } from '../http/schemas.js';
+import type { App } from '../http/types.js';
+import { cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowRequest } from './actions.js';
+import { FlowInput, createFlow } from './create.js';
+import { ACTIONS, FlowSchema, type presentFlow } from './model.js';
+
+const BY_TYPE = new Map<string, (ctx: Context, request: FlowRequest) => Promise<ReturnType<typeof presentFlow>>>([
+  [ACTIONS.select, selectDevice],
+  [ACTIONS.otpCheck, checkOtp],
+  [ACTIONS.assertionCheck, checkAssertion],
+  [ACTIONS.cancel, cancelFlow],
+  [ACTIONS.cancelPush, cancelFlow],
+]);
+
+const Params = Type.Object({ envId: Type.String(), flowId: Type.String() });
+
+export function registerAuthenticationRoutes(app: App, ctx: Context): void {
+  app.post('/:envId/deviceAuthentications', {
+    schema: { tags: ['deviceAuthentications'], params: Type.Object({ envId: Type.String() }), body: FlowInput, response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) } },
+    config: { accepts: [JSON_TYPE] },
+  }, async (request, reply) => reply.header('Cache-Control', 'no-store').send(await createFlow(ctx, request)));
+
+  app.get('/:envId/deviceAuthentications/:flowId', {
+    schema: { tags: ['deviceAuthentications'], params: Params, response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => readFlow(ctx, request));
+
+  app.post('/:envId/deviceAuthentications/:flowId', {
+    schema: {
+      tags: ['deviceAuthentications'], params: Params,
+      description: `An action chosen by Content-Type: ${[...BY_TYPE.keys()].join(', ')}.`,
+      response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) },
+    },
+    config: { accepts: [...BY_TYPE.keys()] },
+  }, async (request, reply) => {
+    const type = mediaType(request);
+    const action = type === undefined ? undefined : BY_TYPE.get(type);
+    if (!action) throw unsupportedMediaType(type);
+    return reply.header('Cache-Control', 'no-store').send(await action(ctx, request));
+  });
+}

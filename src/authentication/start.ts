@@ -1,0 +1,39 @@
+/**
+ * Selecting a device inside a flow: the device's type starts its method (sends a code, or
+ * signs request options), the flow records the challenge in one conditional UPDATE, and the
+ * code is delivered only once that is stored.
+ */
+import type { Context } from '../context.js';
+import type { DeviceKind } from '../devices/kind.js';
+import { kinds } from '../devices/kinds.js';
+import type { DeviceType } from '../devices/model.js';
+import { requestFailed } from '../http/errors.js';
+import type { PolicyRecord } from '../policies/model.js';
+import type { DeviceAuthenticationsTable, DevicesTable, EnvironmentsTable, UsersTable } from '../store/schema.js';
+import { TERMINAL } from './model.js';
+
+export async function startMethod(ctx: Context, args: {
+  environment: EnvironmentsTable;
+  user: UsersTable;
+  flow: DeviceAuthenticationsTable;
+  device: DevicesTable;
+  policy: PolicyRecord;
+}): Promise<{ row: DeviceAuthenticationsTable; shownOnce: Record<string, unknown>; kind: DeviceKind }> {
+  const now = ctx.clock.now();
+  const kind = kinds[args.device.type as DeviceType];
+  const started = await kind.authentication.start({ ctx, environment: args.environment, user: args.user, device: args.device, policy: args.policy, flowId: args.flow.id, now });
+  const row = await ctx.store.db.updateTable('device_authentications').set({
+    status: started.status,
+    selected_device_id: args.device.id,
+    challenge_hash: started.challengeHash,
+    challenge_expires_at: started.challengeExpiresAt,
+    updated_at: now,
+  })
+    .where('id', '=', args.flow.id)
+    .where('status', 'not in', [...TERMINAL])
+    .where('expires_at', '>', now)
+    .returningAll().executeTakeFirst();
+  if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication has already ended' });
+  if (started.deliver) await started.deliver();
+  return { row, shownOnce: started.shownOnce ?? {}, kind };
+}

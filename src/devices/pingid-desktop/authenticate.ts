@@ -1,0 +1,84 @@
+/**
+ * PingID Desktop in a device authentication (protocol §2): the flow answers request options
+ * (`pingIdDesktopCredentialRequestOptions`, +2 minutes) naming the device's credential; the
+ * agent answers an assertion signed with the credential key; assertion.check verifies it with
+ * the public key stored at activation — never with a key the token brings.
+ */
+import { randomBytes, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { epochSeconds } from '../../clock.js';
+import { digestEquals, sha256Hex } from '../../crypto/hash.js';
+import { checkTimes, decodeCompact, signCompact, verifySignature } from '../../crypto/jws.js';
+import { newId } from '../../crypto/random.js';
+import { invalidData } from '../../http/errors.js';
+import { AGENT_AUDIENCE, AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
+import type { AuthenticationCheck, DeviceAuthentication } from '../kind.js';
+import { extraOf } from '../model.js';
+
+export const REQUEST_OPTIONS_LIFETIME_MS = 2 * 60_000;
+
+const fail = (code: string, message: string): AuthenticationCheck =>
+  ({ ok: false, countsAsFailure: true, error: invalidData({ code, target: 'assertion', message }) });
+
+export const desktopAuthentication: DeviceAuthentication = {
+  name: 'desktop',
+
+  async start({ ctx, environment, user, device, flowId, now }) {
+    const key = await ctx.keys.signingKey(environment.id);
+    const challenge = randomBytes(32).toString('base64url');
+    const iat = epochSeconds(now);
+    const exp = epochSeconds(now + REQUEST_OPTIONS_LIFETIME_MS);
+    const rp = extraOf(device).rp ?? { id: ctx.config.rpId, name: ctx.config.rpName };
+    const jwt = signCompact('RS256', key.privateKey, { kid: key.kid, typ: TYP.request }, {
+      iss: ctx.links.issuer(environment.id),
+      aud: AGENT_AUDIENCE,
+      sub: flowId,
+      env: environment.id,
+      user: { id: user.id, name: user.username },
+      rp,
+      challenge,
+      allowCredentials: device.credential_id ? [{ id: device.credential_id }] : [],
+      iat,
+      exp,
+      jti: newId(),
+    });
+    return {
+      status: 'ASSERTION_REQUIRED',
+      challengeHash: sha256Hex(challenge),
+      challengeExpiresAt: exp * 1000,
+      shownOnce: { pingIdDesktopCredentialRequestOptions: jwt },
+    };
+  },
+
+  async check({ ctx, environment, device, flow, body, now }) {
+    const decoded = decodeCompact(body.assertion ?? '', 8192);
+    if (!decoded.ok) return fail('INVALID_VALUE', `The assertion is not a well-formed JWT: ${decoded.reason}`);
+    const { header, payload } = decoded.jws;
+    if (header.alg !== 'ES256') return fail('INVALID_VALUE', 'The assertion must be signed with ES256');
+    if (header.typ !== TYP.assertion) return fail('INVALID_VALUE', `The assertion typ must be ${TYP.assertion}`);
+    for (const p of ['jwk', 'jku', 'x5u', 'x5c']) {
+      if (p in header) return fail('INVALID_VALUE', `The assertion header must not carry ${p}; the key is the one stored at pairing`);
+    }
+    // The key is found by the device the flow selected; a kid naming another credential
+    // (another device's key) is refused before any signature check.
+    if (typeof header.kid !== 'string' || device.credential_id === null || header.kid !== device.credential_id || device.public_jwk === null) {
+      return fail('INVALID_VALUE', 'The assertion was not made with the selected device\'s credential (kid)');
+    }
+    const publicKey = createPublicKey({ key: JSON.parse(device.public_jwk) as JsonWebKey, format: 'jwk' });
+    if (!verifySignature('ES256', publicKey, decoded.jws)) return fail('INVALID_SIGNATURE', 'The assertion signature does not verify with the device\'s key');
+    if (payload.iss !== AGENT_ISSUER) return fail('INVALID_VALUE', `The assertion iss must be ${AGENT_ISSUER}`);
+    if (payload.aud !== ctx.links.issuer(environment.id)) return fail('INVALID_VALUE', 'The assertion is for another environment (aud)');
+    if (payload.sub !== flow.id) return fail('INVALID_VALUE', 'The assertion is for another device authentication (sub)');
+    if (payload.credentialId !== device.credential_id) return fail('INVALID_VALUE', 'The assertion credentialId does not match its kid');
+    const times = checkTimes(payload, now, CLOCK_SKEW_S);
+    if (!times.ok) return fail(times.claim === 'exp' ? 'EXPIRED' : 'INVALID_VALUE', `The assertion ${times.reason.replace(/^the JWT /, '')}`);
+    if (flow.challengeHash === null || typeof payload.challenge !== 'string' || !digestEquals(sha256Hex(payload.challenge), flow.challengeHash)) {
+      return fail('INVALID_VALUE', 'The assertion answers another challenge, or one already used');
+    }
+    if (flow.challengeExpiresAt === null || flow.challengeExpiresAt <= now) return fail('EXPIRED', 'The request options have expired; select the device again');
+    if (payload.origin !== body.origin) return fail('INVALID_VALUE', 'The assertion origin differs from the request origin');
+    const rpId = extraOf(device).rp?.id ?? ctx.config.rpId;
+    const origin = checkOrigin(body.origin, rpId);
+    if (!origin.ok) return fail('INVALID_VALUE', `The origin is refused: ${origin.reason}`);
+    return { ok: true };
+  },
+};

@@ -1,0 +1,29 @@
+/**
+ * TOTP in a device authentication: nothing is sent; otp.check takes a code within ±1 step
+ * that is newer than the last one the device accepted, and records its step in the same
+ * conditional UPDATE, so one code completes at most one flow.
+ */
+import { invalidData } from '../../http/errors.js';
+import type { DeviceAuthentication } from '../kind.js';
+import { openTotpSecret } from './secret.js';
+import { matchingStep } from './totp.js';
+
+export const totpAuthentication: DeviceAuthentication = {
+  name: 'totp',
+
+  async start() {
+    return { status: 'OTP_REQUIRED', challengeHash: null, challengeExpiresAt: null };
+  },
+
+  async check({ ctx, device, body, now }) {
+    const wrong = { ok: false as const, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
+    if (!device.secret_sealed) return wrong;
+    const step = matchingStep(openTotpSecret(ctx.box, device.id, device.secret_sealed), body.otp ?? '', now);
+    if (step === undefined || (device.last_otp_step !== null && step <= device.last_otp_step)) return wrong;
+    const res = await ctx.store.db.updateTable('devices').set({ last_otp_step: step })
+      .where('id', '=', device.id)
+      .where((eb) => eb.or([eb('last_otp_step', 'is', null), eb('last_otp_step', '<', step)]))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1 ? { ok: true } : wrong;
+  },
+};

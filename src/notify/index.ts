@@ -1,0 +1,248 @@
+/**
+ * createNotifier: the Notifier the devices call (notifier.ts). For each message it
+ *
+ *   1. checks the message (no control characters in the recipient or subject);
+ *   2. in one transaction holding the user's row (FOR UPDATE on PostgreSQL; SQLite runs one
+ *      transaction at a time), counts the user's messages on that channel in the last 24 h
+ *      and, below the limit, records the new one — so parallel sends never overshoot the
+ *      limit; past it, 429 REQUEST_LIMITED with Retry-After;
+ *   3. hands it to the channel's sender: EMAIL → SMTP when an SMTP URL (or transport) is
+ *      configured, SMS/VOICE/WHATSAPP → the signed webhook when a webhook URL is, everything
+ *      else → the outbox. Only the outbox row keeps the text.
+ *
+ * When a sender refuses at once (the SMTP relay is down or rejects the address, the webhook
+ * answers 4xx), the record is removed — it does not count against the limit — and send()
+ * rejects: 503 SERVICE_UNAVAILABLE (transient) or 400 REQUEST_FAILED (permanent), detail
+ * DELIVERY_FAILED. Nothing here logs a message's text.
+ */
+import { iso, type Clock } from '../clock.js';
+import type { ServerConfig } from '../config.js';
+import { newId } from '../crypto/random.js';
+import { ApiError, MESSAGES, invalidValue, notFound, requestFailed, requestLimited } from '../http/errors.js';
+import type { Store } from '../store/db.js';
+import type { Channel, Notifier, OutgoingMessage } from './notifier.js';
+import { outboxSender } from './outbox.js';
+import { DeliveryFailed, type Sender } from './sender.js';
+import { createSmtpTransport, SmtpError, type SmtpTransport } from './smtp.js';
+import { silentLog, WebhookRefused, WebhookSender, type DelayFn, type FetchFn, type NotifyLog } from './webhook.js';
+
+export type { Channel, Notifier, OutgoingMessage } from './notifier.js';
+export type { NotifyLog } from './webhook.js';
+
+export const CHANNELS: readonly Channel[] = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP'];
+
+/** Reference §7.4: 50 SMS and 50 emails per user per day; VOICE and WHATSAPP are counted apart, 50 each. */
+export const DAILY_LIMITS: Readonly<Record<Channel, number>> = Object.freeze({ EMAIL: 50, SMS: 50, VOICE: 50, WHATSAPP: 50 });
+export const WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface NotifierOptions {
+  config: Pick<ServerConfig, 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret'> & Partial<Pick<ServerConfig, 'rpId'>>;
+  store: Store;
+  clock: Clock;
+  /** The webhook's fetch (tests pass one). */
+  fetch?: FetchFn;
+  /** The webhook's wait between retries (tests pass one that does not sleep). */
+  delay?: DelayFn;
+  /** Replaces the SMTP client; also turns SMTP on without an smtpUrl. */
+  smtpTransport?: SmtpTransport;
+  /** Where delivery problems are logged; can also be attached later (attachNotifierLog). */
+  log?: NotifyLog;
+  /** Per-channel overrides of DAILY_LIMITS. */
+  limits?: Partial<Record<Channel, number>>;
+  /** Retry waits of the webhook (default 0.5 s, 1 s, 2 s, 4 s, 8 s). */
+  webhookBackoffMs?: readonly number[];
+}
+
+export interface OpenMfaNotifier extends Notifier {
+  /** Which sender a channel goes to. */
+  senderFor(channel: Channel): 'outbox' | 'smtp' | 'webhook';
+  /** Resolves when no background retry is pending. */
+  idle(): Promise<void>;
+  useLog(log: NotifyLog): void;
+}
+
+/** Gives a notifier made by createNotifier the app's logger; other notifiers are left alone. */
+export function attachNotifierLog(notifier: Notifier, log: NotifyLog): void {
+  const n = notifier as Partial<OpenMfaNotifier>;
+  if (typeof n.useLog === 'function') n.useLog(log);
+}
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+const targetOf = (channel: Channel): string => (channel === 'EMAIL' ? 'email' : 'phone');
+
+function checkMessage(m: OutgoingMessage): void {
+  if (!CHANNELS.includes(m.channel)) throw new Error(`unknown channel ${String(m.channel)}`);
+  const target = targetOf(m.channel);
+  if (m.recipient.length === 0 || m.recipient.length > 320 || CONTROL.test(m.recipient) || /\s/.test(m.recipient)) {
+    throw invalidValue(target, 'The recipient is empty, too long, or contains spaces or control characters');
+  }
+  if (m.channel === 'EMAIL' && !/^[^@]+@[^@]+$/.test(m.recipient)) throw invalidValue(target, 'The recipient is not an email address');
+  if (m.subject !== undefined && (m.subject.length > 200 || CONTROL.test(m.subject))) throw new Error('a message subject must be one line of at most 200 characters');
+  if (m.body.length === 0 || m.body.length > 4000) throw new Error('a message body must have 1 to 4000 characters');
+}
+
+const domainOf = (from: string): string => {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
+  return m ? m[1]! : 'openmfa.local';
+};
+
+function smtpSender(transport: SmtpTransport, from: string): Sender {
+  const domain = domainOf(from);
+  return {
+    name: 'smtp',
+    keepsText: false,
+    async deliver(message, stored) {
+      try {
+        await transport.send({
+          from,
+          to: message.recipient,
+          subject: message.subject ?? 'Your passcode',
+          text: message.body,
+          messageId: `${stored.id}@${domain}`,
+          date: new Date(stored.createdAt),
+        });
+      } catch (e) {
+        const permanent = e instanceof SmtpError && e.permanent;
+        throw new DeliveryFailed(e instanceof Error ? e.message : String(e), permanent);
+      }
+    },
+  };
+}
+
+function webhookSender(webhook: WebhookSender): Sender {
+  return {
+    name: 'webhook',
+    keepsText: false,
+    async deliver(message, stored) {
+      try {
+        await webhook.deliver({
+          id: stored.id,
+          channel: message.channel,
+          recipient: message.recipient,
+          body: message.body,
+          environmentId: message.environmentId,
+          userId: message.userId,
+          deviceId: message.deviceId ?? null,
+          createdAt: iso(stored.createdAt),
+        });
+      } catch (e) {
+        throw new DeliveryFailed(e instanceof Error ? e.message : String(e), e instanceof WebhookRefused);
+      }
+    },
+    close: () => webhook.close(),
+  };
+}
+
+const deliveryError = (channel: Channel, failure: DeliveryFailed): ApiError => {
+  const detail = {
+    code: 'DELIVERY_FAILED',
+    target: targetOf(channel),
+    message: failure.permanent
+      ? `The ${channel} message was refused by the delivery service`
+      : `The ${channel} message could not be handed to the delivery service; try again later`,
+  };
+  return failure.permanent
+    ? requestFailed(detail)
+    : new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, [detail], { 'Retry-After': '30' });
+};
+
+export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
+  const { config, store, clock } = options;
+  const limits: Record<Channel, number> = { ...DAILY_LIMITS, ...options.limits };
+  let log: NotifyLog = options.log ?? silentLog;
+  let closed = false;
+
+  const smtpUrl = config.smtpUrl;
+  const transport = options.smtpTransport
+    ?? (smtpUrl !== undefined
+      ? createSmtpTransport(smtpUrl, { clientName: config.rpId && /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(config.rpId) ? config.rpId : 'localhost' })
+      : undefined);
+  const email: Sender = transport ? smtpSender(transport, config.smtpFrom) : outboxSender;
+
+  let webhook: WebhookSender | undefined;
+  if (config.webhookUrl !== undefined) {
+    if (!config.webhookSecret) throw new Error('a webhook URL needs a webhook secret');
+    webhook = new WebhookSender({
+      url: config.webhookUrl,
+      secret: config.webhookSecret,
+      clock,
+      log: () => log,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.delay ? { delay: options.delay } : {}),
+      ...(options.webhookBackoffMs ? { backoffMs: options.webhookBackoffMs } : {}),
+    });
+  }
+  const phone: Sender = webhook ? webhookSender(webhook) : outboxSender;
+  const senderFor = (channel: Channel): Sender => (channel === 'EMAIL' ? email : phone);
+
+  /** Counts and records in one transaction holding the user's row; throws 429 past the limit. */
+  async function record(message: OutgoingMessage, sender: Sender): Promise<{ id: string; createdAt: number }> {
+    return store.transaction(async (trx) => {
+      const user = await store.forUpdate(trx.selectFrom('users').select('id')
+        .where('id', '=', message.userId).where('environment_id', '=', message.environmentId)).executeTakeFirst();
+      if (!user) throw notFound();
+      const now = clock.now();
+      const since = now - WINDOW_MS;
+      const limit = limits[message.channel];
+      const inWindow = trx.selectFrom('messages')
+        .where('user_id', '=', message.userId).where('channel', '=', message.channel).where('created_at', '>', since);
+      const { n } = await inWindow.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      if (Number(n) >= limit) {
+        // The limit-th newest message is the one whose leaving the window frees a place.
+        const row = await inWindow.select('created_at').orderBy('created_at', 'desc').orderBy('id', 'desc')
+          .offset(limit - 1).limit(1).executeTakeFirst();
+        const resetAt = (row?.created_at ?? now) + WINDOW_MS;
+        const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
+        throw requestLimited(retryAfter, {
+          code: 'LIMIT_EXCEEDED',
+          message: `The limit of ${limit} ${message.channel} messages per user in 24 hours has been reached`,
+          innerError: { quotaLimit: limit, quotaResetTime: iso(resetAt), retryAfter },
+        });
+      }
+      const id = newId();
+      await trx.insertInto('messages').values({
+        id,
+        environment_id: message.environmentId,
+        user_id: message.userId,
+        device_id: message.deviceId ?? null,
+        channel: message.channel,
+        recipient: message.recipient,
+        subject: message.subject ?? null,
+        body: sender.keepsText ? message.body : null,
+        sender: sender.name,
+        created_at: now,
+      }).execute();
+      return { id, createdAt: now };
+    });
+  }
+
+  return {
+    senderFor: (channel) => senderFor(channel).name,
+
+    async send(message) {
+      if (closed) throw new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, undefined, { 'Retry-After': '1' });
+      checkMessage(message);
+      const sender = senderFor(message.channel);
+      const stored = await record(message, sender);
+      try {
+        await sender.deliver(message, stored);
+      } catch (e) {
+        if (!(e instanceof DeliveryFailed)) throw e;
+        log.warn({ messageId: stored.id, channel: message.channel, sender: sender.name, permanent: e.permanent, reason: e.message.slice(0, 300) }, 'message not delivered');
+        await store.db.deleteFrom('messages').where('id', '=', stored.id).execute();
+        throw deliveryError(message.channel, e);
+      }
+    },
+
+    idle: async () => { await webhook?.idle(); },
+
+    useLog(l) {
+      log = l;
+    },
+
+    async close() {
+      closed = true;
+      await webhook?.close();
+    },
+  };
+}
