@@ -16,7 +16,7 @@ import { listDevices } from '../devices/store.js';
 import { environmentOf } from '../http/access.js';
 import { ApiError, invalidValue, notFound, requestFailed } from '../http/errors.js';
 import { validateBody } from '../http/validation.js';
-import { policyForDevice } from '../policies/model.js';
+import { failureRule, policyForDevice } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
 import type { DeviceAuthenticationsTable } from '../store/schema.js';
 import { TERMINAL, effective, presentFlow } from './model.js';
@@ -91,7 +91,7 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: 'OTP_REQ
   const kind = kinds[device.type as DeviceType];
   const policy = await policyForDevice(ctx.store.db, environment.id, flow.policy_id);
   const countFailure = async () => {
-    const { count, lockMs } = await kind.failurePolicy({ ctx, environment, policy });
+    const { count, lockMs } = await failureRule(ctx.store.db, environment.id, kind.failure(policy.body));
     await recordFailure(ctx.store.db, device.id, now, count, lockMs);
   };
   let body: { otp?: string; origin?: string; assertion?: string };

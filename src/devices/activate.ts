@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { environmentOf } from '../http/access.js';
 import { requestFailed } from '../http/errors.js';
-import { policyForDevice } from '../policies/model.js';
+import { failureRule, policyForDevice } from '../policies/model.js';
 import { recordFailure } from './failures.js';
 import { kinds } from './kinds.js';
 import { ACTIVATION_REQUIRED, isLocked, lockOf, presentDevice, type DeviceType } from './model.js';
@@ -34,7 +34,7 @@ export async function activateDevice(ctx: Context, request: FastifyRequest<{ Par
   const outcome = await kind.activate({ ctx, environment, device, policy, body: request.body, now });
   if (!outcome.ok) {
     if (outcome.countsAsFailure) {
-      const { count, lockMs } = await kind.failurePolicy({ ctx, environment, policy });
+      const { count, lockMs } = await failureRule(store.db, environment.id, kind.failure(policy.body));
       await recordFailure(store.db, device.id, now, count, lockMs);
     }
     throw outcome.error;

@@ -4,7 +4,8 @@
  */
 import type { Context } from '../context.js';
 import type { ApiError } from '../http/errors.js';
-import type { PolicyRecord } from '../policies/model.js';
+import type { PolicyBody } from '../policies/defaults.js';
+import type { MethodFailure, PolicyRecord } from '../policies/model.js';
 import type { DevicesTable, EnvironmentsTable, UsersTable } from '../store/schema.js';
 import type { DeviceCreateInput } from './create.js';
 import type { DeviceExtra, DeviceType } from './model.js';
@@ -98,6 +99,6 @@ export interface DeviceKind {
   /** sendActivationCode: a new code replaces the old one (types that send codes only). */
   resendCode?(request: Omit<ActivateRequest, 'body'>): Promise<{ row: DevicesTable; shownOnce?: Record<string, unknown> }>;
   authentication: DeviceAuthentication;
-  /** Failure count and lock length that apply to this device's method. */
-  failurePolicy(request: Pick<ActivateRequest, 'ctx' | 'environment' | 'policy'>): Promise<{ count: number; lockMs: number }>;
+  /** What the policy says of failed attempts for this device's method (policies/model.ts failureRule applies it). */
+  failure(policy: PolicyBody): MethodFailure;
 }

@@ -137,7 +137,10 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     const type = mediaType(request);
     const action = type === undefined ? undefined : ACTION_BY_TYPE.get(type);
     if (!action) throw unsupportedMediaType(type);
-    return reply.send(await action(ctx, request));
+    const body = await action(ctx, request);
+    // A test device's new code (`test.otp`) is in this response, as in create's: never cached.
+    if (action === sendActivationCode) reply.header('Cache-Control', 'no-store');
+    return reply.send(body);
   });
 
   app.put(`${item}/nickname`, {

@@ -20,6 +20,8 @@ export async function sendActivationCode(ctx: Context, request: FastifyRequest<{
   const kind = kinds[device.type as DeviceType];
   if (!kind.resendCode) throw requestFailed({ code: 'INVALID_VALUE', target: 'type', message: `A ${device.type} device has no activation code to send` });
   if (device.status !== ACTIVATION_REQUIRED) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device is ${device.status}; only a device in ACTIVATION_REQUIRED gets an activation code` });
+  // A blocked device cannot be activated, so it gets no code to activate with.
+  if (device.blocked_at !== null) throw requestFailed({ code: 'INVALID_VALUE', target: 'block.status', message: 'The device is blocked' });
   const policy = await policyForDevice(ctx.store.db, environment.id, device.policy_id);
   const { row, shownOnce } = await kind.resendCode({ ctx, environment, device, policy, now: ctx.clock.now() });
   return { ...presentDevice(ctx, row), ...(shownOnce ?? {}) };

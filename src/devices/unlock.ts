@@ -15,7 +15,10 @@ export async function unlockDevice(ctx: Context, request: FastifyRequest<{ Param
   const environment = environmentOf(request);
   const device = await requireDevice(ctx.store.db, environment.id, request.params.userId, request.params.deviceId);
   const now = ctx.clock.now();
+  // Only a device with a lock or a failure count changes; unlocking an unlocked device is a no-op.
   const row = await ctx.store.db.updateTable('devices').set({ locked_until: null, failed_attempts: 0, updated_at: now })
-    .where('id', '=', device.id).returningAll().executeTakeFirst();
+    .where('id', '=', device.id)
+    .where((eb) => eb.or([eb('locked_until', 'is not', null), eb('failed_attempts', '>', 0)]))
+    .returningAll().executeTakeFirst();
   return presentDevice(ctx, row ?? device);
 }

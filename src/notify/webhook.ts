@@ -142,7 +142,7 @@ export class WebhookSender {
     const first = await this.#attempt(payload.id, raw);
     if (first.kind === 'delivered') return;
     if (first.kind === 'final') throw new WebhookRefused(first.status);
-    const retries = this.#retry(payload, raw, first).finally(() => this.#pending.delete(retries));
+    const retries = this.#retry(payload, raw, first).catch(() => {}).finally(() => this.#pending.delete(retries));
     this.#pending.add(retries);
   }
 

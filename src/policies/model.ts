@@ -113,14 +113,25 @@ export async function mfaSettings(db: Db, environmentId: string): Promise<MfaSet
   return row ? (JSON.parse(row.body) as MfaSettingsBody) : defaultMfaSettings();
 }
 
+export interface MethodFailure {
+  count: number;
+  coolDown: { duration: number; timeUnit: string };
+}
+
 /**
- * How long a device stays locked after its method's failure count is reached. A cool-down of
- * zero (PingOne's example for SMS) would mean no lock at all, so the environment's lockout
- * duration applies instead: failures are always bounded.
+ * When failed attempts lock a device, and for how long (reference §6.3): after the lower of
+ * the method's `otp.failure.count` and the environment's `lockout.failureCount`, for the
+ * method's cool-down. A cool-down of zero (PingOne's example for SMS) would mean no lock at
+ * all, so the environment's `lockout.durationSeconds` applies instead: failures are always
+ * bounded (quality bar S1).
  */
-export function lockDurationMs(coolDown: { duration: number; timeUnit: string } | undefined, settings: MfaSettingsBody): number {
-  const ms = coolDown ? durationMs(coolDown) : 0;
-  return ms > 0 ? ms : settings.lockout.durationSeconds * 1000;
+export async function failureRule(db: Db, environmentId: string, failure: MethodFailure): Promise<{ count: number; lockMs: number }> {
+  const settings = await mfaSettings(db, environmentId);
+  const ms = durationMs(failure.coolDown);
+  return {
+    count: Math.min(failure.count, settings.lockout.failureCount),
+    lockMs: ms > 0 ? ms : settings.lockout.durationSeconds * 1000,
+  };
 }
 
 /** The device's policy; if it has since been deleted, the environment's default. */

@@ -161,6 +161,7 @@ test('sendActivationCode on a test device answers 200 with a new test.otp; the o
   server.clock.advance(2000);
   const res = await action(server, u.device(d.id), CT.sendActivationCode);
   assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers['cache-control'], 'no-store', 'a response carrying a code is never cached');
   const fresh = res.body.test?.otp as string;
   assert.match(fresh, /^\d{6}$/);
   const base = { id: d.id, type: 'VOICE', createdAt: d.createdAt, phone: '+14135550150', testMode: true as const };

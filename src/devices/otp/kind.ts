@@ -10,7 +10,7 @@ import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/e
 import { validateBody } from '../../http/validation.js';
 import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
-import { durationMs, lockDurationMs, mfaSettings } from '../../policies/model.js';
+import { durationMs, mfaSettings } from '../../policies/model.js';
 import { EMAIL_PATTERN } from '../../platform/users.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
@@ -111,10 +111,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
 
     authentication: offlineAuthentication(type, (policy) => otpSettings(policy, type)),
 
-    async failurePolicy({ ctx, environment, policy }) {
-      const failure = methodOf(policy.body, type).otp.failure;
-      return { count: failure.count, lockMs: lockDurationMs(failure.coolDown, await mfaSettings(ctx.store.db, environment.id)) };
-    },
+    failure: (policy) => methodOf(policy, type).otp.failure,
 
     async resendCode({ ctx, environment, device, policy, now }) {
       const { length, lifetimeMs } = otpSettings(policy.body, type);

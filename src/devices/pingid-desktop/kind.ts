@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { sql } from 'kysely';
 import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
 import { validateBody } from '../../http/validation.js';
-import { durationMs, lockDurationMs, mfaSettings } from '../../policies/model.js';
+import { durationMs } from '../../policies/model.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
 import { checkAttestation } from './attestation.js';
@@ -108,8 +108,5 @@ export const pingIdDesktop: DeviceKind = {
 
   authentication: desktopAuthentication,
 
-  async failurePolicy({ ctx, environment, policy }) {
-    const failure = policy.body.pingIdDesktopGen2.otp.failure;
-    return { count: failure.count, lockMs: lockDurationMs(failure.coolDown, await mfaSettings(ctx.store.db, environment.id)) };
-  },
+  failure: (policy) => policy.pingIdDesktopGen2.otp.failure,
 };

@@ -6,7 +6,6 @@
  */
 import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
 import { validateBody } from '../../http/validation.js';
-import { lockDurationMs, mfaSettings } from '../../policies/model.js';
 import type { DeviceKind } from '../kind.js';
 import { OtpBody } from '../otp/kind.js';
 import { totpAuthentication } from './authenticate.js';
@@ -64,8 +63,5 @@ export const totp: DeviceKind = {
 
   authentication: totpAuthentication,
 
-  async failurePolicy({ ctx, environment, policy }) {
-    const failure = policy.body.totp.otp.failure;
-    return { count: failure.count, lockMs: lockDurationMs(failure.coolDown, await mfaSettings(ctx.store.db, environment.id)) };
-  },
+  failure: (policy) => policy.totp.otp.failure,
 };
