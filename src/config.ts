@@ -33,7 +33,7 @@ export interface ServerConfig {
 export class ConfigError extends Error {
   readonly key: string;
   constructor(key: string, message: string) {
-    super(`invalid configuration ${key}: ${message}`);
+    super(`invalid configuration ${key} (--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} / ${envName(key)}): ${message}`);
     this.key = key;
   }
 }
