@@ -109,12 +109,21 @@ export function validationError(errors: AjvError[], context: string): ApiError {
 
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
-export function validateBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): Static<S> {
+export type BodyCheck<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/** Checks a body and says what is wrong as a value (for callers that count a bad body as a failed attempt). */
+export function checkBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): BodyCheck<Static<S>> {
   let validator = compiled.get(schema);
   if (!validator) {
     validator = Compile(schema);
     compiled.set(schema, validator);
   }
-  if (validator.Check(value)) return value as Static<S>;
-  throw validationError([...validator.Errors(value)] as AjvError[], context);
+  if (validator.Check(value)) return { ok: true, value: value as Static<S> };
+  return { ok: false, error: validationError([...validator.Errors(value)] as AjvError[], context) };
+}
+
+export function validateBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): Static<S> {
+  const checked = checkBody(schema, value, context);
+  if (!checked.ok) throw checked.error;
+  return checked.value;
 }

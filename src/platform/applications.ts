@@ -12,11 +12,11 @@ import { sha256Hex } from '../crypto/hash.js';
 import { newId, newSecret } from '../crypto/random.js';
 import { ApiError, MESSAGES, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
-import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
-import { keysetPage } from '../store/keyset.js';
+import { collectionPage } from '../store/keyset.js';
 import type { ApplicationsTable } from '../store/schema.js';
 
 export const AUTH_METHODS = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'] as const;
@@ -117,15 +117,7 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
     const environment = environmentOf(request);
     const page = parsePageRequest(request.query, 1000);
     const base = store.db.selectFrom('applications').where('environment_id', '=', environment.id);
-    const rows = await keysetPage(base.selectAll(), page).execute();
-    const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
-    return {
-      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
-      _embedded: { applications: result.items.map((r) => present(ctx, r)) },
-      count: Number(count),
-      size: result.items.length,
-    };
+    return collectionPage(base, page, ctx.config.publicUrl + request.url, 'applications', (r: ApplicationsTable) => present(ctx, r));
   });
 
   app.post('/v1/environments/:envId/applications', {

@@ -11,12 +11,12 @@ import { newId } from '../crypto/random.js';
 import { forbidden, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { onEnvironmentCreated } from '../policies/defaults.js';
 import type { Db } from '../store/db.js';
-import { keysetPage } from '../store/keyset.js';
+import { collectionPage } from '../store/keyset.js';
 import type { EnvironmentsTable } from '../store/schema.js';
 import { createDefaultPopulation } from './populations.js';
 
@@ -128,15 +128,7 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
     let base = store.db.selectFrom('environments');
     if (!caller.managesAll) base = base.where('id', '=', caller.environmentId);
     if (filter) base = base.where(compileFilter<any, any>(filter, FILTER_COLUMNS));
-    const rows = await keysetPage(base.selectAll(), page).execute();
-    const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
-    return {
-      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
-      _embedded: { environments: result.items.map((r) => presentEnvironment(ctx, r)) },
-      count: Number(count),
-      size: result.items.length,
-    };
+    return collectionPage(base, page, ctx.config.publicUrl + request.url, 'environments', (r: EnvironmentsTable) => presentEnvironment(ctx, r));
   });
 
   app.post('/v1/environments', {

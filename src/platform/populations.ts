@@ -10,11 +10,11 @@ import { newId } from '../crypto/random.js';
 import { invalidValue, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { isUniqueViolation, type Db } from '../store/db.js';
-import { keysetPage } from '../store/keyset.js';
+import { collectionPage } from '../store/keyset.js';
 import type { PopulationsTable } from '../store/schema.js';
 
 export const PopulationInput = Type.Object({
@@ -133,16 +133,10 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
     const page = parsePageRequest(request.query, 1000);
     let base = store.db.selectFrom('populations').where('environment_id', '=', environment.id);
     if (request.query.filter !== undefined) base = base.where(compileFilter<any, any>(parseFilter(request.query.filter, Object.keys(FILTER_COLUMNS)), FILTER_COLUMNS));
-    const rows = await keysetPage(base.selectAll(), page).execute();
-    const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
-    const counts = await userCounts(store.db, result.items.map((r) => r.id));
-    return {
-      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
-      _embedded: { populations: result.items.map((r) => present(ctx, r, counts.get(r.id) ?? 0)) },
-      count: Number(count),
-      size: result.items.length,
-    };
+    const body = await collectionPage(base, page, ctx.config.publicUrl + request.url, 'populations', (r: PopulationsTable) => r);
+    const rows = body._embedded.populations ?? [];
+    const counts = await userCounts(store.db, rows.map((r) => r.id));
+    return { ...body, _embedded: { populations: rows.map((r) => present(ctx, r, counts.get(r.id) ?? 0)) } };
   });
 
   app.post('/v1/environments/:envId/populations', {

@@ -10,11 +10,11 @@ import { newId } from '../crypto/random.js';
 import { invalidValue, notFound } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../store/db.js';
-import { keysetPage } from '../store/keyset.js';
+import { collectionPage } from '../store/keyset.js';
 import type { UsersTable } from '../store/schema.js';
 import { defaultPopulationId } from './populations.js';
 
@@ -178,15 +178,7 @@ export function registerUserRoutes(app: App, ctx: Context): void {
     if (request.query.filter !== undefined) {
       base = base.where(compileFilter<any, any>(parseFilter(request.query.filter, Object.keys(FILTER_COLUMNS)), FILTER_COLUMNS));
     }
-    const rows = await keysetPage(base.selectAll(), page).execute();
-    const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
-    return {
-      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
-      _embedded: { users: result.items.map((r) => presentUser(ctx, r)) },
-      count: Number(count),
-      size: result.items.length,
-    };
+    return collectionPage(base, page, ctx.config.publicUrl + request.url, 'users', (r: UsersTable) => presentUser(ctx, r));
   });
 
   app.post('/v1/environments/:envId/users', {

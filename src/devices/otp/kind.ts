@@ -6,8 +6,8 @@
  */
 import { Type } from 'typebox';
 import { digestEquals } from '../../crypto/hash.js';
-import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
-import { validateBody } from '../../http/validation.js';
+import { invalidData, invalidValue, requestFailed } from '../../http/errors.js';
+import { checkBody } from '../../http/validation.js';
 import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
 import { durationMs, mfaSettings } from '../../policies/model.js';
@@ -83,13 +83,9 @@ export function offlineKind(type: OfflineType): DeviceKind {
     },
 
     async activate({ ctx, device, body, now }) {
-      let otp: string;
-      try {
-        otp = validateBody(OtpBody, body).otp;
-      } catch (e) {
-        if (e instanceof ApiError) return { ok: false, error: e, countsAsFailure: true };
-        throw e;
-      }
+      const parsed = checkBody(OtpBody, body);
+      if (!parsed.ok) return { ok: false, error: parsed.error, countsAsFailure: true };
+      const { otp } = parsed.value;
       if (device.challenge_hash === null || device.challenge_expires_at === null || device.challenge_expires_at <= now) {
         return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode has expired; ask for a new one with sendActivationCode' }) };
       }

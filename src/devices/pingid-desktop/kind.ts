@@ -5,7 +5,7 @@
 import { Type } from 'typebox';
 import { sql } from 'kysely';
 import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
-import { validateBody } from '../../http/validation.js';
+import { checkBody } from '../../http/validation.js';
 import { durationMs } from '../../policies/model.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
@@ -57,13 +57,9 @@ export const pingIdDesktop: DeviceKind = {
   },
 
   async activate({ ctx, environment, device, body, now }) {
-    let attestation: string;
-    try {
-      attestation = validateBody(ActivateBody, body).attestation;
-    } catch (e) {
-      if (e instanceof ApiError) return { ok: false, error: asAttestationError(e), countsAsFailure: true };
-      throw e;
-    }
+    const parsed = checkBody(ActivateBody, body);
+    if (!parsed.ok) return { ok: false, error: asAttestationError(parsed.error), countsAsFailure: true };
+    const { attestation } = parsed.value;
     const extra = extraOf(device);
     const result = checkAttestation(attestation, {
       issuer: ctx.links.issuer(environment.id),

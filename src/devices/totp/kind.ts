@@ -4,8 +4,8 @@
  * the device is not activated. Activation takes a code within ±1 time step and never the same
  * step twice.
  */
-import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
-import { validateBody } from '../../http/validation.js';
+import { invalidData, invalidValue, requestFailed } from '../../http/errors.js';
+import { checkBody } from '../../http/validation.js';
 import type { DeviceKind } from '../kind.js';
 import { OtpBody } from '../otp/kind.js';
 import { totpAuthentication } from './authenticate.js';
@@ -35,13 +35,9 @@ export const totp: DeviceKind = {
   },
 
   async activate({ ctx, device, body, now }) {
-    let otp: string;
-    try {
-      otp = validateBody(OtpBody, body).otp;
-    } catch (e) {
-      if (e instanceof ApiError) return { ok: false, error: e, countsAsFailure: true };
-      throw e;
-    }
+    const parsed = checkBody(OtpBody, body);
+    if (!parsed.ok) return { ok: false, error: parsed.error, countsAsFailure: true };
+    const { otp } = parsed.value;
     if (device.challenge_expires_at !== null && device.challenge_expires_at <= now) {
       return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The TOTP secret expired 30 minutes after creation; delete the device and create it again' }) };
     }
