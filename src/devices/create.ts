@@ -32,11 +32,10 @@ export const DeviceCreateInput = Type.Object({
 }, { additionalProperties: false });
 export type DeviceCreateInput = Static<typeof DeviceCreateInput>;
 
-export async function createDevice(ctx: Context, request: FastifyRequest<{ Params: { userId: string }; Body: DeviceCreateInput }>) {
+export async function createDevice(ctx: Context, request: FastifyRequest<{ Params: { userId: string } }>, body: DeviceCreateInput) {
   const { store, clock } = ctx;
   const environment = environmentOf(request);
   const user = await requireUser(store.db, environment.id, request.params.userId);
-  const body = request.body;
   const kind = kinds[body.type];
   const policy = await resolvePolicy(store.db, environment.id, body.policy?.id);
   const now = clock.now();

@@ -104,8 +104,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       await removeOrder(ctx, request);
       return reply.code(204).send(null);
     }
-    const body = validateBody(DeviceCreateInput, request.body);
-    const created = await createDevice(ctx, Object.assign(request, { body }) as FastifyRequest<{ Params: { userId: string }; Body: typeof body }>);
+    const created = await createDevice(ctx, request, validateBody(DeviceCreateInput, request.body));
     return reply.code(201).header('Cache-Control', 'no-store').send(created);
   });
 
