@@ -4,13 +4,15 @@
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { Context } from './context.js';
 import type { SecretBox } from './crypto/secretbox.js';
 import { Access, registerAccessHook } from './http/access.js';
 import { registerBodyHandling } from './http/content-type.js';
+import { registerIdempotencyHooks } from './http/idempotency.js';
+import { RateLimiter, registerRateLimitHook } from './http/rate-limit.js';
 import { ApiError, invalidRequest, notFound, payloadTooLarge, renderError, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
 import type { App } from './http/types.js';
@@ -47,7 +49,8 @@ export function buildContext(deps: AppDeps): Context {
   const tokens = new AccessTokens(keys, clock, links);
   const access = new Access(deps.store.db, tokens, clock);
   const notifier = createNotifier({ config: deps.config, store: deps.store, clock });
-  return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access, notifier };
+  const rateLimiter = new RateLimiter(deps.config, clock);
+  return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access, notifier, rateLimiter };
 }
 
 /** Fastify's own 4xx errors, by code, and what we answer instead. */
@@ -89,9 +92,21 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
+    // Errors the router raises before any route or hook runs (a path that is not valid
+    // percent-encoding, say) are answered in the same envelope as everything else.
+    frameworkErrors: (error, _request, frameworkReply) => {
+      const apiError = fromFastifyError(error) ?? invalidRequest('The request path is not valid');
+      const reply = frameworkReply as unknown as FastifyReply;
+      void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(renderError(apiError));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
+  // Rate limits count before authentication, so failed logins spend the budget too.
+  registerRateLimitHook(app, ctx.rateLimiter);
+  ctx.rateLimiter.setLogger(app.log.child({ module: 'rate-limit' }));
+  app.addHook('onClose', async () => { await ctx.rateLimiter.close(); });
   registerAccessHook(app, ctx.access);
+  registerIdempotencyHooks(app, ctx);
   attachNotifierLog(ctx.notifier, app.log.child({ module: 'notify' }));
   // Background webhook retries stop before the store closes.
   app.addHook('onClose', async () => { await ctx.notifier.close(); });

@@ -28,6 +28,10 @@ program.command('serve')
   .addOption(opt('--smtp-from <address>', 'From: of OTP emails', 'smtpFrom'))
   .addOption(opt('--webhook-url <url>', 'send SMS, VOICE and WHATSAPP OTPs as signed JSON POSTs [outbox]', 'webhookUrl'))
   .addOption(opt('--webhook-secret <secret>', 'HMAC-SHA256 key for the webhook signature (required with --webhook-url)', 'webhookSecret'))
+  .addOption(opt('--rate-limit <n>', 'requests per second per environment; 0 turns it off [200]', 'rateLimit'))
+  .addOption(opt('--rate-limit-ip-share <fraction>', 'largest share of that budget one client IP may use [0.5]', 'rateLimitIpShare'))
+  .addOption(opt('--trusted-proxies <list>', 'comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed [none]', 'trustedProxies'))
+  .addOption(opt('--redis-url <url>', 'share rate-limit counters between processes through Redis (redis://host:6379) [in memory]', 'redisUrl'))
   .action(async (flags: Record<string, string>) => {
     const config = loadServerConfig(flags, process.env);
     await runServer(config);

@@ -2,6 +2,7 @@
  * Flags and environment variables become one validated, frozen object, once, at start-up.
  * Nothing deeper in the code reads process.env.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export interface ServerConfig {
@@ -28,6 +29,14 @@ export interface ServerConfig {
   /** SMS, VOICE, WHATSAPP through a signed webhook when set, else the outbox. */
   readonly webhookUrl: string | undefined;
   readonly webhookSecret: string | undefined;
+  /** Requests per second per environment (S7); 0 turns rate limiting off. */
+  readonly rateLimit: number;
+  /** The largest share (0–1] of `rateLimit` one client IP may use. */
+  readonly rateLimitIpShare: number;
+  /** Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: the header is ignored. */
+  readonly trustedProxies: readonly string[];
+  /** `redis://…`: rate-limit counters shared between processes; in memory when absent. */
+  readonly redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -40,7 +49,8 @@ export class ConfigError extends Error {
 
 export type RawOptions = Partial<Record<
   'host' | 'port' | 'dataDir' | 'publicUrl' | 'databaseUrl' | 'masterKey' | 'logLevel' | 'rpId' | 'rpName'
-  | 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret',
+  | 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret'
+  | 'rateLimit' | 'rateLimitIpShare' | 'trustedProxies' | 'redisUrl',
   string | number | undefined
 >>;
 
@@ -131,6 +141,23 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     throw new ConfigError('webhookSecret', 'is required with webhookUrl and must be at least 16 characters');
   }
 
+  const rateLimitText = pick('rateLimit') ?? '200';
+  const rateLimit = Number(rateLimitText);
+  if (!/^\d+$/.test(rateLimitText) || !Number.isSafeInteger(rateLimit)) throw new ConfigError('rateLimit', 'must be a whole number of requests per second (0 turns it off)');
+  const shareText = pick('rateLimitIpShare') ?? '0.5';
+  const rateLimitIpShare = Number(shareText);
+  if (!/^\d*\.?\d+$/.test(shareText) || !(rateLimitIpShare > 0 && rateLimitIpShare <= 1)) throw new ConfigError('rateLimitIpShare', 'must be a fraction greater than 0 and at most 1');
+  const trustedProxies = (pick('trustedProxies') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of trustedProxies) {
+    if (!isIpOrCidr(p)) throw new ConfigError('trustedProxies', `"${p}" is not an IP address or CIDR block`);
+  }
+  const redisUrl = pick('redisUrl');
+  if (redisUrl !== undefined) {
+    let u: URL | undefined;
+    try { u = new URL(redisUrl); } catch { u = undefined; }
+    if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) throw new ConfigError('redisUrl', 'must be redis://[user:pass@]host[:port][/db] or rediss://…');
+  }
+
   return Object.freeze({
     host,
     port,
@@ -149,5 +176,19 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     smtpFrom,
     webhookUrl,
     webhookSecret,
+    rateLimit,
+    rateLimitIpShare,
+    trustedProxies: Object.freeze(trustedProxies),
+    redisUrl,
   });
+}
+
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
+function isIpOrCidr(text: string): boolean {
+  const [ip, bits, ...rest] = text.split('/');
+  if (rest.length > 0 || ip === undefined) return false;
+  const family = isIP(ip);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }

@@ -4,6 +4,7 @@ import type { ServerConfig } from './config.js';
 import type { SecretBox } from './crypto/secretbox.js';
 import type { Access } from './http/access.js';
 import type { LinkBuilder } from './http/links.js';
+import type { RateLimiter } from './http/rate-limit.js';
 import type { Notifier } from './notify/notifier.js';
 import type { KeyRing } from './platform/keys.js';
 import type { AccessTokens } from './platform/tokens.js';
@@ -20,4 +21,6 @@ export interface Context {
   readonly access: Access;
   /** Sends one-time codes (outbox, SMTP or webhook) under the daily limits. */
   readonly notifier: Notifier;
+  /** Per-environment and per-IP request budgets (S7), in memory or in Redis. */
+  readonly rateLimiter: RateLimiter;
 }

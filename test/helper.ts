@@ -102,7 +102,8 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const { store, dispose } = await freshStore();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'openmfa-data-'));
-  const config = loadServerConfig({ dataDir, port: 0, publicUrl: options.publicUrl ?? 'http://127.0.0.1:8080', logLevel: 'info', ...options.config }, {});
+  // Rate limits are off unless a test asks for them: a ManualClock never leaves its one-second window.
+  const config = loadServerConfig({ dataDir, port: 0, publicUrl: options.publicUrl ?? 'http://127.0.0.1:8080', logLevel: 'info', rateLimit: '0', ...options.config }, {});
   const clock = options.clock ?? new ManualClock(Date.parse('2026-02-17T13:34:34.840Z'));
   const box = new SecretBox(randomBytes(32));
   const logs = new LogCapture();

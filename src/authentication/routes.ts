@@ -22,7 +22,7 @@ const Params = Type.Object({ envId: Type.String(), flowId: Type.String() });
 export function registerAuthenticationRoutes(app: App, ctx: Context): void {
   app.post('/:envId/deviceAuthentications', {
     schema: { tags: ['deviceAuthentications'], params: Type.Object({ envId: Type.String() }), body: FlowInput, response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) } },
-    config: { accepts: [JSON_TYPE] },
+    config: { accepts: [JSON_TYPE], idempotent: true },
   }, async (request, reply) => reply.header('Cache-Control', 'no-store').send(await createFlow(ctx, request)));
 
   app.get('/:envId/deviceAuthentications/:flowId', {
@@ -35,7 +35,7 @@ export function registerAuthenticationRoutes(app: App, ctx: Context): void {
       description: `An action chosen by Content-Type: ${[...BY_TYPE.keys()].join(', ')}.`,
       response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) },
     },
-    config: { accepts: [...BY_TYPE.keys()] },
+    config: { accepts: [...BY_TYPE.keys()], idempotent: true },
   }, async (request, reply) => {
     const type = mediaType(request);
     const action = type === undefined ? undefined : BY_TYPE.get(type);

@@ -96,7 +96,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       description: `application/json creates a device (body: DeviceCreateInput); ${REORDER} sets the order ({"order":[{"id"}]}); ${ORDER_REMOVE} removes it.`,
       response: { 200: OrderResponse, 201: DeviceSchema, 204: NoContent, ...errorResponses(...STD_ERRORS) },
     },
-    config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE] },
+    config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE], idempotent: [JSON_TYPE] },
   }, async (request, reply) => {
     const type = mediaType(request) ?? JSON_TYPE;
     if (type === REORDER) return reply.send(await reorderDevices(ctx, request));
@@ -131,7 +131,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       description: `An action chosen by Content-Type: ${Object.keys(ITEM_ACTIONS).join(', ')}.`,
       response: { 200: DeviceSchema, ...errorResponses(...STD_ERRORS) },
     },
-    config: { accepts: Object.keys(ITEM_ACTIONS) },
+    config: { accepts: Object.keys(ITEM_ACTIONS), idempotent: true },
   }, async (request, reply) => {
     const type = mediaType(request);
     const action = type === undefined ? undefined : ACTION_BY_TYPE.get(type);

@@ -12,7 +12,7 @@ import type { Clock } from '../clock.js';
 import type { AccessTokens } from '../platform/tokens.js';
 import type { Db } from '../store/db.js';
 import type { EnvironmentsTable } from '../store/schema.js';
-import { forbidden, unauthorized } from './errors.js';
+import { forbidden, notFound, unauthorized } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -91,7 +91,7 @@ export class Access {
   }
 
   async #environment(environmentId: string) {
-    if (environmentId.length > 64) return undefined;
+    if (environmentId.length > 64 || environmentId.includes('\u0000')) return undefined;
     return this.#cached(this.#envs, environmentId, () =>
       this.#db.selectFrom('environments').selectAll().where('id', '=', environmentId).executeTakeFirst());
   }
@@ -116,9 +116,17 @@ export class Access {
  */
 export function registerAccessHook(app: FastifyInstance, access: Access): void {
   app.addHook('preValidation', async (request) => {
-    if (request.routeOptions.config.public || request.routeOptions.url === undefined) return;
+    if (request.routeOptions.url === undefined) return;
+    // No ID holds a NUL, and PostgreSQL refuses one in text (500): such a path names nothing.
+    const params = Object.values((request.params ?? {}) as Record<string, unknown>);
+    const nul = params.some((v) => typeof v === 'string' && v.includes('\u0000'));
+    if (request.routeOptions.config.public) {
+      if (nul) throw notFound();
+      return;
+    }
     const envId = (request.params as { envId?: string } | undefined)?.envId;
     request.auth = envId === undefined ? { caller: await access.caller(request) } : await access.environment(request, envId);
+    if (nul) throw notFound();
   });
 }
 

@@ -4,7 +4,7 @@
  * 415 INVALID_REQUEST (reference §3.6, §7.3). Parameters such as `charset` are ignored.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { invalidRequest, unsupportedMediaType } from './errors.js';
+import { invalidRequest, invalidValue, unsupportedMediaType } from './errors.js';
 
 export const JSON_TYPE = 'application/json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -56,6 +56,9 @@ export function registerBodyHandling(app: FastifyInstance): void {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
 
   app.addHook('preValidation', async (request) => {
+    // PostgreSQL refuses NUL in text (a 500); no value of this API holds one.
+    const inQuery = nulAt(request.query, '');
+    if (inQuery !== undefined) throw invalidValue(inQuery || 'query', `${inQuery || 'the query'} must not contain a NUL character`);
     const method = request.method;
     if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return;
     const accepts = request.routeOptions.config.accepts ?? [JSON_TYPE];
@@ -65,5 +68,20 @@ export function registerBodyHandling(app: FastifyInstance): void {
       throw unsupportedMediaType(undefined);
     }
     if (!accepts.some((a) => a.toLowerCase() === type)) throw unsupportedMediaType(type);
+    const inBody = nulAt(request.body, '');
+    if (inBody !== undefined) throw invalidValue(inBody || 'body', `${inBody || 'the body'} must not contain a NUL character`);
   });
+}
+
+/** Where a string (or a key) holding U+0000 sits in a parsed body or query, as a target path. */
+function nulAt(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object' || depth > 64) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return at.replace(/\u0000/g, '\\u0000');
+    const hit = nulAt(v, at, depth + 1);
+    if (hit !== undefined) return hit.replace(/\u0000/g, '\\u0000');
+  }
+  return undefined;
 }

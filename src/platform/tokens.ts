@@ -78,6 +78,7 @@ export class AccessTokens {
     if (typeof exp !== 'number' || typeof iat !== 'number') return { ok: false, reason: 'the access token lacks exp or iat' };
     if (exp * 1000 <= now) return { ok: false, reason: 'the access token has expired' };
     if (iat * 1000 > now + 60_000) return { ok: false, reason: 'the access token was issued in the future' };
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf * 1000 > now + 60_000)) return { ok: false, reason: 'the access token is not yet valid' };
     const principal: Principal = { clientId, environmentId: key.environmentId, expiresAt: exp * 1000 };
     if (this.#cache.size >= CACHE_LIMIT) this.#evict(now);
     this.#cache.set(digest, principal);

@@ -167,6 +167,21 @@ export interface Database {
   messages: MessagesTable;
   device_authentications: DeviceAuthenticationsTable;
   meta: MetaTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+/** Idempotency-Key records (migration 004, src/http/idempotency.ts). */
+export interface IdempotencyKeysTable {
+  id: string;
+  scope: string;
+  environment_id: string;
+  request_hash: string;
+  state: 'IN_FLIGHT' | 'DONE';
+  status: number | null;
+  headers: string | null;
+  body_sealed: string | null;
+  created_at: number;
+  expires_at: number;
 }
 
 /** Kept so that a future auto-increment column reads naturally. */
