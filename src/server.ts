@@ -56,7 +56,15 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
       store,
       url,
       close: () => (closing ??= (async () => {
-        await app.close();
+        // app.close() closes the connections idle at that moment; a keep-alive connection whose
+        // request finishes later would hold the close open for its whole idle timeout (72 s),
+        // past the 10 s deadline. Close each one as soon as it goes idle.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         await store.close();
       })()),
     };
