@@ -9,7 +9,7 @@ import { createConnection } from 'node:net';
 import { after, test } from 'node:test';
 import { buildApp, buildContext } from '../../src/app.js';
 import { ClientAddress } from '../../src/http/rate-limit.js';
-import { createUser, startTestServer, type TestServer } from '../helper.js';
+import { createUser, LogCapture, startTestServer, type TestServer } from '../helper.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -170,7 +170,7 @@ const redisUp = await redisAnswers();
 test('two processes sharing one Redis share one budget', { skip: redisUp ? false : `Redis does not answer at ${REDIS_URL} (.ci/run starts one)` }, async () => {
   const s = await start({ rateLimit: '6', rateLimitIpShare: '1', redisUrl: REDIS_URL });
   // A second app on the same store, clock and Redis: another process as far as counters go.
-  const deps = { config: s.config, store: s.store, box: s.ctx.box, clock: s.clock };
+  const deps = { config: s.config, store: s.store, box: s.ctx.box, clock: s.clock, logStream: new LogCapture() };
   const ctx2 = buildContext(deps);
   const app2 = await buildApp(deps, ctx2);
   try {
