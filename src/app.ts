@@ -13,6 +13,7 @@ import { Access, registerAccessHook } from './http/access.js';
 import { registerBodyHandling } from './http/content-type.js';
 import { registerIdempotencyHooks } from './http/idempotency.js';
 import { RateLimiter, registerRateLimitHook } from './http/rate-limit.js';
+import { RequestLog } from './http/request-log.js';
 import { ApiError, invalidRequest, notFound, payloadTooLarge, renderError, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
 import type { App } from './http/types.js';
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
       };
   const app = Fastify({
     logger,
+    logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     return503OnClosing: true,

@@ -16,7 +16,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler } from 'fastify';
 import type { Context } from '../context.js';
 import { isUniqueViolation } from '../store/db.js';
 import { mediaType } from './content-type.js';
@@ -71,7 +71,7 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
   let lastPurge = Number.NEGATIVE_INFINITY;
 
   // The raw body, as sent, is part of the request fingerprint.
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  const preParsing: preParsingAsyncHookHandler = async (request, _reply, payload) => {
     if (!applies(request)) return payload;
     const chunks: Buffer[] = [];
     request.idempotency = { rawBody: chunks };
@@ -83,9 +83,9 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
     });
     payload.on('error', (e) => tee.destroy(e));
     return payload.pipe(tee);
-  });
+  };
 
-  app.addHook('preHandler', async (request, reply) => {
+  const preHandler: preHandlerAsyncHookHandler = async (request, reply) => {
     if (!applies(request)) return;
     const key = keyOf(request);
     const auth = request.auth;
@@ -134,9 +134,9 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
       return reply.send(body);
     }
     throw keyInFlight();
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const onSend: onSendAsyncHookHandler = async (request, reply, payload) => {
     const claim = request.idempotency;
     if (!claim?.rowId || claim.settled) return payload;
     claim.settled = true;
@@ -163,5 +163,17 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
       await db.deleteFrom('idempotency_keys').where('id', '=', id).execute().catch(() => {});
     }
     return payload;
+  };
+
+  // The hooks are attached to the routes that honour the header, not to every request: a
+  // GET never pays for three hook calls that could only return at once (quality bar P1).
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.idempotent) return;
+    route.preParsing = [...asArray(route.preParsing), preParsing];
+    route.preHandler = [...asArray(route.preHandler), preHandler];
+    route.onSend = [...asArray(route.onSend), onSend];
   });
 }
+
+/** A route option that takes one hook or several. */
+const asArray = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);

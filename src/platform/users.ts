@@ -15,6 +15,7 @@ import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERR
 import type { App } from '../http/types.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../store/db.js';
 import { collectionPage } from '../store/keyset.js';
+import { prepare } from '../store/prepared.js';
 import type { UsersTable } from '../store/schema.js';
 import { defaultPopulationId } from './populations.js';
 
@@ -123,10 +124,14 @@ export function presentUser(ctx: Context, row: UsersTable) {
   };
 }
 
+// Every route under a user reads it first (quality bar P1b), so it is compiled once.
+const userById = prepare<[string, string], UsersTable>(2, (db, environmentId, userId) =>
+  db.selectFrom('users').selectAll().where('environment_id', '=', environmentId).where('id', '=', userId));
+
 /** The user, scoped to the environment; 404 when it is not there (or is another environment's). */
 export async function findUser(db: Db, environmentId: string, userId: string): Promise<UsersTable | undefined> {
   if (userId.length > 64) return undefined;
-  return db.selectFrom('users').selectAll().where('environment_id', '=', environmentId).where('id', '=', userId).executeTakeFirst();
+  return userById.first(db, environmentId, userId);
 }
 
 export async function requireUser(db: Db, environmentId: string, userId: string): Promise<UsersTable> {

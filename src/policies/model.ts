@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox';
 import { Duration } from '../http/schemas.js';
 import { invalidValue } from '../http/errors.js';
 import type { Db } from '../store/db.js';
+import { prepare } from '../store/prepared.js';
 import { defaultMfaSettings, type MfaSettingsBody, type PolicyBody } from './defaults.js';
 
 /** S1: no setting allows more than a handful of consecutive failures before a lock. */
@@ -134,11 +135,15 @@ export async function failureRule(db: Db, environmentId: string, failure: Method
   };
 }
 
+// Read by every activation and authentication of a device (quality bar P2, P3).
+const policyById = prepare<[string, string], PolicyRow>(2, (db, environmentId, policyId) =>
+  db.selectFrom('device_authentication_policies').select(['id', 'body']).where('environment_id', '=', environmentId).where('id', '=', policyId));
+type PolicyRow = { id: string; body: string };
+
 /** The device's policy; if it has since been deleted, the environment's default. */
 export async function policyForDevice(db: Db, environmentId: string, policyId: string | null): Promise<PolicyRecord> {
   if (policyId !== null) {
-    const row = await db.selectFrom('device_authentication_policies').select(['id', 'body'])
-      .where('environment_id', '=', environmentId).where('id', '=', policyId).executeTakeFirst();
+    const row = await policyById.first(db, environmentId, policyId);
     if (row) return { id: row.id, body: JSON.parse(row.body) as PolicyBody };
   }
   return resolvePolicy(db, environmentId);

@@ -17,6 +17,8 @@ import { extraOf, type DeviceExtra } from '../model.js';
 import { codeHash, issueCode, messageFor } from './one-time-code.js';
 import { offlineAuthentication } from './authenticate.js';
 import { normalizePhone } from './phone.js';
+import { prepare } from '../../store/prepared.js';
+import type { DevicesTable } from '../../store/schema.js';
 
 type OfflineType = 'EMAIL' | 'SMS' | 'VOICE' | 'WHATSAPP';
 const POLICY_KEY: Record<OfflineType, 'email' | 'sms' | 'voice' | 'whatsApp'> = { EMAIL: 'email', SMS: 'sms', VOICE: 'voice', WHATSAPP: 'whatsApp' };
@@ -24,6 +26,16 @@ const TEST_MODE_TYPES: readonly OfflineType[] = ['EMAIL', 'SMS', 'VOICE'];
 const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 
 export const OtpBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
+
+/** The activation's one write (quality bar P2): conditional on the code, so a code is used once. */
+const activateWithCode = prepare<[string, string, number], DevicesTable>(3, (db, deviceId, hash, now) =>
+  db.updateTable('devices').set({
+    status: 'ACTIVE', challenge_hash: null, challenge_expires_at: null, activated_at: now, failed_attempts: 0, locked_until: null, updated_at: now,
+  })
+    .where('id', '=', deviceId).where('status', '=', 'ACTIVATION_REQUIRED').where('challenge_hash', '=', hash)
+    .where('blocked_at', 'is', null)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .returningAll());
 
 export const methodOf = (policy: PolicyBody, type: OfflineType) => policy[POLICY_KEY[type]];
 
@@ -94,13 +106,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
         return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
       }
       // Single use: only the request that still finds this code's hash changes the device.
-      const row = await ctx.store.db.updateTable('devices').set({
-        status: 'ACTIVE', challenge_hash: null, challenge_expires_at: null, activated_at: now, failed_attempts: 0, locked_until: null, updated_at: now,
-      })
-        .where('id', '=', device.id).where('status', '=', 'ACTIVATION_REQUIRED').where('challenge_hash', '=', hash)
-        .where('blocked_at', 'is', null)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-        .returningAll().executeTakeFirst();
+      const row = await activateWithCode.first(ctx.store.db, device.id, hash, now);
       if (!row) return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this passcode' }) };
       return { ok: true, row };
     },

@@ -12,6 +12,8 @@ import { extraOf, type DeviceExtra } from '../model.js';
 import { checkAttestation } from './attestation.js';
 import { desktopAuthentication } from './authenticate.js';
 import { makeCreationOptions } from './creation-options.js';
+import { prepare } from '../../store/prepared.js';
+import type { DevicesTable } from '../../store/schema.js';
 
 /** Protocol §1.3 step 4: exactly `{attestation: string}`, at most 8 KiB. */
 const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
@@ -26,6 +28,28 @@ function asAttestationError(e: ApiError): ApiError {
   if (first?.code === 'REQUIRED_VALUE') return invalidData({ code: 'REQUIRED_VALUE', target: 'attestation', message: 'attestation is required' });
   return invalidData({ code: 'INVALID_VALUE', target: 'attestation', message: 'The body must be exactly {"attestation": "<JWT>"}' });
 }
+
+/** The activation's one write (quality bar P3), compiled once. */
+const activateWithAttestation = prepare<[string, string, string, string, string, string | null, number], DevicesTable>(7,
+  (db, deviceId, challengeHash, credentialId, publicJwk, extra, nickname, now) => db.updateTable('devices').set({
+    status: 'ACTIVE',
+    credential_id: credentialId,
+    public_jwk: publicJwk,
+    extra,
+    nickname: sql<string | null>`coalesce(nickname, ${nickname})`,
+    challenge_hash: null,
+    challenge_expires_at: null,
+    activated_at: now,
+    failed_attempts: 0,
+    locked_until: null,
+    updated_at: now,
+  })
+    .where('id', '=', deviceId)
+    .where('status', '=', 'ACTIVATION_REQUIRED')
+    .where('challenge_hash', '=', challengeHash)
+    .where('blocked_at', 'is', null)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .returningAll());
 
 export const pingIdDesktop: DeviceKind = {
   type: 'PINGID_DESKTOP_GEN2',
@@ -76,26 +100,8 @@ export const pingIdDesktop: DeviceKind = {
     const next: DeviceExtra = { ...extra, os: c.os, model: c.model, application: c.application, unitId: c.unitId };
     // Step 8: one conditional change. If another request activated (or locked, or blocked) the
     // device since it was read, nothing matches and nothing changes.
-    const row = await ctx.store.db.updateTable('devices').set({
-      status: 'ACTIVE',
-      credential_id: c.credentialId,
-      public_jwk: JSON.stringify(c.publicJwk),
-      extra: JSON.stringify(next),
-      nickname: sql<string | null>`coalesce(nickname, ${c.nickname ?? null})`,
-      challenge_hash: null,
-      challenge_expires_at: null,
-      activated_at: now,
-      failed_attempts: 0,
-      locked_until: null,
-      updated_at: now,
-    })
-      .where('id', '=', device.id)
-      .where('status', '=', 'ACTIVATION_REQUIRED')
-      .where('challenge_hash', '=', device.challenge_hash ?? '')
-      .where('blocked_at', 'is', null)
-      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-      .returningAll()
-      .executeTakeFirst();
+    const row = await activateWithAttestation.first(ctx.store.db,
+      device.id, device.challenge_hash ?? '', c.credentialId, JSON.stringify(c.publicJwk), JSON.stringify(next), c.nickname ?? null, now);
     if (!row) {
       return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this activation' }) };
     }
