@@ -30,6 +30,7 @@ import { registerDeviceRoutes } from './devices/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
 import { attachNotifierLog, createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
+import { registerConsoleRoutes } from './console/routes.js';
 import type { Store } from './store/db.js';
 
 export interface AppDeps {
@@ -153,6 +154,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerDeviceRoutes(app, ctx);
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);
+  registerConsoleRoutes(app);
 
   await app.ready();
   return app;

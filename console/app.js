@@ -1,0 +1,155 @@
+// The console's shell: sign-in, the signed-in header and navigation, the environment picker
+// and which view is shown. Views live in views.js and devices.js.
+import { api, describeError, isSignedIn, relativeHref, session, setUnauthorizedHandler, signIn, signOut } from './api.js';
+import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
+import { forgetPairings, renderUser } from './devices.js';
+import { renderEnvironments, renderMfaSettings, renderOutbox, renderPolicies, renderUsers } from './views.js';
+
+const $session = document.getElementById('session');
+const $nav = document.getElementById('nav');
+const $status = document.getElementById('status');
+const $view = document.getElementById('view');
+
+const NAV = [
+  ['environments', 'Environments'],
+  ['users', 'Users'],
+  ['mfaSettings', 'MFA settings'],
+  ['policies', 'Policies'],
+  ['outbox', 'Outbox'],
+];
+
+const state = { envId: '', environments: [], view: 'users', user: undefined };
+/** Bumped on every navigation, so a slow answer for a view that was left is dropped. */
+let generation = 0;
+
+function setStatus(text) {
+  $status.textContent = text;
+}
+
+/** What the views get: where to draw, how to report, how to move on. */
+function context() {
+  const mine = ++generation;
+  return {
+    envId: state.envId,
+    root: $view,
+    setStatus,
+    current: () => mine === generation,
+    openUser: (user) => show('user', user),
+    showUsers: () => show('users'),
+  };
+}
+
+function show(view, user) {
+  state.view = view;
+  state.user = user;
+  clearAlerts();
+  for (const button of $nav.querySelectorAll('button[data-view]')) {
+    if (button.dataset.view === (view === 'user' ? 'users' : view)) button.setAttribute('aria-current', 'page');
+    else button.removeAttribute('aria-current');
+  }
+  $view.replaceChildren();
+  const ctx = context();
+  const render = {
+    environments: renderEnvironments,
+    users: renderUsers,
+    user: (c) => renderUser(c, user),
+    mfaSettings: renderMfaSettings,
+    policies: renderPolicies,
+    outbox: renderOutbox,
+  }[view];
+  render(ctx).catch((e) => {
+    if (ctx.current() && isSignedIn()) showAlert($view, describeError(e));
+  });
+}
+
+// ---- signed out ----------------------------------------------------------------------------
+
+function renderSignIn(message) {
+  generation++;
+  $session.replaceChildren();
+  $nav.replaceChildren();
+  setStatus('');
+  $view.replaceChildren();
+  const env = field('Environment ID', { name: 'environmentId', required: true, value: session.environmentId, spellcheck: 'false' });
+  const client = field('Client ID', { name: 'clientId', required: true, value: session.clientId, spellcheck: 'false' });
+  const secret = field('Client secret', { name: 'clientSecret', type: 'password', required: true, autocomplete: 'current-password' });
+  const submit = h('button', { type: 'submit' }, 'Sign in');
+  const headingId = uid('h');
+  const form = h('form', { class: 'card signin', 'aria-labelledby': headingId, novalidate: true },
+    h('h2', { id: headingId }, 'Sign in'),
+    h('p', { class: 'hint' }, 'Use a worker application\'s client ID and secret (the bootstrap administrator\'s are in data/bootstrap.json).'),
+    env.row, client.row, secret.row,
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearAlerts();
+    const values = [env.input.value.trim(), client.input.value.trim(), secret.input.value];
+    if (values.some((v) => v === '')) {
+      showAlert(form, 'Environment ID, Client ID and Client secret are all required.');
+      return;
+    }
+    setStatus('Signing in…');
+    try {
+      await busy(form, [submit], () => signIn(...values));
+    } catch (e) {
+      setStatus('');
+      showAlert(form, describeError(e));
+      return;
+    }
+    secret.input.value = '';
+    await enterConsole();
+  });
+  $view.append(form);
+  if (message) showAlert(form, message);
+  (session.environmentId ? (session.clientId ? secret : client) : env).input.focus();
+}
+
+// ---- signed in -----------------------------------------------------------------------------
+
+async function loadEnvironments() {
+  const all = [];
+  let path = '/v1/environments?limit=1000';
+  while (path) {
+    const page = await api('GET', path);
+    all.push(...(page?._embedded?.environments ?? []));
+    path = relativeHref(page?._links?.next);
+  }
+  return all;
+}
+
+function renderEnvironmentPicker() {
+  const id = uid('env');
+  const select = h('select', { id },
+    state.environments.map((e) => h('option', { value: e.id }, e.name ?? e.id)));
+  if (!state.environments.some((e) => e.id === state.envId)) select.append(h('option', { value: state.envId }, state.envId));
+  select.value = state.envId;
+  select.addEventListener('change', () => {
+    state.envId = select.value;
+    show(state.view === 'user' ? 'users' : state.view);
+  });
+  return h('div', { class: 'field inline' }, h('label', { for: id }, 'Environment'), select);
+}
+
+async function enterConsole() {
+  state.envId = session.environmentId;
+  state.environments = [];
+  setStatus('Loading environments…');
+  try {
+    state.environments = await loadEnvironments();
+    setStatus('');
+  } catch (e) {
+    if (!isSignedIn()) return;
+    setStatus('The environment list could not be loaded.');
+  }
+  const signOutButton = h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); forgetPairings(); renderSignIn(); setStatus('You are signed out.'); } }, 'Sign out');
+  $session.replaceChildren(renderEnvironmentPicker(), h('span', { class: 'who' }, `Client ${session.clientId}`), signOutButton);
+  $nav.replaceChildren(h('nav', { 'aria-label': 'Console' },
+    NAV.map(([view, label]) => h('button', { type: 'button', 'data-view': view, onclick: () => show(view) }, label))));
+  show('users');
+}
+
+setUnauthorizedHandler((error) => {
+  renderSignIn([...error.lines(), 'Your session has ended; sign in again.']);
+});
+
+renderSignIn();

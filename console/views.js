@@ -1,0 +1,246 @@
+// Environments, users, MFA settings, device authentication policies and the outbox.
+import { api, describeError, enc, relativeHref } from './api.js';
+import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
+
+export const USERS_PAGE_SIZE = 10;
+
+export const formatTime = (iso) => {
+  if (typeof iso !== 'string') return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+};
+
+/** A table with a caption, column headers and one row per item; cells are text or nodes. */
+export function table(caption, headers, rows, attrs = {}) {
+  return h('table', attrs,
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows.length === 0
+      ? h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'None'))
+      : rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))));
+}
+
+/** Flattens a JSON resource into [path, value] pairs for display (links left out). */
+export function flatten(value, prefix = '', out = []) {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '_links') continue;
+      flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    }
+  } else if (Array.isArray(value)) {
+    out.push([prefix, value.length === 0 ? '[]' : value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')]);
+  } else {
+    out.push([prefix, value === undefined ? '' : String(value)]);
+  }
+  return out;
+}
+
+function settingsTable(caption, resource) {
+  return table(caption, ['Setting', 'Value'], flatten(resource).map(([k, v]) => [k, h('code', {}, v)]));
+}
+
+async function load(ctx, text, task) {
+  ctx.setStatus(text);
+  const result = await busy(ctx.root, [], task);
+  if (ctx.current()) ctx.setStatus('');
+  return result;
+}
+
+// ---- environments --------------------------------------------------------------------------
+
+export async function renderEnvironments(ctx) {
+  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Environments'));
+  ctx.root.append(section);
+  const all = [];
+  await load(ctx, 'Loading environments…', async () => {
+    let path = '/v1/environments?limit=1000';
+    while (path) {
+      const page = await api('GET', path);
+      all.push(...(page?._embedded?.environments ?? []));
+      path = relativeHref(page?._links?.next);
+    }
+  });
+  if (!ctx.current()) return;
+  section.append(table('Environments', ['Name', 'ID', 'Region', 'Type', 'Status', 'Created'],
+    all.map((e) => [e.name ?? '', h('code', {}, e.id), e.region ?? '', e.type ?? '', e.status ?? '', formatTime(e.createdAt)])));
+}
+
+// ---- users ---------------------------------------------------------------------------------
+
+/** `username sw "x" or email sw "x"`, with `\` and `"` escaped inside the quotes. */
+export function userFilter(text) {
+  const quoted = `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return `username sw ${quoted} or email sw ${quoted}`;
+}
+
+/** Kept across visits of the Users view (per environment), like a browser tab would. */
+const usersState = { envId: '', search: '', path: '' };
+
+function firstPage(envId, search) {
+  const query = new URLSearchParams({ limit: String(USERS_PAGE_SIZE) });
+  if (search) query.set('filter', userFilter(search));
+  return `/v1/environments/${enc(envId)}/users?${query}`;
+}
+
+export async function renderUsers(ctx) {
+  if (usersState.envId !== ctx.envId) Object.assign(usersState, { envId: ctx.envId, search: '', path: '' });
+
+  const search = field('Search users', { type: 'search', name: 'search', value: usersState.search, placeholder: 'username or email starts with…' });
+  const searchButton = h('button', { type: 'submit' }, 'Search');
+  const searchForm = h('form', { role: 'search', class: 'inline-form' }, search.row, searchButton);
+
+  const results = h('div', { class: 'results' });
+  const prev = h('button', { type: 'button', disabled: true }, 'Previous page');
+  const next = h('button', { type: 'button', disabled: true }, 'Next page');
+  const pageInfo = h('span', { class: 'page-info' });
+  const pager = h('div', { class: 'pager' }, prev, next, pageInfo);
+
+  const username = field('Username', { name: 'username', required: true, maxlength: 128 });
+  const email = field('Email', { name: 'email', type: 'email', maxlength: 256 });
+  const createButton = h('button', { type: 'submit' }, 'Create user');
+  const createTitle = uid('h');
+  const createForm = h('form', { class: 'card', 'aria-labelledby': createTitle, novalidate: true },
+    h('h3', { id: createTitle }, 'Create a user'), username.row, email.row, h('div', { class: 'actions' }, createButton));
+
+  ctx.root.append(h('section', { 'aria-labelledby': 'view-title' },
+    h('h2', { id: 'view-title' }, 'Users'), searchForm, results, pager, createForm));
+
+  let links = {};
+  let latest = 0;
+  const show = async (path) => {
+    const mine = ++latest;
+    clearAlerts();
+    let page;
+    try {
+      page = await busy(results, [searchButton, prev, next], () => load(ctx, 'Loading users…', () => api('GET', path)));
+    } catch (e) {
+      if (!ctx.current()) return;
+      ctx.setStatus('');
+      showAlert(searchForm, describeError(e));
+      return;
+    }
+    // Only the newest request draws: a slow first page never overwrites a search's answer.
+    if (!ctx.current() || mine !== latest) return;
+    usersState.path = path;
+    links = page?._links ?? {};
+    const users = page?._embedded?.users ?? [];
+    results.replaceChildren(table('Users', ['Username', 'Email', 'ID', 'Created'],
+      users.map((u) => [
+        h('button', { type: 'button', class: 'link', onclick: () => ctx.openUser(u) }, u.username),
+        u.email ?? '', h('code', {}, u.id), formatTime(u.createdAt),
+      ])));
+    prev.disabled = !links.prev;
+    next.disabled = !links.next;
+    pageInfo.textContent = typeof page?.count === 'number' ? `${page.count} user${page.count === 1 ? '' : 's'} in all` : '';
+  };
+
+  searchForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    usersState.search = search.input.value.trim();
+    void show(firstPage(ctx.envId, usersState.search));
+  });
+  prev.addEventListener('click', () => { const p = relativeHref(links.prev); if (p) void show(p); });
+  next.addEventListener('click', () => { const p = relativeHref(links.next); if (p) void show(p); });
+
+  createForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearAlerts();
+    const body = { username: username.input.value.trim() };
+    if (email.input.value.trim()) body.email = email.input.value.trim();
+    if (!body.username) {
+      showAlert(createForm, 'A username is required.');
+      return;
+    }
+    ctx.setStatus('Creating the user…');
+    let created;
+    try {
+      created = await busy(createForm, [createButton], () => api('POST', `/v1/environments/${enc(ctx.envId)}/users`, { body }));
+    } catch (e) {
+      if (!ctx.current()) return;
+      ctx.setStatus('');
+      showAlert(createForm, describeError(e));
+      return;
+    }
+    if (!ctx.current()) return;
+    username.input.value = '';
+    email.input.value = '';
+    await show(usersState.path || firstPage(ctx.envId, usersState.search));
+    if (ctx.current()) ctx.setStatus(`Created user ${created.username}.`);
+  });
+
+  await show(usersState.path || firstPage(ctx.envId, usersState.search));
+}
+
+// ---- MFA settings and policies -------------------------------------------------------------
+
+export async function renderMfaSettings(ctx) {
+  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'MFA settings'));
+  ctx.root.append(section);
+  const settings = await load(ctx, 'Loading MFA settings…', () => api('GET', `/v1/environments/${enc(ctx.envId)}/mfaSettings`));
+  if (!ctx.current()) return;
+  section.append(settingsTable('MFA settings', settings));
+}
+
+const METHODS = [['sms', 'SMS'], ['voice', 'Voice'], ['email', 'Email'], ['whatsApp', 'WhatsApp'], ['totp', 'TOTP'], ['mobile', 'Mobile'], ['fido2', 'FIDO2'], ['pingIdDesktopGen2', 'PingID Desktop']];
+
+const duration = (d) => (d && d.duration !== undefined ? `${d.duration} ${String(d.timeUnit ?? '').toLowerCase()}` : '');
+
+/** One row per authentication method: the switches an administrator looks for first. */
+function methodsTable(name, policy) {
+  return table(`Methods of ${name}`, ['Method', 'Enabled', 'Pairing', 'Failures before lock', 'Cool-down', 'OTP lifetime'],
+    METHODS.filter(([key]) => policy[key]).map(([key, label]) => {
+      const m = policy[key];
+      return [label, m.enabled ? 'enabled' : 'disabled', m.pairingDisabled ? 'disabled' : 'allowed',
+        m.otp?.failure?.count !== undefined ? String(m.otp.failure.count) : '', duration(m.otp?.failure?.coolDown), duration(m.otp?.lifeTime)];
+    }));
+}
+
+export async function renderPolicies(ctx) {
+  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Device authentication policies'));
+  ctx.root.append(section);
+  const list = await load(ctx, 'Loading policies…', () => api('GET', `/v1/environments/${enc(ctx.envId)}/deviceAuthenticationPolicies`));
+  if (!ctx.current()) return;
+  const policies = list?._embedded?.deviceAuthenticationPolicies ?? [];
+  if (policies.length === 0) section.append(h('p', {}, 'This environment has no device authentication policies.'));
+  for (const policy of policies) {
+    const { name, id, default: isDefault, ...rest } = policy;
+    const titleId = uid('h');
+    section.append(h('article', { class: 'card', 'aria-labelledby': titleId },
+      h('h3', { id: titleId }, name ?? id, isDefault ? h('span', { class: 'badge' }, 'default') : null),
+      h('p', {}, 'ID ', h('code', {}, id)),
+      methodsTable(name ?? id, rest),
+      h('details', {}, h('summary', {}, 'All settings'), settingsTable(`Policy ${name ?? id}`, rest))));
+  }
+}
+
+// ---- outbox --------------------------------------------------------------------------------
+
+export async function renderOutbox(ctx) {
+  const refresh = h('button', { type: 'button' }, 'Refresh');
+  const results = h('div', { class: 'results' });
+  const section = h('section', { 'aria-labelledby': 'view-title' },
+    h('h2', { id: 'view-title' }, 'Outbox'),
+    h('p', { class: 'hint' }, 'Codes the server "sent" while no SMTP relay or webhook is configured, newest first.'),
+    h('div', { class: 'actions' }, refresh), results);
+  ctx.root.append(section);
+
+  const show = async () => {
+    clearAlerts();
+    let page;
+    try {
+      page = await busy(results, [refresh], () => load(ctx, 'Loading the outbox…', () => api('GET', `/v1/environments/${enc(ctx.envId)}/outbox?limit=100`)));
+    } catch (e) {
+      if (!ctx.current()) return;
+      ctx.setStatus('');
+      showAlert(section, describeError(e));
+      return;
+    }
+    if (!ctx.current()) return;
+    const messages = page?._embedded?.messages ?? [];
+    results.replaceChildren(table('Outbox', ['Recipient', 'Channel', 'Message', 'Time'],
+      messages.map((m) => [m.recipient, m.channel, h('span', { class: 'message' }, m.subject ? h('strong', {}, m.subject, ' — ') : null, m.body), formatTime(m.createdAt)])));
+    ctx.setStatus(`Outbox loaded: ${messages.length} message${messages.length === 1 ? '' : 's'}.`);
+  };
+  refresh.addEventListener('click', () => void show());
+  await show();
+}
