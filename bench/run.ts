@@ -1,0 +1,397 @@
+/**
+ * `npm run bench` — the quality bar's speed figures (P1–P6), each a ratio to a baseline measured
+ * in the same run on the same machine (/work/shared/design/quality-bar.md).
+ *
+ * It starts everything it measures and stops it again (on success, error, Ctrl-C or SIGTERM):
+ * the built server (`dist/cli.js serve`, fresh SQLite store in a temp dir, rate limiting off),
+ * a bare node:http baseline, a Prism mock of our own /openapi.json as a peer, and the load
+ * generators — autocannon in separate processes on loopback, a warm-up round discarded.
+ *
+ * Environment:
+ *   OPENMFA_BENCH_DURATION     seconds per measured round (default 8; quick: 2)
+ *   OPENMFA_BENCH_WARMUP       seconds per discarded warm-up round (default duration/3, ≥ 1)
+ *   OPENMFA_BENCH_CONNECTIONS  concurrent connections for throughput rounds (default 32)
+ *   OPENMFA_BENCH_SEED_DEVICES devices in the store for P5's large case (default 1000000; quick: 20000)
+ *   OPENMFA_BENCH_P4_RATE      total req/s for P4, split 80 % reads / 20 % writes (default 1000)
+ *   OPENMFA_BENCH_LOG_LEVEL    server --log-level (default info, the shipped default: per-request
+ *                              logging is part of the cost; logs go to a temp file)
+ *   OPENMFA_BENCH_QUICK=1      a ~1-minute smoke run: short rounds, small seed, small sets
+ *   OPENMFA_BENCH_SKIP_BUILD=1 use dist/ as it is (default: `npm run build --silent` first)
+ *   DATABASE_URL=postgres://…  also run P6 (2 server processes vs 1 on reads) in a fresh
+ *                              database made for the run and dropped after it
+ *
+ * Output: the table on stdout, and bench/results/latest.{json,md} (plus a timestamped copy of
+ * the JSON); OPENMFA_BENCH_QUICK=1 writes bench/results/quick.{json,md}. A run that breaks prints what it has, writes bench/results/incomplete.{json,md}
+ * instead and exits 1; Ctrl-C writes nothing. Exit 0 when every figure was measured, met or not.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startBaseline } from './lib/baseline.js';
+import { attest } from './lib/desktop.js';
+import { failures, measured, runLoad, warmThenMeasure, type LoadResult, type LoadSpec, type RequestItem } from './lib/load.js';
+import { Api, pool, readBootstrap, startOpenMfa, type ServerHandle } from './lib/openmfa.js';
+import { cleanup, describeCpu, installCleanupHandlers, interrupted, metered, onCleanup, peakRssMiB, postgresPids, removeDir, runToEnd, tempDir } from './lib/procs.js';
+import { startPrism } from './lib/prism.js';
+import { ms, renderMarkdown, renderText, rps, type Row } from './lib/table.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..');
+const env = process.env;
+const QUICK = env.OPENMFA_BENCH_QUICK === '1';
+const num = (name: string, fallback: number): number => {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not "${v}"`);
+  return n;
+};
+const CFG = {
+  quick: QUICK,
+  durationS: num('OPENMFA_BENCH_DURATION', QUICK ? 2 : 8),
+  warmupS: 0,
+  connections: Math.round(num('OPENMFA_BENCH_CONNECTIONS', 32)),
+  seedDevices: Math.round(num('OPENMFA_BENCH_SEED_DEVICES', QUICK ? 20_000 : 1_000_000)),
+  p4Rate: num('OPENMFA_BENCH_P4_RATE', 1000),
+  logLevel: env.OPENMFA_BENCH_LOG_LEVEL || 'info',
+  /** Users × 15 ACTIVE EMAIL devices: the read set of P1/P1b/P4/P5 (the "1 k" store). */
+  readUsers: QUICK ? 16 : 64,
+  devicesPerUser: 15,
+  /** Setup requests in flight at once (not measured). */
+  setupConcurrency: 8,
+};
+CFG.warmupS = num('OPENMFA_BENCH_WARMUP', Math.max(1, Math.round(CFG.durationS / 3)));
+
+const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const devicesPath = (envId: string, userId: string) => `/v1/environments/${envId}/users/${userId}/devices`;
+
+interface ReadSet { envId: string; users: string[]; devices: { userId: string; deviceId: string }[] }
+
+/** An environment allowing 15 devices per user (the most PingOne allows; P1b's worst case). */
+async function benchEnvironment(api: Api): Promise<string> {
+  const e = await api.call<{ id: string }>('POST', '/v1/environments', { name: `bench-${Date.now()}`, region: 'NA', type: 'SANDBOX' });
+  await api.call('PUT', `/v1/environments/${e.id}/mfaSettings`, { pairing: { maxAllowedDevices: 15 } });
+  return e.id;
+}
+
+async function createUsers(api: Api, envId: string, n: number, prefix: string): Promise<string[]> {
+  return pool(Array.from({ length: n }, (_, i) => i), CFG.setupConcurrency, async (i) =>
+    (await api.call<{ id: string }>('POST', `/v1/environments/${envId}/users`, { username: `${prefix}-${i}`, email: `${prefix}-${i}@example.com` })).id);
+}
+
+async function readSet(api: Api, envId: string, nUsers: number): Promise<ReadSet> {
+  const users = await createUsers(api, envId, nUsers, 'reader');
+  const pairs = users.flatMap((u) => Array.from({ length: CFG.devicesPerUser }, (_, i) => ({ u, i })));
+  const devices = await pool(pairs, CFG.setupConcurrency, async ({ u, i }) => {
+    const d = await api.call<{ id: string }>('POST', devicesPath(envId, u), { type: 'EMAIL', email: `r${i}@example.com` });
+    return { userId: u, deviceId: d.id };
+  });
+  return { envId, users, devices };
+}
+
+const readOne = (s: ReadSet): RequestItem[] => s.devices.map((d) => ({ path: `${devicesPath(s.envId, d.userId)}/${d.deviceId}` }));
+const readList = (s: ReadSet): RequestItem[] => s.users.map((u) => ({ path: devicesPath(s.envId, u) }));
+
+/** `n` EMAIL devices awaiting activation, each with its code (testMode answers it as test.otp). */
+async function otpActivations(api: Api, envId: string, n: number, tag: string): Promise<RequestItem[]> {
+  const users = await createUsers(api, envId, Math.ceil(n / 15), `otp-${tag}`);
+  return pool(Array.from({ length: n }, (_, i) => i), CFG.setupConcurrency, async (i) => {
+    const u = users[Math.floor(i / 15)]!;
+    const d = await api.call<{ id: string; test?: { otp?: string } }>('POST', devicesPath(envId, u),
+      { type: 'EMAIL', email: `otp${i}@example.com`, status: 'ACTIVATION_REQUIRED', testMode: true });
+    if (!d.test?.otp) throw new Error('a testMode EMAIL device came back without test.otp');
+    return { path: `${devicesPath(envId, u)}/${d.id}`, body: JSON.stringify({ otp: d.test.otp }) };
+  });
+}
+
+/** `n` PingID Desktop devices awaiting pairing, and one fresh attestation for each. */
+async function desktopActivations(api: Api, envId: string, n: number, tag: string): Promise<RequestItem[]> {
+  const users = await createUsers(api, envId, Math.ceil(n / 15), `desk-${tag}`);
+  const created = await pool(Array.from({ length: n }, (_, i) => i), CFG.setupConcurrency, async (i) => {
+    const u = users[Math.floor(i / 15)]!;
+    const d = await api.call<{ id: string; pingIdDesktopCredentialCreationOptions: string }>('POST', devicesPath(envId, u),
+      { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } });
+    return { path: `${devicesPath(envId, u)}/${d.id}`, options: d.pingIdDesktopCredentialCreationOptions };
+  });
+  // Signed after every create, just before the round: attestations live 5 minutes.
+  return created.map((c) => ({ path: c.path, body: JSON.stringify({ attestation: attest(c.options) }) }));
+}
+
+/** Prepared in user order (15 a user); shuffled so that requests in flight together are for different users, as in life. */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/** A walked throughput round: a small walk to learn the rate (discarded), then one sized to last about `durationS`. */
+async function walkedRound(name: string, prepare: (n: number, tag: string) => Promise<RequestItem[]>, spec: Omit<LoadSpec, 'walk'>, work: string, cpu: Record<string, () => number[]>): Promise<LoadResult> {
+  const warmN = Math.max(CFG.connections * 8, QUICK ? 200 : 400);
+  const warm = await runLoad({ ...spec, walk: shuffle(await prepare(warmN, 'warm')) }, work);
+  raw[`${name}.warmup`] = warm;
+  if (failures(warm) > 0) log(`${name}: ${failures(warm)} failures in the warm-up (${JSON.stringify(warm.statusCodes)})`);
+  const n = Math.min(60_000, Math.max(CFG.connections * 4, Math.ceil(warm.rps * CFG.durationS * 1.1)));
+  log(`${name}: preparing ${n} activations (warm-up ran at ${Math.round(warm.rps)}/s)`);
+  const walk = shuffle(await prepare(n, 'run'));
+  return measured(cpu, () => runLoad({ ...spec, walk }, work));
+}
+
+async function latencyRound(origin: string, auth: Record<string, string>, items: RequestItem[], work: string): Promise<LoadResult> {
+  // One connection: p50 is then the time one request takes, not a queue's length.
+  return warmThenMeasure({ driver: 'autocannon', origin, connections: 1, headers: auth, rotate: items, duration: Math.max(1, CFG.durationS / 2) }, 1, work);
+}
+
+function row(r: Row): Row { rows.push(r); return r; }
+
+async function main(): Promise<void> {
+  installCleanupHandlers();
+  const t0 = Date.now();
+  const work = tempDir('work');
+  log(`config ${JSON.stringify(CFG)}`);
+
+  if (env.OPENMFA_BENCH_SKIP_BUILD !== '1') {
+    log('building dist/ (npm run build --silent)');
+    await runToEnd('npm', ['run', 'build', '--silent'], { cwd: REPO });
+  }
+
+  // Floors that need no HTTP: t_verify and C_commit.
+  log('t_verify and C_commit');
+  const floors = JSON.parse((await runToEnd(process.execPath, [path.join(HERE, 'lib/floors-worker.mjs'), work, String(Math.max(1, CFG.durationS / 2))])).trim()) as { tVerifyMs: number; cCommit: number };
+  raw.floors = floors;
+
+  // B_get, B_post.
+  log('baseline node:http server');
+  const base = await startBaseline();
+  const ac = (origin: string, extra: Partial<LoadSpec>): LoadSpec => ({ driver: 'autocannon', origin, connections: CFG.connections, duration: CFG.durationS, ...extra });
+  const bGet = await warmThenMeasure(ac(base.origin, { path: '/' }), CFG.warmupS, work);
+  // ~200 bytes, shaped like an activation body.
+  const postBody = JSON.stringify({ otp: '123456', nickname: 'x'.repeat(120), origin: 'https://pingone.eu', n: 1 });
+  const bPost = await warmThenMeasure(ac(base.origin, { method: 'POST', path: '/', body: postBody, headers: { 'content-type': 'application/json' } }), CFG.warmupS, work);
+  await base.stop();
+  raw.B_get = bGet;
+  raw.B_post = bPost;
+  row({ id: 'B_get', what: 'bare node:http GET {"hello":"world"}', value: rps(bGet.rps), baseline: '—', ratio: undefined, bar: 'baseline', met: undefined, errors: failures(bGet) });
+  row({ id: 'B_post', what: `bare node:http echo of a ${Buffer.byteLength(postBody)}-byte JSON POST`, value: rps(bPost.rps), baseline: '—', ratio: undefined, bar: 'baseline', met: undefined, errors: failures(bPost) });
+  row({ id: 't_verify', what: 'import P-256 JWK + one ES256 verify (node:crypto)', value: ms(floors.tVerifyMs), baseline: '—', ratio: undefined, bar: 'baseline', met: undefined, errors: 0 });
+  row({ id: 'C_commit', what: 'single-row SQLite commits, WAL + synchronous=FULL', value: `${Math.round(floors.cCommit).toLocaleString('en-US')} commits/s`, baseline: '—', ratio: undefined, bar: 'baseline', met: undefined, errors: 0 });
+
+  // The server on a fresh store.
+  log('OpenMFA server, fresh SQLite store');
+  const dataDir = tempDir('data');
+  let server: ServerHandle = await startOpenMfa({ repo: REPO, dataDir, logLevel: CFG.logLevel });
+  const freshStartupMs = server.startupMs;
+  const boot = readBootstrap(dataDir);
+  let api = new Api(server.origin);
+  await api.login(boot);
+  const openapi = await (await fetch(`${server.origin}/openapi.json`)).text();
+  // Prism boots (a few seconds) while the read set is made; it is measured alone afterwards.
+  const prismDir = tempDir('prism');
+  const prismStarting = freePort().then((port) => startPrism(openapi, prismDir, port));
+  prismStarting.catch(() => {});
+
+  const envId = await benchEnvironment(api);
+  log(`read set: ${CFG.readUsers} users × ${CFG.devicesPerUser} devices`);
+  const set = await readSet(api, envId, CFG.readUsers);
+
+  // Where the CPU goes in each throughput round: the server's share against the host's.
+  const serverCpu = { server: () => [server.pid] };
+  const p1 = await warmThenMeasure(ac(server.origin, { headers: api.auth, rotate: readOne(set) }), CFG.warmupS, work, serverCpu);
+  const p1b = await warmThenMeasure(ac(server.origin, { headers: api.auth, rotate: readList(set) }), CFG.warmupS, work, serverCpu);
+  raw.P1 = p1;
+  raw.P1b = p1b;
+  row({ id: 'P1', what: 'authenticated GET one device', value: rps(p1.rps), baseline: `B_get ${rps(bGet.rps)}`, ratio: p1.rps / bGet.rps, bar: '≥ 0.60× B_get', met: p1.rps / bGet.rps >= 0.6, errors: failures(p1), note: describeCpu(p1.cpu) });
+  row({ id: 'P1b', what: `authenticated GET a user's device list (${CFG.devicesPerUser} devices)`, value: rps(p1b.rps), baseline: `B_get ${rps(bGet.rps)}`, ratio: p1b.rps / bGet.rps, bar: '≥ 0.50× B_get', met: p1b.rps / bGet.rps >= 0.5, errors: failures(p1b), note: describeCpu(p1b.cpu) });
+
+  // P5, small store: what is stored now is the read set (~1 k devices).
+  log('P5 at ~1 k devices');
+  const small = { one: await latencyRound(server.origin, api.auth, readOne(set), work), list: await latencyRound(server.origin, api.auth, readList(set), work) };
+  raw['P5.small'] = small;
+
+  // The peer.
+  log('Prism mock');
+  const prism = await prismStarting;
+  const peer = await warmThenMeasure(ac(prism.origin, { headers: api.auth, rotate: readOne(set) }), CFG.warmupS, work);
+  await prism.stop();
+  removeDir(prismDir);
+  raw.prism = peer;
+  row({ id: 'peer', what: 'Prism 5.14.2 mock of our /openapi.json, GET one device', value: rps(p1.rps) + ' (P1)', baseline: `Prism ${rps(peer.rps)}`, ratio: p1.rps / peer.rps, bar: 'shown, no bar', met: undefined, errors: failures(peer) });
+
+  // P2, P3: every request activates a different, prepared device.
+  log('P2 OTP activation');
+  const activate = { driver: 'autocannon' as const, origin: server.origin, connections: CFG.connections, method: 'POST', headers: { ...api.auth, 'content-type': ACTIVATE } };
+  const p2 = await walkedRound('P2', (n, tag) => otpActivations(api, envId, n, tag), activate, work, serverCpu);
+  raw.P2 = p2;
+  const p2Floor = Math.min(0.4 * bPost.rps, 0.8 * floors.cCommit);
+  row({ id: 'P2', what: 'OTP activation (EMAIL, a different device each request)', value: rps(p2.rps), baseline: `min(0.40×B_post, 0.80×C_commit) = ${rps(p2Floor)}`, ratio: p2.rps / p2Floor, bar: '≥ 1.00× that', met: p2.rps >= p2Floor, errors: failures(p2), note: describeCpu(p2.cpu) });
+
+  log('P3 PingID Desktop activation');
+  const p3 = await walkedRound('P3', (n, tag) => desktopActivations(api, envId, n, tag), activate, work, serverCpu);
+  raw.P3 = p3;
+  const p3Floor = 0.8 / (1 / bPost.rps + floors.tVerifyMs / 1000 + 1 / floors.cCommit);
+  row({ id: 'P3', what: 'PingID Desktop activation (fresh key, ES256 attestation + commit)', value: rps(p3.rps), baseline: `0.80 / (1/B_post + t_verify + 1/C_commit) = ${rps(p3Floor)}`, ratio: p3.rps / p3Floor, bar: '≥ 1.00× that', met: p3.rps >= p3Floor, errors: failures(p3), note: describeCpu(p3.cpu) });
+
+  // P4: fixed total rate, 80 % reads / 20 % writes, two paced generators at once.
+  log(`P4 ${CFG.p4Rate} req/s mixed`);
+  const writes: RequestItem[] = set.devices.map((d, i) => ({ path: `${devicesPath(envId, d.userId)}/${d.deviceId}/nickname`, body: JSON.stringify({ nickname: `bench ${i}` }) }));
+  const paced = (rate: number, duration: number) => Promise.all([
+    runLoad({ driver: 'paced', origin: server.origin, connections: 64, rate: rate * 0.8, duration, headers: api.auth, rotate: readOne(set) }, work),
+    runLoad({ driver: 'paced', origin: server.origin, connections: 64, rate: rate * 0.2, duration, method: 'PUT', headers: { ...api.auth, 'content-type': 'application/json' }, rotate: writes }, work),
+  ]);
+  await paced(CFG.p4Rate, CFG.warmupS);
+  const [p4r, p4w] = await paced(CFG.p4Rate, CFG.durationS);
+  raw.P4 = { reads: p4r, writes: p4w };
+  const p4Errors = failures(p4r) + failures(p4w);
+  row({ id: 'P4 reads', what: `p99 of GET one device at ${Math.round(p4r.rps)} req/s (of ${CFG.p4Rate} total)`, value: ms(p4r.latencyMs.p99), baseline: `p50 ${ms(p4r.latencyMs.p50)}`, ratio: undefined, bar: 'p99 ≤ 10 ms, 0 errors', met: (p4r.latencyMs.p99 ?? Infinity) <= 10 && p4Errors === 0, errors: failures(p4r) });
+  row({ id: 'P4 writes', what: `p99 of PUT nickname at ${Math.round(p4w.rps)} req/s (of ${CFG.p4Rate} total)`, value: ms(p4w.latencyMs.p99), baseline: `p50 ${ms(p4w.latencyMs.p50)}`, ratio: undefined, bar: 'p99 ≤ 20 ms, 0 errors', met: (p4w.latencyMs.p99 ?? Infinity) <= 20 && p4Errors === 0, errors: failures(p4w) });
+
+  const loadedRss = peakRssMiB(server.pid);
+  log('stopping the server for P5 seeding');
+  await server.stop();
+
+  // P5, large store: seed straight into SQLite, restart, same requests.
+  const template = set.devices[0]!;
+  log(`seeding to ${CFG.seedDevices.toLocaleString('en-US')} devices`);
+  const seeded = JSON.parse((await runToEnd(process.execPath, [path.join(HERE, 'lib/seed-worker.mjs'), path.join(dataDir, 'openmfa.sqlite'), envId, template.userId, template.deviceId, String(CFG.seedDevices)])).trim()) as { total: number; seconds: number };
+  raw.seed = seeded;
+  log(`seeded: ${seeded.total.toLocaleString('en-US')} devices in ${seeded.seconds.toFixed(1)} s`);
+  server = await startOpenMfa({ repo: REPO, dataDir, logLevel: CFG.logLevel });
+  const bigStartupMs = server.startupMs;
+  api = new Api(server.origin);
+  await api.login(boot);
+  const large = { one: await latencyRound(server.origin, api.auth, readOne(set), work), list: await latencyRound(server.origin, api.auth, readList(set), work) };
+  raw['P5.large'] = large;
+  const bigRss = peakRssMiB(server.pid);
+  await server.stop();
+  removeDir(dataDir);
+  const storeLabel = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(n % 1e6 ? 2 : 0)} M` : `${Math.round(n / 1e3)} k`);
+  for (const [id, what, s, l] of [['P5 one', 'p50 GET one device', small.one, large.one], ['P5 list', 'p50 GET device list', small.list, large.list]] as const) {
+    const ratio = (l.latencyMs.p50 ?? NaN) / (s.latencyMs.p50 ?? NaN);
+    row({ id, what: `${what}, ${storeLabel(seeded.total)} devices stored vs ~1 k`, value: ms(l.latencyMs.p50), baseline: `${ms(s.latencyMs.p50)} at ~1 k`, ratio, bar: '≤ 1.5×', met: ratio <= 1.5, errors: failures(s) + failures(l) });
+  }
+
+  // P6, PostgreSQL only.
+  const dbUrl = env.DATABASE_URL;
+  if (dbUrl && /^postgres(ql)?:\/\//.test(dbUrl)) {
+    await p6(dbUrl, work, bGet);
+  } else {
+    row({ id: 'P6', what: 'PostgreSQL, 2 processes vs 1 on reads', value: 'not run', baseline: '—', ratio: undefined, bar: '≥ 1.4×', met: undefined, errors: 0, note: 'set DATABASE_URL=postgres://… to run it' });
+  }
+
+  row({ id: 'start', what: 'spawn → first 200 on /health', value: `${Math.round(freshStartupMs)} ms fresh store`, baseline: `${Math.round(bigStartupMs)} ms with ${storeLabel(seeded.total)} devices`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
+  row({ id: 'memory', what: 'server peak RSS (VmHWM) after its load', value: loadedRss === undefined ? 'n/a' : `${Math.round(loadedRss)} MiB after P1–P4`, baseline: bigRss === undefined ? 'n/a' : `${Math.round(bigRss)} MiB after P5 at ${storeLabel(seeded.total)}`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
+
+  raw.totalSeconds = (Date.now() - t0) / 1000;
+  await cleanup();
+}
+
+/** P6: the same reads through one process, then spread over two, on one fresh PostgreSQL database. */
+async function p6(dbUrl: string, work: string, bGet: LoadResult): Promise<void> {
+  log('P6 PostgreSQL');
+  const name = `openmfa_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: dbUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  // Dropped on the way out however the run ends (Ctrl-C included), after the servers stop.
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await admin.query(`drop database if exists ${name} with (force)`).catch((e: unknown) => log(`could not drop ${name}: ${String(e)}`));
+    await admin.end().catch(() => {});
+  };
+  const unregister = onCleanup(drop);
+  const url = new URL(dbUrl);
+  url.pathname = `/${name}`;
+  // Processes sharing one database share the master key and the public URL (README).
+  const masterKey = randomBytes(32).toString('base64');
+  const portA = await freePort();
+  const publicUrl = `http://127.0.0.1:${portA}`;
+  const dirA = tempDir('pg-a');
+  const dirB = tempDir('pg-b');
+  try {
+    const a = await startOpenMfa({ repo: REPO, dataDir: dirA, logLevel: CFG.logLevel, databaseUrl: url.href, publicUrl, masterKey, port: portA });
+    const b = await startOpenMfa({ repo: REPO, dataDir: dirB, logLevel: CFG.logLevel, databaseUrl: url.href, publicUrl, masterKey });
+    const api = new Api(a.origin);
+    await api.login(readBootstrap(dirA));
+    const envId = await benchEnvironment(api);
+    const set = await readSet(api, envId, QUICK ? 8 : 32);
+    const half = Math.max(1, Math.round(CFG.connections / 2));
+    const cpu = { servers: () => [a.pid, b.pid], postgres: postgresPids };
+    const both = async (origins: [string, string]) => {
+      const spec = (origin: string): LoadSpec => ({ driver: 'autocannon', origin, connections: half, duration: CFG.durationS, headers: api.auth, rotate: readOne(set) });
+      await Promise.all(origins.map((o) => runLoad({ ...spec(o), duration: CFG.warmupS }, work)));
+      const m = await metered(cpu, () => Promise.all(origins.map((o) => runLoad(spec(o), work))));
+      if (m.cpu) m.cpu.groups['load generators'] = m.result.reduce((sum, r) => sum + (r.generatorCores ?? 0), 0);
+      return m;
+    };
+    // The same two generators and connections each time; only where they point changes.
+    const { result: one, cpu: cpuOne } = await both([a.origin, a.origin]);
+    const { result: two, cpu: cpuTwo } = await both([a.origin, b.origin]);
+    raw.P6 = { one, two, cpuOne, cpuTwo };
+    const sum = (rs: LoadResult[]) => rs.reduce((s, r) => s + r.rps, 0);
+    const ratio = sum(two) / sum(one);
+    row({ id: 'P6', what: 'PostgreSQL GET one device, 2 processes vs 1', value: rps(sum(two)), baseline: `1 process ${rps(sum(one))} (B_get ${rps(bGet.rps)})`, ratio, bar: '≥ 1.4× until the database saturates', met: ratio >= 1.4, errors: [...one, ...two].reduce((s, r) => s + failures(r), 0),
+      note: `1 process: ${describeCpu(cpuOne)}; 2 processes: ${describeCpu(cpuTwo)}` });
+    await Promise.all([a.stop(), b.stop()]);
+  } finally {
+    removeDir(dirA);
+    removeDir(dirB);
+    await drop();
+    unregister();
+  }
+}
+
+function write(complete: boolean, error?: unknown): void {
+  const out = path.join(HERE, 'results');
+  mkdirSync(out, { recursive: true });
+  const when = new Date().toISOString();
+  const errored = rows.filter((r) => r.errors > 0).map((r) => r.id);
+  const header = [
+    `OpenMFA bench — ${when} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${CFG.quick ? ' — QUICK (smoke run, not figures)' : ''}`,
+    complete ? '' : `INCOMPLETE: ${error instanceof Error ? error.message : String(error)}`,
+    errored.length ? `ERRORS: non-2xx answers or connection errors in ${errored.join(', ')} — those figures do not count` : '',
+  ].filter(Boolean);
+  const text = renderText(rows);
+  process.stdout.write(`\n${header.join('\n')}\n\n${text}\n`);
+  const md = `${header.map((h) => `**${h}**`).join('  \n')}\n\n${renderMarkdown(rows)}\n`;
+  const json = JSON.stringify({ generatedAt: when, complete, error: error === undefined ? undefined : String(error), errors: errored, machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` }, config: CFG, rows, raw }, null, 2) + '\n';
+  // latest.* are the files to commit: a run that broke leaves them alone and says so beside them.
+  // A quick run is a smoke test of the harness, never the figures to commit.
+  const name = !complete ? 'incomplete' : CFG.quick ? 'quick' : 'latest';
+  writeFileSync(path.join(out, `${name}.md`), md);
+  writeFileSync(path.join(out, `${name}.json`), json);
+  if (name === 'latest') writeFileSync(path.join(out, `${when.replace(/[:.]/g, '-')}.json`), json);
+  process.stderr.write(`bench: wrote ${path.relative(REPO, path.join(out, name))}.{md,json}\n`);
+}
+
+main().then(() => {
+  write(true);
+}, async (e: unknown) => {
+  // Ctrl-C also kills the children, which surfaces here as their failure: not worth a report.
+  if (interrupted()) return;
+  log(`failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  await cleanup();
+  write(false, e);
+  process.exitCode = 1;
+});
