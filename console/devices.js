@@ -117,7 +117,21 @@ export async function renderUser(ctx, user) {
     devices = list?._embedded?.devices ?? [];
     renderDevices();
     resumeCreate();
-    if (focus) devicesBox.querySelector(`tr[data-device="${CSS.escape(focus.id)}"] button[data-action="${focus.action}"]:not([disabled])`)?.focus();
+    if (focus) refocus(focus);
+  };
+
+  /**
+   * Keyboard users keep their place after a reload: the same button of the same device, or —
+   * when a move took the device to an end and that button is now disabled — the other move,
+   * else the row's first enabled button.
+   */
+  const refocus = ({ id, action }) => {
+    const row = devicesBox.querySelector(`tr[data-device="${CSS.escape(id)}"]`);
+    if (!row) return;
+    const other = { 'Move up': 'Move down', 'Move down': 'Move up' }[action];
+    const candidates = [action, other].filter(Boolean).map((a) => `button[data-action="${a}"]:not([disabled])`);
+    const target = candidates.map((sel) => row.querySelector(sel)).find(Boolean) ?? row.querySelector('button:not([disabled])');
+    target?.focus();
   };
 
   const renderDevices = () => {

@@ -2,7 +2,8 @@
  * The admin console at GET /console, driven in Debian's chromium through playwright-core
  * (issue 8 item 6), against the UI contract's accessible names: sign-in, the Users view, an
  * EMAIL device activated with the code read from the Outbox view, a PingID Desktop device
- * paired through the REAL agent, block and unblock. Every test asserts that no dialog opened,
+ * paired through the REAL agent, block and unblock, a TOTP QR code, rename / Move down / Unlock /
+ * Delete driven from the keyboard, and the MFA settings and Policies views. Every test asserts that no dialog opened,
  * no CSP violation and no page error happened, and saves a screenshot (path in the test's
  * diagnostics; to $OPENMFA_SCREENSHOTS when set).
  *
@@ -315,5 +316,95 @@ test('TOTP device: the console shows the QR code image and the otpauth:// keyUri
     const keyUri = page.getByText(/^otpauth:\/\/totp\//);
     await keyUri.first().waitFor();
     assert.match(await keyUri.first().innerText(), /[?&]secret=[A-Z2-7]{32}(&|$)/);
+  });
+});
+
+test('a device\'s life by keyboard: rename, Move down (order kept in the API), Unlock a locked SMS device, Delete with confirmation', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '09-device-life', async (w) => {
+    const { page } = w;
+    const username = letters('kim.');
+    const userId = await apiUser(username);
+    const base = `/v1/environments/${envId()}/users/${userId}/devices`;
+    const make = async (body: Record<string, unknown>) => {
+      const res = await stack.server.request('POST', base, { body });
+      assert.equal(res.status, 201, res.text);
+      return res.body.id as string;
+    };
+    const first = await make({ type: 'EMAIL', email: 'kim@example.com', nickname: 'Home email' });
+    const second = await make({ type: 'EMAIL', email: 'kim@work.example.com', nickname: 'Office email' });
+    // An SMS device locked by three wrong activation codes (the default policy's failure count).
+    const sms = await make({ type: 'SMS', phone: '+15555550123', status: 'ACTIVATION_REQUIRED' });
+    for (let i = 0; i < 3; i++) {
+      const res = await stack.server.request('POST', `${base}/${sms}`, { body: { otp: '000000' }, contentType: 'application/vnd.pingidentity.device.activate+json' });
+      assert.equal(res.status, 400, res.text);
+    }
+    assert.equal((await apiDevice(userId, sms)).lock?.status, 'LOCKED', 'the API says LOCKED');
+
+    await signIn(w, stack.consoleUrl, creds());
+    await openUser(page, username);
+
+    // Rename, all from the keyboard: focus the row's button, Enter, type, Enter.
+    const firstRow = deviceRow(page, first);
+    await firstRow.getByRole('button', { name: 'Rename', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    const nickname = firstRow.getByLabel('Nickname', { exact: true });
+    await nickname.waitFor();
+    await nickname.fill('Personal email');
+    await page.keyboard.press('Enter');
+    await cell(deviceRow(page, first), 'Personal email').waitFor();
+    assert.equal((await apiDevice(userId, first)).nickname, 'Personal email');
+
+    // Move down by keyboard: the API's list order changes and focus stays on the moved device.
+    await deviceRow(page, first).getByRole('button', { name: 'Move down', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await eventually('the new order in the API', async () => {
+      const ids = (await apiDevices(userId)).map((d) => d.id as string);
+      return ids.indexOf(second) < ids.indexOf(first) ? ids : undefined;
+    });
+    await eventually('the rows in the new order', async () => {
+      const order = await devicesTable(page).locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device')));
+      return order.indexOf(second) < order.indexOf(first) ? order : undefined;
+    });
+    await eventually('focus on the moved device\'s Move up', async () =>
+      (await page.evaluate(() => `${document.activeElement?.closest('tr')?.getAttribute('data-device')} ${document.activeElement?.getAttribute('data-action')}`)) === `${first} Move up` || undefined);
+
+    // Unlock.
+    const smsRow = deviceRow(page, sms);
+    await smsRow.getByRole('cell', { name: /^LOCKED until / }).waitFor();
+    await smsRow.getByRole('button', { name: 'Unlock', exact: true }).click();
+    await cell(deviceRow(page, sms), 'UNLOCKED').waitFor();
+    assert.equal((await apiDevice(userId, sms)).lock?.status, 'UNLOCKED', 'the API says UNLOCKED');
+
+    // Delete asks first; Confirm delete removes the row and the device.
+    await deviceRow(page, second).getByRole('button', { name: 'Delete', exact: true }).click();
+    await deviceRow(page, second).getByText(/This cannot be undone/).waitFor();
+    await screenshot(t, page, '09-delete-confirmation');
+    await deviceRow(page, second).getByRole('button', { name: 'Confirm delete', exact: true }).click();
+    await deviceRow(page, second).waitFor({ state: 'detached' });
+    const res = await stack.server.request('GET', `${base}/${second}`);
+    assert.equal(res.status, 404, 'the device is gone from the API');
+  });
+});
+
+test('MFA settings and Policies views show the environment\'s values from the API', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '10-settings-policies', async (w) => {
+    const { page } = w;
+    const put = await stack.server.request('PUT', `/v1/environments/${envId()}/mfaSettings`, { body: { pairing: { maxAllowedDevices: 7 } } });
+    assert.equal(put.status, 200, put.text);
+    await signIn(w, stack.consoleUrl, creds());
+    await nav(page, 'MFA settings').click();
+    const settings = page.getByRole('table', { name: 'MFA settings', exact: true });
+    await settings.waitFor();
+    await settings.getByRole('cell', { name: '7', exact: true }).first().waitFor();
+
+    await nav(page, 'Policies').click();
+    const policies = await stack.server.request('GET', `/v1/environments/${envId()}/deviceAuthenticationPolicies`);
+    assert.equal(policies.status, 200, policies.text);
+    const policy = (policies.body._embedded.deviceAuthenticationPolicies as Record<string, any>[]).find((p) => p.default);
+    assert.ok(policy, 'the environment has a default policy');
+    await page.getByRole('heading', { level: 3, name: new RegExp(`^${policy.name as string}`) }).waitFor();
+    const methods = page.getByRole('table', { name: `Methods of ${policy.name as string}`, exact: true });
+    const sms = methods.getByRole('row').filter({ has: page.getByRole('cell', { name: 'SMS', exact: true }) });
+    await sms.getByRole('cell', { name: String(policy.sms.otp.failure.count), exact: true }).first().waitFor();
   });
 });
