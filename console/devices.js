@@ -3,7 +3,7 @@
 import qrcode from './vendor/qrcode.mjs';
 import { ApiError, agentRegister, api, describeError, enc } from './api.js';
 import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
-import { formatTime } from './views.js';
+import { attempt, formatTime } from './views.js';
 
 const CT = {
   activate: 'application/vnd.pingidentity.device.activate+json',
@@ -102,19 +102,9 @@ export async function renderUser(ctx, user) {
   let latest = 0;
   const load = async (focus) => {
     const mine = ++latest;
-    ctx.setStatus('Loading devices…');
-    let list;
-    try {
-      list = await busy(devicesBox, [], () => api('GET', devicesPath));
-    } catch (e) {
-      if (!ctx.current()) return;
-      ctx.setStatus('');
-      showAlert(devicesBox, describeError(e));
-      return;
-    }
-    if (!ctx.current() || mine !== latest) return;
-    ctx.setStatus('');
-    devices = list?._embedded?.devices ?? [];
+    const got = await attempt(ctx, { status: 'Loading devices…', box: devicesBox, alertAt: devicesBox }, () => api('GET', devicesPath));
+    if (!got || mine !== latest) return;
+    devices = got.value?._embedded?.devices ?? [];
     renderDevices();
     resumeCreate();
     if (focus) refocus(focus);
@@ -147,16 +137,7 @@ export async function renderUser(ctx, user) {
   /** One call for a row; the row's alert shows what failed, else the list is reloaded. */
   const rowAction = async (row, cell, statusText, task, focus) => {
     clearAlerts();
-    ctx.setStatus(statusText);
-    try {
-      await busy(row, [...row.querySelectorAll('button')], task);
-    } catch (e) {
-      if (!ctx.current()) return false;
-      ctx.setStatus('');
-      showAlert(cell, describeError(e));
-      return false;
-    }
-    if (!ctx.current()) return false;
+    if (!await attempt(ctx, { status: statusText, box: row, buttons: [...row.querySelectorAll('button')], alertAt: cell }, task)) return false;
     await load(focus);
     if (ctx.current()) ctx.setStatus(statusText.replace(/…$/, ': done.'));
     return true;
@@ -318,17 +299,10 @@ export async function renderUser(ctx, user) {
       body.rp = { id: location.hostname, name: 'OpenMFA console' };
     }
     if (nickname.input.value.trim()) body.nickname = nickname.input.value.trim();
-    ctx.setStatus(`Creating a ${t} device…`);
-    let device;
-    try {
-      device = await busy(createForm, [createButton], () => api('POST', devicesPath, { body }));
-    } catch (e) {
-      if (!ctx.current()) return;
-      ctx.setStatus('');
-      showAlert(createForm, describeError(e));
-      return;
-    }
-    if (!ctx.current()) return;
+    const got = await attempt(ctx, { status: `Creating a ${t} device…`, box: createForm, buttons: [createButton], alertAt: createForm },
+      () => api('POST', devicesPath, { body }));
+    if (!got) return;
+    const device = got.value;
     created.replaceChildren();
     if (typeof device.pingIdDesktopCredentialCreationOptions === 'string') {
       creationOptions.set(device.id, device.pingIdDesktopCredentialCreationOptions);

@@ -39,6 +39,28 @@ function settingsTable(caption, resource) {
   return table(caption, ['Setting', 'Value'], flatten(resource).map(([k, v]) => [k, h('code', {}, v)]));
 }
 
+/**
+ * One call behind a control: `status` shown while it runs (cleared when it ends), `box` marked
+ * busy and `buttons` disabled meanwhile. A failure shows PingOne's code and message at
+ * `alertAt`. Resolves to the call's value, or to `undefined` after a failure or when the view
+ * was left meanwhile — either way there is nothing more to draw.
+ */
+export async function attempt(ctx, { status, box, buttons = [], alertAt }, task) {
+  if (status) ctx.setStatus(status);
+  try {
+    const value = await busy(box, buttons, task);
+    if (!ctx.current()) return undefined;
+    if (status) ctx.setStatus('');
+    return { value };
+  } catch (e) {
+    if (ctx.current()) {
+      ctx.setStatus('');
+      showAlert(alertAt, describeError(e));
+    }
+    return undefined;
+  }
+}
+
 async function load(ctx, text, task) {
   ctx.setStatus(text);
   const result = await busy(ctx.root, [], task);
@@ -110,17 +132,10 @@ export async function renderUsers(ctx) {
   const show = async (path) => {
     const mine = ++latest;
     clearAlerts();
-    let page;
-    try {
-      page = await busy(results, [searchButton, prev, next], () => load(ctx, 'Loading users…', () => api('GET', path)));
-    } catch (e) {
-      if (!ctx.current()) return;
-      ctx.setStatus('');
-      showAlert(searchForm, describeError(e));
-      return;
-    }
+    const got = await attempt(ctx, { status: 'Loading users…', box: results, buttons: [searchButton, prev, next], alertAt: searchForm }, () => api('GET', path));
     // Only the newest request draws: a slow first page never overwrites a search's answer.
-    if (!ctx.current() || mine !== latest) return;
+    if (!got || mine !== latest) return;
+    const page = got.value;
     usersState.path = path;
     links = page?._links ?? {};
     const users = page?._embedded?.users ?? [];
@@ -151,17 +166,10 @@ export async function renderUsers(ctx) {
       showAlert(createForm, 'A username is required.');
       return;
     }
-    ctx.setStatus('Creating the user…');
-    let created;
-    try {
-      created = await busy(createForm, [createButton], () => api('POST', `/v1/environments/${enc(ctx.envId)}/users`, { body }));
-    } catch (e) {
-      if (!ctx.current()) return;
-      ctx.setStatus('');
-      showAlert(createForm, describeError(e));
-      return;
-    }
-    if (!ctx.current()) return;
+    const got = await attempt(ctx, { status: 'Creating the user…', box: createForm, buttons: [createButton], alertAt: createForm },
+      () => api('POST', `/v1/environments/${enc(ctx.envId)}/users`, { body }));
+    if (!got) return;
+    const created = got.value;
     username.input.value = '';
     email.input.value = '';
     await show(usersState.path || firstPage(ctx.envId, usersState.search));
@@ -226,17 +234,10 @@ export async function renderOutbox(ctx) {
 
   const show = async () => {
     clearAlerts();
-    let page;
-    try {
-      page = await busy(results, [refresh], () => load(ctx, 'Loading the outbox…', () => api('GET', `/v1/environments/${enc(ctx.envId)}/outbox?limit=100`)));
-    } catch (e) {
-      if (!ctx.current()) return;
-      ctx.setStatus('');
-      showAlert(section, describeError(e));
-      return;
-    }
-    if (!ctx.current()) return;
-    const messages = page?._embedded?.messages ?? [];
+    const got = await attempt(ctx, { status: 'Loading the outbox…', box: results, buttons: [refresh], alertAt: section },
+      () => api('GET', `/v1/environments/${enc(ctx.envId)}/outbox?limit=100`));
+    if (!got) return;
+    const messages = got.value?._embedded?.messages ?? [];
     results.replaceChildren(table('Outbox', ['Recipient', 'Channel', 'Message', 'Time'],
       messages.map((m) => [m.recipient, m.channel, h('span', { class: 'message' }, m.subject ? h('strong', {}, m.subject, ' — ') : null, m.body), formatTime(m.createdAt)])));
     ctx.setStatus(`Outbox loaded: ${messages.length} message${messages.length === 1 ? '' : 's'}.`);

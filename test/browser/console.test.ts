@@ -14,35 +14,21 @@
  * SQLite only: scripts/test.mjs leaves test/browser/ out of the PostgreSQL pass.
  */
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test, type TestContext } from 'node:test';
 import {
-  browserSkip, cell, cspViolations, deviceRow, devicesTable, docsScreenshot, eventually, fillSignIn, formWith, launchChromium, letters, nav,
-  openPage, openUser, screenshot, signIn, startConsoleStack, waitForText, type ConsoleStack, type Watched,
+  browserSkip, cell, consoleSuite, cspViolations, deviceRow, devicesTable, docsScreenshot, eventually, fillSignIn, formWith, letters, nav,
+  openPage, openUser, screenshot, signIn, waitForText, type Watched,
 } from '../support/browser.js';
 
 const skip = browserSkip();
 const TIMEOUT = 90_000;
 
-let stack: ConsoleStack;
-let browser: Browser;
-
-before(async () => {
-  if (skip) return;
-  stack = await startConsoleStack();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-const creds = () => ({ environmentId: stack.server.boot.environmentId, clientId: stack.server.boot.clientId, clientSecret: stack.server.boot.clientSecret });
-const envId = () => stack.server.boot.environmentId;
+const suite = consoleSuite(skip);
+const { creds, envId } = suite;
 
 /** Every page of a test: open, then the same end-of-test checks, closed even on failure. */
 async function withPage(t: TestContext, name: string, body: (w: Watched) => Promise<void>): Promise<void> {
-  const w = await openPage(browser);
+  const w = await openPage(suite.browser);
   try {
     await body(w);
     assert.deepEqual(w.dialogs, [], 'no dialog opened');
@@ -55,19 +41,19 @@ async function withPage(t: TestContext, name: string, body: (w: Watched) => Prom
 }
 
 async function apiUser(username: string, email = `${username}@example.com`): Promise<string> {
-  const res = await stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email } });
+  const res = await suite.stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email } });
   assert.equal(res.status, 201, res.text);
   return res.body.id as string;
 }
 
 async function apiDevices(userId: string): Promise<Record<string, any>[]> {
-  const res = await stack.server.request('GET', `/v1/environments/${envId()}/users/${userId}/devices`);
+  const res = await suite.stack.server.request('GET', `/v1/environments/${envId()}/users/${userId}/devices`);
   assert.equal(res.status, 200, res.text);
   return res.body._embedded.devices as Record<string, any>[];
 }
 
 async function apiDevice(userId: string, deviceId: string): Promise<Record<string, any>> {
-  const res = await stack.server.request('GET', `/v1/environments/${envId()}/users/${userId}/devices/${deviceId}`);
+  const res = await suite.stack.server.request('GET', `/v1/environments/${envId()}/users/${userId}/devices/${deviceId}`);
   assert.equal(res.status, 200, res.text);
   return res.body as Record<string, any>;
 }
@@ -81,7 +67,7 @@ test('sign-in with the bootstrap credentials shows the Environments table; a wro
     const { page } = w;
     const tokenStatuses: number[] = [];
     page.on('response', (r) => { if (r.url().endsWith('/as/token')) tokenStatuses.push(r.status()); });
-    await page.goto(stack.consoleUrl);
+    await page.goto(suite.stack.consoleUrl);
 
     // The secret field is a password field.
     assert.equal(await page.getByLabel('Client secret', { exact: true }).getAttribute('type'), 'password');
@@ -100,7 +86,7 @@ test('sign-in with the bootstrap credentials shows the Environments table; a wro
     await screenshot(t, page, '01-wrong-secret-alert');
 
     // The right secret.
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     assert.ok(tokenStatuses.includes(200), `a token was issued (${tokenStatuses.join(',')})`);
     const navigation = page.getByRole('navigation', { name: 'Console' });
     for (const name of ['Environments', 'Users', 'MFA settings', 'Policies', 'Outbox']) {
@@ -108,7 +94,7 @@ test('sign-in with the bootstrap credentials shows the Environments table; a wro
     }
     const select = page.getByLabel('Environment', { exact: true });
     await eventually('the Environment select to default to the sign-in environment', async () => (await select.inputValue()) === envId());
-    const envName = (await stack.server.request('GET', `/v1/environments/${envId()}`)).body.name as string;
+    const envName = (await suite.stack.server.request('GET', `/v1/environments/${envId()}`)).body.name as string;
     const options = await select.locator('option').allInnerTexts();
     assert.ok(options.some((o) => o.includes(envName)), `options show environment names: ${JSON.stringify(options)}`);
 
@@ -128,7 +114,7 @@ test('sign-in with the bootstrap credentials shows the Environments table; a wro
 test('Users view: create a user with the form, then find it with "Search users" and open it', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '02-user-created-and-found', async (w) => {
     const { page } = w;
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     await nav(page, 'Users').click();
     const username = letters('carol.');
     const form = formWith(page, 'Create user');
@@ -138,7 +124,7 @@ test('Users view: create a user with the form, then find it with "Search users" 
     // The console shows the new user somewhere (its view, or a row in the table).
     await page.getByRole('heading', { name: username, exact: true }).or(page.getByRole('button', { name: username, exact: true })).first().waitFor();
 
-    const found = await stack.server.request('GET', `/v1/environments/${envId()}/users?filter=${encodeURIComponent(`username eq "${username}"`)}`);
+    const found = await suite.stack.server.request('GET', `/v1/environments/${envId()}/users?filter=${encodeURIComponent(`username eq "${username}"`)}`);
     assert.equal(found.status, 200, found.text);
     assert.equal(found.body._embedded.users.length, 1, 'the API has the user');
     assert.equal(found.body._embedded.users[0].email, `${username}@example.com`);
@@ -164,7 +150,7 @@ test('EMAIL device: created by the console in ACTIVATION_REQUIRED, the code read
     const username = letters('mel.');
     const email = `${username}@example.com`;
     const userId = await apiUser(username, email);
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     await openUser(page, username);
 
     const form = formWith(page, 'Create device');
@@ -187,7 +173,7 @@ test('EMAIL device: created by the console in ACTIVATION_REQUIRED, the code read
     const text = await message.first().innerText();
     const code = /\b(\d{6,10})\b/.exec(text)?.[1];
     assert.ok(code, `a code in the outbox row: ${JSON.stringify(text)}`);
-    const api = await stack.server.request('GET', `/v1/environments/${envId()}/outbox?recipient=${encodeURIComponent(email)}`);
+    const api = await suite.stack.server.request('GET', `/v1/environments/${envId()}/outbox?recipient=${encodeURIComponent(email)}`);
     assert.ok((api.body._embedded.messages[0].body as string).includes(code), 'the Outbox view shows the API outbox message');
     await screenshot(t, page, '03-outbox');
 
@@ -209,7 +195,7 @@ async function pairThroughConsole(t: TestContext, w: Watched, username: string, 
   await openUser(page, username);
   const agentUrl = page.getByLabel('Agent URL', { exact: true });
   assert.equal(await agentUrl.inputValue(), 'http://127.0.0.1:9410', 'the Agent URL default');
-  await agentUrl.fill(stack.agentUrl);
+  await agentUrl.fill(suite.stack.agentUrl);
 
   const form = formWith(page, 'Create device');
   const options = form.getByLabel('Device type', { exact: true }).locator('option');
@@ -246,7 +232,7 @@ test('PingID Desktop: create PINGID_DESKTOP_GEN2, "Pair with desktop agent" thro
     const { page } = w;
     const username = 'jdoe';
     const userId = await apiUser(username, 'jdoe@example.com');
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     const deviceId = await pairThroughConsole(t, w, username, userId);
 
     const device = await apiDevice(userId, deviceId);
@@ -268,7 +254,7 @@ test('PingID Desktop: create PINGID_DESKTOP_GEN2, "Pair with desktop agent" thro
 test('block and unblock the paired desktop device: the block cell changes and the API agrees', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '05-desktop-unblocked', async (w) => {
     const { page } = w;
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     if (!paired) {
       // The pairing test failed or was filtered out: pair a device of our own.
       const username = letters('pat.');
@@ -302,7 +288,7 @@ test('TOTP device: the console shows the QR code image and the otpauth:// keyUri
     const { page } = w;
     const username = letters('tom.');
     const userId = await apiUser(username);
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     await openUser(page, username);
     const form = formWith(page, 'Create device');
     await form.getByLabel('Device type', { exact: true }).selectOption('TOTP');
@@ -326,7 +312,7 @@ test('a device\'s life by keyboard: rename, Move down (order kept in the API), U
     const userId = await apiUser(username);
     const base = `/v1/environments/${envId()}/users/${userId}/devices`;
     const make = async (body: Record<string, unknown>) => {
-      const res = await stack.server.request('POST', base, { body });
+      const res = await suite.stack.server.request('POST', base, { body });
       assert.equal(res.status, 201, res.text);
       return res.body.id as string;
     };
@@ -335,12 +321,12 @@ test('a device\'s life by keyboard: rename, Move down (order kept in the API), U
     // An SMS device locked by three wrong activation codes (the default policy's failure count).
     const sms = await make({ type: 'SMS', phone: '+15555550123', status: 'ACTIVATION_REQUIRED' });
     for (let i = 0; i < 3; i++) {
-      const res = await stack.server.request('POST', `${base}/${sms}`, { body: { otp: '000000' }, contentType: 'application/vnd.pingidentity.device.activate+json' });
+      const res = await suite.stack.server.request('POST', `${base}/${sms}`, { body: { otp: '000000' }, contentType: 'application/vnd.pingidentity.device.activate+json' });
       assert.equal(res.status, 400, res.text);
     }
     assert.equal((await apiDevice(userId, sms)).lock?.status, 'LOCKED', 'the API says LOCKED');
 
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     await openUser(page, username);
 
     // Rename, all from the keyboard: focus the row's button, Enter, type, Enter.
@@ -354,19 +340,26 @@ test('a device\'s life by keyboard: rename, Move down (order kept in the API), U
     await cell(deviceRow(page, first), 'Personal email').waitFor();
     assert.equal((await apiDevice(userId, first)).nickname, 'Personal email');
 
-    // Move down by keyboard: the API's list order changes and focus stays on the moved device.
-    await deviceRow(page, first).getByRole('button', { name: 'Move down', exact: true }).focus();
+    // Move down by keyboard, on whichever device the list shows first (both were activated in
+    // the same millisecond): the API's order changes and focus stays on the moved device.
+    const [top, below] = (await apiDevices(userId)).map((d) => d.id as string);
+    assert.deepEqual([top, below].sort(), [first, second].sort(), 'the two ACTIVE devices lead the list');
+    await deviceRow(page, top!).getByRole('button', { name: 'Move down', exact: true }).focus();
     await page.keyboard.press('Enter');
     await eventually('the new order in the API', async () => {
       const ids = (await apiDevices(userId)).map((d) => d.id as string);
-      return ids.indexOf(second) < ids.indexOf(first) ? ids : undefined;
+      return ids[0] === below && ids[1] === top ? ids : undefined;
     });
     await eventually('the rows in the new order', async () => {
       const order = await devicesTable(page).locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device')));
-      return order.indexOf(second) < order.indexOf(first) ? order : undefined;
+      return order[0] === below && order[1] === top ? order : undefined;
     });
-    await eventually('focus on the moved device\'s Move up', async () =>
-      (await page.evaluate(() => `${document.activeElement?.closest('tr')?.getAttribute('data-device')} ${document.activeElement?.getAttribute('data-action')}`)) === `${first} Move up` || undefined);
+    // At the end of the list its Move down is disabled: focus moves to its Move up.
+    let focused = '';
+    await eventually('focus on the moved device\'s Move up', async () => {
+      focused = await page.evaluate<string>("`${document.activeElement?.closest('tr')?.getAttribute('data-device')} ${document.activeElement?.getAttribute('data-action')}`");
+      return focused === `${top} Move up` || undefined;
+    }).catch((e: unknown) => { throw new Error(`${String(e)}; focused: ${focused}`); });
 
     // Unlock.
     const smsRow = deviceRow(page, sms);
@@ -381,7 +374,7 @@ test('a device\'s life by keyboard: rename, Move down (order kept in the API), U
     await screenshot(t, page, '09-delete-confirmation');
     await deviceRow(page, second).getByRole('button', { name: 'Confirm delete', exact: true }).click();
     await deviceRow(page, second).waitFor({ state: 'detached' });
-    const res = await stack.server.request('GET', `${base}/${second}`);
+    const res = await suite.stack.server.request('GET', `${base}/${second}`);
     assert.equal(res.status, 404, 'the device is gone from the API');
   });
 });
@@ -389,16 +382,16 @@ test('a device\'s life by keyboard: rename, Move down (order kept in the API), U
 test('MFA settings and Policies views show the environment\'s values from the API', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '10-settings-policies', async (w) => {
     const { page } = w;
-    const put = await stack.server.request('PUT', `/v1/environments/${envId()}/mfaSettings`, { body: { pairing: { maxAllowedDevices: 7 } } });
+    const put = await suite.stack.server.request('PUT', `/v1/environments/${envId()}/mfaSettings`, { body: { pairing: { maxAllowedDevices: 7 } } });
     assert.equal(put.status, 200, put.text);
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     await nav(page, 'MFA settings').click();
     const settings = page.getByRole('table', { name: 'MFA settings', exact: true });
     await settings.waitFor();
     await settings.getByRole('cell', { name: '7', exact: true }).first().waitFor();
 
     await nav(page, 'Policies').click();
-    const policies = await stack.server.request('GET', `/v1/environments/${envId()}/deviceAuthenticationPolicies`);
+    const policies = await suite.stack.server.request('GET', `/v1/environments/${envId()}/deviceAuthenticationPolicies`);
     assert.equal(policies.status, 200, policies.text);
     const policy = (policies.body._embedded.deviceAuthenticationPolicies as Record<string, any>[]).find((p) => p.default);
     assert.ok(policy, 'the environment has a default policy');

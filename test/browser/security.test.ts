@@ -6,31 +6,16 @@
  * URL — and is forgotten at sign-out. See console.test.ts for the functional flows.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import {
-  browserSkip, cell, cspViolations, deviceRow, launchChromium, nav, openPage, screenshot, signIn, startConsoleStack,
-  type ConsoleStack, type Watched,
+  browserSkip, cell, consoleSuite, cspViolations, deviceRow, nav, openPage, screenshot, signIn, type Watched,
 } from '../support/browser.js';
 
 const skip = browserSkip();
 const TIMEOUT = 90_000;
 
-let stack: ConsoleStack;
-let browser: Browser;
-
-before(async () => {
-  if (skip) return;
-  stack = await startConsoleStack();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-const creds = () => ({ environmentId: stack.server.boot.environmentId, clientId: stack.server.boot.clientId, clientSecret: stack.server.boot.clientSecret });
-const envId = () => stack.server.boot.environmentId;
+const suite = consoleSuite(skip);
+const { creds, envId } = suite;
 
 /** Everything the page keeps where it would outlive the page's memory, as one string. */
 async function persisted(w: Watched): Promise<string> {
@@ -53,15 +38,15 @@ test('XSS: an <img onerror> username and device nickname are shown as inert text
   // The API accepts these usernames (1–128 characters, no pattern): the payload goes in the username itself.
   const ids: Record<string, string> = {};
   for (const username of [XSS_ALERT, XSS_FLAG]) {
-    const res = await stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email: `x${Object.keys(ids).length}@example.com`, name: { given: XSS_FLAG } } });
+    const res = await suite.stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email: `x${Object.keys(ids).length}@example.com`, name: { given: XSS_FLAG } } });
     assert.equal(res.status, 201, `the API accepts the username ${username}: ${res.text}`);
     ids[username] = res.body.id as string;
   }
-  const dev = await stack.server.request('POST', `/v1/environments/${envId()}/users/${ids[XSS_ALERT]}/devices`, { body: { type: 'EMAIL', email: 'x0@example.com', nickname: XSS_FLAG } });
+  const dev = await suite.stack.server.request('POST', `/v1/environments/${envId()}/users/${ids[XSS_ALERT]}/devices`, { body: { type: 'EMAIL', email: 'x0@example.com', nickname: XSS_FLAG } });
   assert.equal(dev.status, 201, dev.text);
   const deviceId = dev.body.id as string;
 
-  const w = await openPage(browser);
+  const w = await openPage(suite.browser);
   const checkInert = async (where: string) => {
     const imgs = await w.page.evaluate<number>(`Array.from(document.querySelectorAll('img')).filter((i) => i.getAttribute('src') === 'x' || i.hasAttribute('onerror')).length`);
     assert.equal(imgs, 0, `${where}: no <img src=x> / onerror element in the DOM`);
@@ -72,9 +57,9 @@ test('XSS: an <img onerror> username and device nickname are shown as inert text
   };
   try {
     const { page } = w;
-    const main = await page.goto(stack.consoleUrl);
+    const main = await page.goto(suite.stack.consoleUrl);
     t.diagnostic(`console CSP: ${main?.headers()['content-security-policy'] ?? '(none)'}`);
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
 
     // The Users view lists them (the first page holds every user of this fresh environment).
     await nav(page, 'Users').click();
@@ -104,11 +89,11 @@ test('XSS: an <img onerror> username and device nickname are shown as inert text
 });
 
 test('the token stays in memory: never in storage, cookies or the URL; a reload or "Sign out" forgets it and the API calls stop', { skip, timeout: TIMEOUT }, async (t) => {
-  const w = await openPage(browser);
+  const w = await openPage(suite.browser);
   try {
     const { page } = w;
-    await page.goto(stack.consoleUrl);
-    await signIn(w, stack.consoleUrl, creds());
+    await page.goto(suite.stack.consoleUrl);
+    await signIn(w, suite.stack.consoleUrl, creds());
     await nav(page, 'Users').click();
     await page.getByRole('table', { name: 'Users', exact: true }).waitFor();
     assert.ok(w.bearers.length > 0, 'the page calls the API with a bearer token');
@@ -137,7 +122,7 @@ test('the token stays in memory: never in storage, cookies or the URL; a reload 
     assert.equal((await persisted(w)).includes(token), false);
     await screenshot(t, page, '07-signed-out');
     // Sign in again, then reload: nothing survives the page, so the sign-in form is back.
-    await signIn(w, stack.consoleUrl, creds());
+    await signIn(w, suite.stack.consoleUrl, creds());
     await page.reload();
     await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign out', exact: true }).count(), 0, 'a reload is signed out');

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { loadAgentConfig } from '../../src/agent/config.js';
 import { createAgent, type Agent } from '../../src/agent/server.js';
@@ -86,6 +86,47 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
       await server.close();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What a browser test file shares: one console stack and one browser, for all its tests. */
+export interface ConsoleSuite {
+  readonly stack: ConsoleStack;
+  readonly browser: Browser;
+  /** The bootstrap administrator's sign-in. */
+  creds(): Credentials;
+  /** The bootstrap environment's ID. */
+  envId(): string;
+}
+
+/**
+ * Registers the file's before/after hooks: the stack and Chromium start before its first test
+ * (unless `skip`) and close after the last, failures included.
+ */
+export function consoleSuite(skip: string | false): ConsoleSuite {
+  let stack: ConsoleStack | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    if (skip) return;
+    stack = await startConsoleStack();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+  const started = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new Error('the console suite has not started');
+    return x;
+  };
+  return {
+    get stack() { return started(stack); },
+    get browser() { return started(browser); },
+    creds: () => {
+      const { environmentId, clientId, clientSecret } = started(stack).server.boot;
+      return { environmentId, clientId, clientSecret };
+    },
+    envId: () => started(stack).server.boot.environmentId,
   };
 }
 
