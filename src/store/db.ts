@@ -5,8 +5,9 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type SelectQueryBuilder, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
+import { GroupCommitSqliteDialect, type GroupCommitHooks } from './group-commit.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -18,6 +19,8 @@ export interface StoreOptions {
   databaseUrl?: string | undefined;
   sqlitePath?: string;
   poolSize?: number;
+  /** SQLite only, for tests: observe or fail group commits (see group-commit.ts). */
+  groupCommit?: { maxStatements?: number; hooks?: GroupCommitHooks };
 }
 
 // PostgreSQL returns bigint as text; our bigints are millisecond times, safe as numbers.
@@ -70,7 +73,10 @@ export class Store {
     // indexes stay resident as the device table grows (quality bar P5).
     sqlite.pragma('temp_store = MEMORY');
     sqlite.pragma('cache_size = -65536');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    // Writes of one event-loop turn share one COMMIT (one fsync); a query's promise resolves
+    // only once what it wrote or read is durable. See group-commit.ts.
+    const dialect = new GroupCommitSqliteDialect({ database: sqlite, statements: withStatementCache(sqlite), ...options.groupCommit });
+    const db = new Kysely<Database>({ dialect });
     return new Store(db, 'sqlite', async () => db.destroy());
   }
 
