@@ -17,6 +17,8 @@
  *                              logging is part of the cost; logs go to a temp file)
  *   OPENMFA_BENCH_QUICK=1      a ~1-minute smoke run: short rounds, small seed, small sets
  *   OPENMFA_BENCH_SKIP_BUILD=1 use dist/ as it is (default: `npm run build --silent` first)
+ *   OPENMFA_BENCH_CPU_PROF=dir every server started writes a V8 CPU profile into dir when it
+ *                              stops; `node bench/profile-summary.mjs <file>` lists the hot spots
  *   DATABASE_URL=postgres://…  also run P6 (2 server processes vs 1 on reads) in a fresh
  *                              database made for the run and dropped after it
  *

@@ -44,7 +44,10 @@ function cleanEnv(): NodeJS.ProcessEnv {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startOpenMfa(o: ServerOptions): Promise<ServerHandle> {
-  const args = [path.join(o.repo, 'dist/cli.js'), 'serve', '--port', String(o.port ?? 0), '--data-dir', o.dataDir,
+  // OPENMFA_BENCH_CPU_PROF=<dir>: every server writes a V8 CPU profile there when it stops
+  // (summarise one with `node bench/profile-summary.mjs <file>`).
+  const profDir = process.env.OPENMFA_BENCH_CPU_PROF;
+  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []), path.join(o.repo, 'dist/cli.js'), 'serve', '--port', String(o.port ?? 0), '--data-dir', o.dataDir,
     '--rate-limit', '0', '--log-level', o.logLevel];
   if (o.databaseUrl) args.push('--database-url', o.databaseUrl);
   if (o.publicUrl) args.push('--public-url', o.publicUrl);
