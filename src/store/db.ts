@@ -75,7 +75,12 @@ export class Store {
     sqlite.pragma('cache_size = -65536');
     // Writes of one event-loop turn share one COMMIT (one fsync); a query's promise resolves
     // only once what it wrote or read is durable. See group-commit.ts.
-    const dialect = new GroupCommitSqliteDialect({ database: sqlite, statements: withStatementCache(sqlite), ...options.groupCommit });
+    const dialect = new GroupCommitSqliteDialect({
+      database: sqlite,
+      statements: withStatementCache(sqlite),
+      ...(file !== ':memory:' ? { reader: withStatementCache(openReader(file)) } : {}),
+      ...options.groupCommit,
+    });
     const db = new Kysely<Database>({ dialect });
     return new Store(db, 'sqlite', async () => db.destroy());
   }
@@ -146,6 +151,18 @@ export class Store {
   close(): Promise<void> {
     return this.#onClose();
   }
+}
+
+/**
+ * The read-only connection for autocommit reads (group-commit.ts): it sees only committed
+ * data. Opened after the writer has put the file in WAL mode, with the same read-side tuning.
+ */
+function openReader(file: string): SQLite.Database {
+  const reader = new SQLite(file, { readonly: true, fileMustExist: true });
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('temp_store = MEMORY');
+  reader.pragma('cache_size = -65536');
+  return reader;
 }
 
 /** How many distinct SQL texts keep their prepared statement (the app has a few hundred). */

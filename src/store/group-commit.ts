@@ -19,6 +19,13 @@
  *     only after the group's COMMIT returned — with its result, or with its own error.
  *   - A read while no group is open runs and resolves at once, as a plain autocommit read: a
  *     GET pays for no transaction.
+ *   - With a `reader` (a second, read-only connection to the same file — every store but an
+ *     in-memory one), autocommit reads never join a group: they run there at once and see the
+ *     last committed state, never a group's pending writes. So a read neither waits for an
+ *     fsync nor reads what is not yet durable, and an activation (read, read, conditional
+ *     write) waits for one COMMIT instead of three. Writes, and reads inside an explicit
+ *     transaction, stay on the writing connection, so conditional writes still see every
+ *     write before them.
  *   - The flush runs COMMIT and resolves every member. If COMMIT fails, it rolls back and
  *     rejects every member with that error.
  *   - A group is flushed early when it reaches `maxStatements`, before an explicit transaction
@@ -82,12 +89,15 @@ export interface GroupCommitOptions {
   database: SQLite.Database;
   /** Where statements are prepared (the statement cache in db.ts); its `close()` closes the database. */
   statements: SqliteDatabase;
+  /** A read-only connection to the same file for autocommit reads (its own statement cache); closed with the driver. */
+  reader?: SqliteDatabase;
   /** A group is committed when it holds this many statements (reads included). */
   maxStatements?: number;
   hooks?: GroupCommitHooks;
 }
 
 const DEFAULT_MAX_STATEMENTS = 256;
+const PRAGMA = /^\s*pragma\b/i;
 
 export class GroupCommitSqliteDialect implements Dialect {
   readonly #options: GroupCommitOptions;
@@ -160,6 +170,7 @@ function statementLocal(error: unknown): boolean {
 class GroupCommitDriver implements Driver {
   readonly #sqlite: SQLite.Database;
   readonly #statements: SqliteDatabase;
+  readonly #reader: SqliteDatabase | undefined;
   readonly #max: number;
   readonly #hooks: GroupCommitHooks;
   readonly #mutex = new Mutex();
@@ -173,6 +184,7 @@ class GroupCommitDriver implements Driver {
   constructor(options: GroupCommitOptions) {
     this.#sqlite = options.database;
     this.#statements = options.statements;
+    this.#reader = options.reader;
     this.#max = options.maxStatements ?? DEFAULT_MAX_STATEMENTS;
     this.#hooks = options.hooks ?? {};
     this.#begin = this.#sqlite.prepare('BEGIN IMMEDIATE');
@@ -246,6 +258,7 @@ class GroupCommitDriver implements Driver {
     // Acknowledge (or fail) what is pending before the file closes.
     this.flush();
     this.#closed = true;
+    this.#reader?.close();
     this.#statements.close();
   }
 
@@ -266,6 +279,18 @@ class GroupCommitDriver implements Driver {
 
   /** An autocommit statement: takes the lock for as long as it runs, then joins or opens a group. */
   runAutocommit(compiled: CompiledQuery): Promise<QueryResult<unknown>> {
+    // PRAGMAs set the state of the connection they run on: always the writer's.
+    if (this.#reader !== undefined && !this.#closed && !PRAGMA.test(compiled.sql)) {
+      try {
+        // The writer's (cached) statement tells a read from a write; a read runs on the reader,
+        // outside the lock and any group: nothing it does touches the writer's transaction.
+        if ((this.#statements.prepare(compiled.sql) as unknown as SQLite.Statement).readonly) {
+          return Promise.resolve(this.#execute(this.#reader.prepare(compiled.sql) as unknown as SQLite.Statement, compiled));
+        }
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     if (this.#mutex.tryLock()) return this.#autocommitLocked(compiled);
     return this.#mutex.lock().then(() => this.#autocommitLocked(compiled));
   }

@@ -1,6 +1,7 @@
 /**
  * Group commit on SQLite (src/store/group-commit.ts): writes of one event-loop turn share a
- * COMMIT; no promise, read or write, resolves before the COMMIT that makes its data durable;
+ * COMMIT; no write resolves before the COMMIT that makes it durable, and autocommit reads run
+ * on a read-only connection that sees only committed data;
  * a statement's own error rejects only itself; a failed COMMIT rejects the whole group;
  * explicit transactions and close() commit the open group first. SQLite only.
  */
@@ -156,23 +157,44 @@ describe('group commit (SQLite)', () => {
     await store.close();
   });
 
-  test('a read issued while a group is open resolves only after the COMMIT', async () => {
+  test('a read issued while a group is open runs on the reader at once: the last committed state, never the pending writes', async () => {
     const { store, sqlitePath, commits } = fresh;
+    await insert(store, 'a');
+    commits.length = 0;
     const order: string[] = [];
     const write = insert(store, 'r').then(() => order.push('write'));
+    await executed();
     const read = count(store).then((n) => {
       order.push('read');
-      // What it read is durable by now.
-      assert.deepEqual(committedKeys(sqlitePath), ['r']);
       return n;
     });
-    await executed();
+    assert.equal(await read, 1, 'the group\'s pending write is not seen');
+    assert.deepEqual(order, ['read'], 'the read did not wait for the COMMIT');
     assert.equal(commits.length, 0);
-    assert.deepEqual(order, []);
-    assert.equal(await read, 1, 'the read sees the group');
+    assert.deepEqual(committedKeys(sqlitePath), ['a']);
     await write;
     assert.equal(commits.length, 1);
-    assert.deepEqual(order.sort(), ['read', 'write']);
+    assert.equal(await count(store), 2, 'once the write resolved, reads see it');
+    await store.close();
+  });
+
+  test('inside an explicit transaction, reads see the transaction\'s own writes', async () => {
+    const { store } = fresh;
+    const seen = await store.transaction(async (trx) => {
+      await sql`insert into t (k, v) values (${'x'}, ${1})`.execute(trx);
+      return Number((await sql<{ n: number }>`select count(*) as n from t`.execute(trx)).rows[0]!.n);
+    });
+    assert.equal(seen, 1);
+    await store.close();
+  });
+
+  test('a conditional write in the group sees the writes before it (a code is used once)', async () => {
+    const { store } = fresh;
+    await insert(store, 'c', 0);
+    // Two "activations" of one row in the same turn: only the first finds v = 0.
+    const use = () => sql`update t set v = 1 where k = ${'c'} and v = 0`.execute(store.db).then((r) => Number(r.numAffectedRows));
+    const results = await Promise.all([use(), use()]);
+    assert.deepEqual(results.sort(), [0, 1]);
     await store.close();
   });
 
@@ -191,7 +213,10 @@ describe('group commit (SQLite)', () => {
     const { store, sqlitePath, commits } = await open({ failNextCommit: () => fail });
     await insert(store, 'before');
     fail = true;
-    const results = await Promise.allSettled([insert(store, 'a'), insert(store, 'b'), count(store), insert(store, 'before')]);
+    const pending = [insert(store, 'a'), insert(store, 'b'), insert(store, 'before')];
+    // A read is no member: it runs on the reader and sees what was committed.
+    assert.equal(await count(store), 1);
+    const results = await Promise.allSettled(pending);
     fail = false;
     for (const r of results) {
       assert.equal(r.status, 'rejected');
