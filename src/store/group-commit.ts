@@ -14,9 +14,10 @@
  *   - A query that writes (better-sqlite3's `readonly` is false), arriving while no group is
  *     open, opens one: `BEGIN IMMEDIATE` (waiting up to busy_timeout for other processes),
  *     then the statement; a flush is scheduled with setImmediate.
- *   - Any query, read or write, that runs while a group is open joins it: it runs at once
- *     (inside the group's transaction, so it sees the group's writes), but its promise settles
- *     only after the group's COMMIT returned — with its result, or with its own error.
+ *   - Any write — and, on a store without a reader (in memory), any read — that runs while a
+ *     group is open joins it: it runs at once (inside the group's transaction, so it sees the
+ *     group's writes), but its promise settles only after the group's COMMIT returned — with
+ *     its result, or with its own error.
  *   - A read while no group is open runs and resolves at once, as a plain autocommit read: a
  *     GET pays for no transaction.
  *   - With a `reader` (a second, read-only connection to the same file — every store but an
