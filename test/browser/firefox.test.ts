@@ -1,0 +1,75 @@
+/**
+ * The console in Firefox (issue 8: "working in current Chromium and Firefox"): Debian's
+ * firefox-esr, driven over WebDriver BiDi by test/support/firefox-console.mjs in a child
+ * process — sign in, create a user, create a PINGID_DESKTOP_GEN2 device and pair it through the
+ * REAL agent, sign out — with nothing logged to the browser console and the token kept out of
+ * storage. The Chromium suites cover every view and action; this one proves the same modules,
+ * CSP and agent calls work in the other engine.
+ *
+ * Skipped without /usr/bin/firefox-esr (or OPENMFA_FIREFOX) outside CI; with CI set a missing
+ * Firefox fails (.ci/run installs Debian's firefox-esr).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { freePort } from '../../src/free-port.js';
+import { artifactsDir, CI, ROOT, startConsoleStack, type ConsoleStack } from '../support/browser.js';
+
+const FIREFOX = process.env.OPENMFA_FIREFOX ?? '/usr/bin/firefox-esr';
+const skip = existsSync(FIREFOX) || CI ? false : `firefox not found at ${FIREFOX} (apt-get install firefox-esr, or set OPENMFA_FIREFOX); skipped outside CI`;
+
+let stack: ConsoleStack;
+before(async () => {
+  if (!skip) stack = await startConsoleStack();
+});
+after(async () => {
+  await stack?.close();
+});
+
+interface Step { step?: string; error?: string; page?: string; [k: string]: unknown }
+
+test('Firefox: sign in, create a user, pair a PINGID_DESKTOP_GEN2 device through the real agent, sign out — no console messages, no stored token', { skip, timeout: 120_000 }, async (t) => {
+  if (!existsSync(FIREFOX)) throw new Error(`CI is set and firefox-esr is missing at ${FIREFOX}: .ci/run installs it`);
+  const boot = stack.server.boot;
+  const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', path.join(ROOT, 'test/support/firefox-console.mjs')], {
+    env: {
+      ...process.env,
+      OPENMFA_FF_CONSOLE_URL: stack.consoleUrl,
+      OPENMFA_FF_AGENT_URL: stack.agentUrl,
+      OPENMFA_FF_ENVIRONMENT_ID: boot.environmentId,
+      OPENMFA_FF_CLIENT_ID: boot.clientId,
+      OPENMFA_FF_CLIENT_SECRET: boot.clientSecret,
+      OPENMFA_FF_PATH: FIREFOX,
+      OPENMFA_FF_PORT: String(await freePort()),
+      OPENMFA_FF_SCREENSHOTS: artifactsDir(),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const steps = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Step);
+  for (const s of steps) t.diagnostic(JSON.stringify(s).slice(0, 400));
+  const failed = steps.find((s) => s.error);
+  assert.equal(failed, undefined, `the Firefox run failed: ${failed?.error}\n${failed?.page ?? ''}\n${stderr.slice(-1000)}`);
+  assert.equal(code, 0, stderr.slice(-1000));
+  assert.deepEqual(steps.map((s) => s.step), ['loaded', 'signed in', 'user created', 'desktop device created', 'paired', 'signed out']);
+  assert.match(String(steps[0]!.browser), /^firefox \d+/);
+  assert.equal(steps[1]!.storage, JSON.stringify({ local: 0, session: 0, cookie: '' }), 'the token is kept in memory only');
+  const paired = steps[4]!;
+  assert.deepEqual(paired.progress, ['Sending creation options to the agent', 'Attestation received', 'Activating device', 'Device is ACTIVE']);
+  assert.deepEqual(paired.row, ['PINGID_DESKTOP_GEN2', 'ACTIVE', 'Desktop Linux 1', 'UNLOCKED', 'UNBLOCKED']);
+  assert.deepEqual(steps[5]!.logs, [], 'nothing logged to the browser console (no CSP report, no error)');
+
+  // The API agrees.
+  const users = await stack.server.request('GET', `/v1/environments/${boot.environmentId}/users?filter=${encodeURIComponent(`username eq "${String(steps[2]!.username)}"`)}`);
+  assert.equal(users.status, 200, users.text);
+  const userId = users.body._embedded.users[0].id as string;
+  const devices = await stack.server.request('GET', `/v1/environments/${boot.environmentId}/users/${userId}/devices`);
+  assert.equal(devices.status, 200, devices.text);
+  assert.deepEqual(devices.body._embedded.devices.map((d: Record<string, unknown>) => [d.type, d.status]), [['PINGID_DESKTOP_GEN2', 'ACTIVE']]);
+});
