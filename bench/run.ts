@@ -28,13 +28,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort } from '../src/free-port.js';
+import { attest } from '../test/devices/desktop-fixtures.js';
 import { startBaseline } from './lib/baseline.js';
-import { attest } from './lib/desktop.js';
 import { failures, measured, runLoad, warmThenMeasure, type LoadResult, type LoadSpec, type RequestItem } from './lib/load.js';
 import { Api, pool, readBootstrap, startOpenMfa, type ServerHandle } from './lib/openmfa.js';
 import { cleanup, describeCpu, installCleanupHandlers, interrupted, metered, onCleanup, peakRssMiB, postgresPids, removeDir, runToEnd, tempDir } from './lib/procs.js';
@@ -72,17 +72,6 @@ const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
 const rows: Row[] = [];
 const raw: Record<string, unknown> = {};
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const devicesPath = (envId: string, userId: string) => `/v1/environments/${envId}/users/${userId}/devices`;
 
