@@ -221,3 +221,21 @@ test('S1 one device, many flows: bursts spread over several flows of the same de
   const comparedCount = results.filter((r) => r.status === 400 && r.body.code === 'INVALID_DATA').length;
   assert.equal(comparedCount, N, 'the count is the device\'s, not the flow\'s');
 });
+
+test('S1 with Idempotency-Key: a distinct key on every guess neither lifts the bound nor undoes a counted failure', async () => {
+  // Threat: idempotent requests run in their own transaction; if a refused proof rolled its
+  // reservation back, a fresh key per guess would make guessing free.
+  for (const make of [targets['an EMAIL activation code']!, targets['an EMAIL otp.check code']!]) {
+    const target = await make();
+    const token = await t.token();
+    const results = await Promise.all([...target.wrong, target.right].map((body, i) => server.request('POST', target.path, {
+      contentType: target.contentType, body, token, headers: { 'idempotency-key': `guess-${i}-${randomBytes(4).toString('hex')}` },
+    })));
+    assert.equal(results.filter((r) => r.status === 200).length, 0);
+    assert.equal(results.filter((r) => compared(target, r)).length, N);
+    lockedAnswer(target, results.at(-1)!);
+    const device = await server.store.db.selectFrom('devices').select(['failed_attempts', 'locked_until']).where('id', '=', target.deviceId).executeTakeFirstOrThrow();
+    assert.equal(Number(device.failed_attempts), N, 'every compared guess stays counted');
+    assert.notEqual(device.locked_until, null);
+  }
+});
