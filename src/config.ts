@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { checkRpId } from './protocol/desktop.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -121,6 +122,10 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
 
   const rpId = pick('rpId') ?? publicUrl.hostname.replace(/^\[|\]$/g, '');
+  // A defaulted rp.id is checked where it is used (a PingID Desktop create without rp), so a
+  // server on an address that only serves OTP devices still starts.
+  const rpIdCheck = checkRpId(rpId);
+  if (pick('rpId') !== undefined && !rpIdCheck.ok) throw new ConfigError('rpId', `"${rpId}" ${rpIdCheck.reason}`);
   const rpName = pick('rpName') ?? rpId;
 
   const smtpUrl = pick('smtpUrl');
