@@ -43,7 +43,8 @@ program.command('agent')
   .addOption(new Option('--port <port>', `port to listen on [9410] (env ${agentEnvName('port')})`))
   .addOption(new Option('--state-dir <dir>', `where the key store lives [./agent-data] (env ${agentEnvName('stateDir')})`))
   .addOption(new Option('--trust <issuer...>', `issuer URLs or URL prefixes whose options are accepted; required (env ${agentEnvName('trust')}, comma-separated)`))
-  .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS> <n>] (env ${agentEnvName('nickname')})`))
+  .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS>] (env ${agentEnvName('nickname')})`))
+  .addOption(new Option('--max-credentials <n>', `most credentials the key store holds; pairing past it is refused [100] (env ${agentEnvName('maxCredentials')})`))
   .action(async (flags: Record<string, string | string[]>) => {
     await runAgent(loadAgentConfig(flags, process.env));
   });

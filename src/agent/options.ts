@@ -31,7 +31,8 @@ export interface OptionsClaims {
   readonly user: { readonly id: string; readonly name: string };
   readonly iat: number;
   readonly exp: number;
-  readonly jti?: string | undefined;
+  /** Required: the agent answers each (iss, jti) once (keystore.ts `answered`). */
+  readonly jti: string;
   /** Present (possibly empty) for request options only. */
   readonly allowCredentials?: readonly { readonly id: string }[] | undefined;
 }
@@ -92,7 +93,7 @@ export async function verifyOptions(token: string, kind: OptionsKind, deps: Veri
   if (typeof rp.name !== 'string' || rp.name.length > 256 || CONTROL.test(rp.name)) return fail(400, 'invalid_claims', 'rp.name must be a string');
   if (!isObject(user) || !isString(user.id, 256)) return fail(400, 'invalid_claims', 'user.id must be a non-empty string');
   if (typeof user.name !== 'string' || user.name.length > 256) return fail(400, 'invalid_claims', 'user.name must be a string');
-  if (jti !== undefined && !isString(jti, 256)) return fail(400, 'invalid_claims', 'jti must be a string');
+  if (!isString(jti, 256)) return fail(400, 'invalid_claims', 'jti must be a non-empty string: the agent answers each options JWT once');
 
   let allowCredentials: { id: string }[] | undefined;
   if (kind === 'request') {
@@ -119,7 +120,7 @@ export async function verifyOptions(token: string, kind: OptionsKind, deps: Veri
       user: { id: user.id, name: user.name },
       iat: payload.iat as number,
       exp: payload.exp as number,
-      jti: jti as string | undefined,
+      jti,
       allowCredentials,
     },
   };
