@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseSmtpUrl } from './notify/smtp.js';
 import { checkRpId } from './protocol/desktop.js';
 
 export interface ServerConfig {
@@ -130,9 +131,12 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
 
   const smtpUrl = pick('smtpUrl');
   if (smtpUrl !== undefined) {
-    let u: URL | undefined;
-    try { u = new URL(smtpUrl); } catch { u = undefined; }
-    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) throw new ConfigError('smtpUrl', 'must be smtp://[user:pass@]host[:port] or smtps://…');
+    // The one parser the sender uses; its messages never repeat the URL (it may hold a password).
+    try {
+      parseSmtpUrl(smtpUrl);
+    } catch (e) {
+      throw new ConfigError('smtpUrl', `must be smtp://[user:pass@]host[:port][?tls=required|insecure] or smtps://… (${(e as Error).message})`);
+    }
   }
   const smtpFrom = pick('smtpFrom') ?? `OpenMFA <no-reply@${rpId.includes('.') ? rpId : 'openmfa.local'}>`;
   const webhookUrl = pick('webhookUrl');
