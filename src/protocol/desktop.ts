@@ -2,8 +2,13 @@
  * The PingID Desktop protocol's fixed values, the rp.id rule and the origin rule, shared by the
  * server and the agent so that both enforce one definition (shared/design/pingid-desktop-protocol.md).
  */
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { parse as parseDomain } from 'tldts';
+
+type Tldts = typeof import('tldts');
+let tldts: Tldts | undefined;
+/** The Public Suffix List takes ~25 ms to load; only a server or agent that checks an rp.id pays it, once. */
+const publicSuffixList = (): Tldts => (tldts ??= createRequire(import.meta.url)('tldts') as Tldts);
 
 export const TYP = {
   creation: 'pingid-desktop-creation+jwt',
@@ -70,7 +75,7 @@ export function checkRpId(id: unknown): RpIdCheck {
   if (!id.split('.').every((label) => LDH_LABEL.test(label))) {
     return { ok: false, reason: 'must be a lower-case host name of letters, digits and hyphens (an A-label for an internationalised name), without scheme, port or path' };
   }
-  const domain = parseDomain(id, { allowPrivateDomains: true, extractHostname: false });
+  const domain = publicSuffixList().parse(id, { allowPrivateDomains: true, extractHostname: false });
   // `127.1` and `0x7f.1` are addresses to the URL parser (the WHATWG URL host parser), not names.
   if (domain.isIp) return { ok: false, reason: ipOnly };
   let canonical: string | undefined;
