@@ -125,8 +125,8 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
   const rpId = pick('rpId') ?? publicUrl.hostname.replace(/^\[|\]$/g, '');
   // A defaulted rp.id is checked where it is used (a PingID Desktop create without rp), so a
   // server on an address that only serves OTP devices still starts.
-  const rpIdCheck = checkRpId(rpId);
-  if (pick('rpId') !== undefined && !rpIdCheck.ok) throw new ConfigError('rpId', `"${rpId}" ${rpIdCheck.reason}`);
+  const rpIdCheck = pick('rpId') === undefined ? undefined : checkRpId(rpId);
+  if (rpIdCheck && !rpIdCheck.ok) throw new ConfigError('rpId', `"${rpId}" ${rpIdCheck.reason}`);
   const rpName = pick('rpName') ?? rpId;
 
   const smtpUrl = pick('smtpUrl');
