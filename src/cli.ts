@@ -24,7 +24,7 @@ program.command('serve')
   .addOption(opt('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [info]', 'logLevel'))
   .addOption(opt('--rp-id <domain>', 'default relying party ID for PingID Desktop [host of the public URL]', 'rpId'))
   .addOption(opt('--rp-name <name>', 'default relying party name [the RP ID]', 'rpName'))
-  .addOption(opt('--smtp-url <url>', 'send EMAIL OTPs through SMTP (smtp://user:pass@host:port or smtps://…) [outbox]', 'smtpUrl'))
+  .addOption(opt('--smtp-url <url>', 'send EMAIL OTPs through SMTP: smtps://user:pass@host, or smtp://… with STARTTLS required off loopback (?tls=insecure allows clear text) [outbox]', 'smtpUrl'))
   .addOption(opt('--smtp-from <address>', 'From: of OTP emails', 'smtpFrom'))
   .addOption(opt('--webhook-url <url>', 'send SMS, VOICE and WHATSAPP OTPs as signed JSON POSTs [outbox]', 'webhookUrl'))
   .addOption(opt('--webhook-secret <secret>', 'HMAC-SHA256 key for the webhook signature (required with --webhook-url)', 'webhookSecret'))
@@ -43,7 +43,8 @@ program.command('agent')
   .addOption(new Option('--port <port>', `port to listen on [9410] (env ${agentEnvName('port')})`))
   .addOption(new Option('--state-dir <dir>', `where the key store lives [./agent-data] (env ${agentEnvName('stateDir')})`))
   .addOption(new Option('--trust <issuer...>', `issuer URLs or URL prefixes whose options are accepted; required (env ${agentEnvName('trust')}, comma-separated)`))
-  .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS> <n>] (env ${agentEnvName('nickname')})`))
+  .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS>] (env ${agentEnvName('nickname')})`))
+  .addOption(new Option('--max-credentials <n>', `most credentials the key store holds; pairing past it is refused [100] (env ${agentEnvName('maxCredentials')})`))
   .action(async (flags: Record<string, string | string[]>) => {
     await runAgent(loadAgentConfig(flags, process.env));
   });

@@ -4,6 +4,8 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseSmtpUrl } from './notify/smtp.js';
+import { checkRpId } from './protocol/desktop.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -121,13 +123,20 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
 
   const rpId = pick('rpId') ?? publicUrl.hostname.replace(/^\[|\]$/g, '');
+  // A defaulted rp.id is checked where it is used (a PingID Desktop create without rp), so a
+  // server on an address that only serves OTP devices still starts.
+  const rpIdCheck = pick('rpId') === undefined ? undefined : checkRpId(rpId);
+  if (rpIdCheck && !rpIdCheck.ok) throw new ConfigError('rpId', `"${rpId}" ${rpIdCheck.reason}`);
   const rpName = pick('rpName') ?? rpId;
 
   const smtpUrl = pick('smtpUrl');
   if (smtpUrl !== undefined) {
-    let u: URL | undefined;
-    try { u = new URL(smtpUrl); } catch { u = undefined; }
-    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) throw new ConfigError('smtpUrl', 'must be smtp://[user:pass@]host[:port] or smtps://…');
+    // The one parser the sender uses; its messages never repeat the URL (it may hold a password).
+    try {
+      parseSmtpUrl(smtpUrl);
+    } catch (e) {
+      throw new ConfigError('smtpUrl', `must be smtp://[user:pass@]host[:port][?tls=required|insecure] or smtps://… (${(e as Error).message})`);
+    }
   }
   const smtpFrom = pick('smtpFrom') ?? `OpenMFA <no-reply@${rpId.includes('.') ? rpId : 'openmfa.local'}>`;
   const webhookUrl = pick('webhookUrl');

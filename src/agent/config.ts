@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_MAX_CREDENTIALS } from './keystore.js';
 import { normaliseTrustEntry } from './trust.js';
 
 export type OsType = 'MAC' | 'WINDOWS' | 'LINUX';
@@ -21,6 +22,8 @@ export interface AgentConfig {
   /** Normalised issuer URLs or URL prefixes; at least one. */
   readonly trust: readonly string[];
   readonly nickname?: string | undefined;
+  /** The most credentials the key store holds; a pairing past it is refused (409 keystore_full). */
+  readonly maxCredentials?: number | undefined;
   /** Filled in from node:os by loadAgentConfig when not configured. */
   readonly os?: AgentOs | undefined;
 }
@@ -32,6 +35,7 @@ export interface AgentFlags {
   stateDir?: string | undefined;
   trust?: string | readonly string[] | undefined;
   nickname?: string | undefined;
+  maxCredentials?: string | number | undefined;
   osType?: string | undefined;
   osVersion?: string | undefined;
 }
@@ -103,6 +107,12 @@ export function loadAgentConfig(flags: AgentFlags = {}, env: NodeJS.ProcessEnv =
     throw new AgentConfigError('nickname', 'must be 1-128 printable characters');
   }
 
+  const maxText = pickOne('maxCredentials') ?? String(DEFAULT_MAX_CREDENTIALS);
+  const maxCredentials = Number(maxText);
+  if (!/^\d{1,5}$/.test(maxText) || maxCredentials < 1 || maxCredentials > 10_000) {
+    throw new AgentConfigError('maxCredentials', `"${maxText}" is not a number of credentials (1-10000)`);
+  }
+
   const detected = detectOs();
   const osTypeText = pickOne('osType');
   let osType = detected.type;
@@ -120,6 +130,7 @@ export function loadAgentConfig(flags: AgentFlags = {}, env: NodeJS.ProcessEnv =
     stateDir,
     trust: Object.freeze(trust),
     nickname,
+    maxCredentials,
     os: Object.freeze({ type: osType, version: osVersion }),
   });
 }

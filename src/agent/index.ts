@@ -10,8 +10,8 @@ import { createAgent } from './server.js';
 
 export { loadAgentConfig, detectOs, agentEnvName, AgentConfigError, OS_TYPES } from './config.js';
 export type { AgentConfig, AgentFlags, AgentOs, OsType } from './config.js';
-export { openKeyStore, KeyStoreError, KEYSTORE_FILE } from './keystore.js';
-export type { KeyStore, StoredCredential, EcPrivateJwk } from './keystore.js';
+export { openKeyStore, KeyStoreError, KeyStoreFull, OptionsReplayed, AnsweredFull, KEYSTORE_FILE, DEFAULT_MAX_CREDENTIALS, DEFAULT_MAX_ANSWERED } from './keystore.js';
+export type { KeyStore, KeyStoreLimits, StoredCredential, EcPrivateJwk, AnsweredOptions } from './keystore.js';
 export { JwksCache, parseJwks } from './jwks.js';
 export type { FetchLike, JwksOptions, KeyLookup } from './jwks.js';
 export { verifyOptions, isValidRpId, OPTIONS_TYP, AGENT_AUDIENCE } from './options.js';

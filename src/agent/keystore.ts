@@ -1,7 +1,18 @@
 /**
  * The agent's key store: `<stateDir>/keystore.json`, readable by its owner only.
  *
- *   { "unitId": "<uuid>", "credentials": [ { credentialId, deviceId, issuer, rpId, privateJwk, createdAt } ] }
+ *   { "unitId": "<uuid>", "credentials": [ { credentialId, deviceId, issuer, rpId, privateJwk, createdAt } ],
+ *     "answered": [ { issuer, jti, until } ] }
+ *
+ * `answered` lists the options JWTs the agent has answered (issuer and `jti`), each kept until
+ * it could no longer be accepted (`exp` + the clock skew, epoch seconds), so the same options
+ * are never answered twice — not even after a restart: a replayed creation options JWT would
+ * otherwise write one more key each time (issue 13). A new credential and the options it
+ * answers are written in ONE atomic write, so a crash cannot keep the key and forget the jti.
+ * Both lists are bounded: at most `maxCredentials` keys (a clear error past it), and at most
+ * `maxAnswered` unexpired answers (past it the agent refuses new options until some expire,
+ * rather than forget one that could still be replayed). A file without `answered` (written
+ * before it existed) reads as an empty list.
  *
  * Every write is atomic (temp file in the same directory, fsync, rename, fsync the
  * directory), so a crash leaves either the old or the new file, never half of one. A
@@ -37,27 +48,80 @@ export interface StoredCredential {
   readonly createdAt: string;
 }
 
+/** One answered options JWT: remembered until `until` (epoch seconds). */
+export interface AnsweredOptions {
+  readonly issuer: string;
+  readonly jti: string;
+  readonly until: number;
+}
+
 interface KeyStoreFile {
   readonly unitId: string;
   readonly credentials: readonly StoredCredential[];
+  readonly answered: readonly AnsweredOptions[];
 }
+
+export interface KeyStoreLimits {
+  /** Credentials the store may hold (default DEFAULT_MAX_CREDENTIALS). */
+  maxCredentials?: number | undefined;
+  /** Unexpired answered options it remembers (default DEFAULT_MAX_ANSWERED). */
+  maxAnswered?: number | undefined;
+}
+
+export const DEFAULT_MAX_CREDENTIALS = 100;
+export const DEFAULT_MAX_ANSWERED = 10_000;
 
 export interface KeyStore {
   /** A UUID made once per installation. */
   readonly unitId: string;
   /** Absolute path of keystore.json. */
   readonly file: string;
+  readonly maxCredentials: number;
   list(): readonly StoredCredential[];
   /** The first credential whose ID is in `ids` and whose issuer (and rpId, when given) match. */
   find(issuer: string, ids: readonly string[], rpId?: string): StoredCredential | undefined;
-  /** Persists one more credential; resolves once it is on disk, with the count after it. */
-  add(credential: StoredCredential): Promise<{ count: number }>;
+  /** True when these options were answered and are still remembered at `nowSeconds`. */
+  hasAnswered(issuer: string, jti: string, nowSeconds: number): boolean;
+  /**
+   * Persists one more credential together with the options it answers, in one write; resolves
+   * once both are on disk, with the count after it. Rejects with OptionsReplayed, KeyStoreFull
+   * or AnsweredFull (nothing written) when the options were answered already or a list is full.
+   */
+  add(credential: StoredCredential, answered: AnsweredOptions, nowSeconds: number): Promise<{ count: number }>;
+  /** Persists that request options are answered (before the answer is sent); rejects as add does. */
+  answer(answered: AnsweredOptions, nowSeconds: number): Promise<void>;
 }
 
 export class KeyStoreError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'KeyStoreError';
+  }
+}
+
+/** The same options JWT (issuer, jti) again: it was answered once and is not answered twice. */
+export class OptionsReplayed extends KeyStoreError {
+  constructor() {
+    super('these options were already answered');
+    this.name = 'OptionsReplayed';
+  }
+}
+
+export class KeyStoreFull extends KeyStoreError {
+  readonly max: number;
+  constructor(max: number) {
+    super(`the key store holds its maximum of ${max} credentials`);
+    this.name = 'KeyStoreFull';
+    this.max = max;
+  }
+}
+
+export class AnsweredFull extends KeyStoreError {
+  readonly max: number;
+  constructor(max: number) {
+    super(`the agent remembers its maximum of ${max} unexpired answered options`);
+    this.name = 'AnsweredFull';
+    this.max = max;
   }
 }
 
@@ -94,6 +158,13 @@ function parseCredential(v: unknown, i: number): StoredCredential {
   };
 }
 
+function parseAnswered(v: unknown, i: number): AnsweredOptions {
+  if (!isObject(v) || !nonEmpty(v.issuer) || !nonEmpty(v.jti) || typeof v.until !== 'number' || !Number.isFinite(v.until)) {
+    throw new KeyStoreError(`answered[${i}]: needs issuer, jti and until`);
+  }
+  return { issuer: v.issuer, jti: v.jti, until: v.until };
+}
+
 function parseFile(text: string): KeyStoreFile {
   let v: unknown;
   try {
@@ -110,7 +181,9 @@ function parseFile(text: string): KeyStoreFile {
     if (ids.has(c.credentialId)) throw new KeyStoreError(`credentialId ${c.credentialId} appears twice`);
     ids.add(c.credentialId);
   }
-  return { unitId: v.unitId, credentials };
+  if (v.answered !== undefined && !Array.isArray(v.answered)) throw new KeyStoreError('answered is not an array');
+  const answered = (v.answered ?? []).map(parseAnswered);
+  return { unitId: v.unitId, credentials, answered };
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -143,13 +216,16 @@ async function writeAtomic(dir: string, file: string, data: string): Promise<voi
   await fsyncDir(dir);
 }
 
-const serialise = (state: KeyStoreFile): string => `${JSON.stringify({ unitId: state.unitId, credentials: state.credentials }, null, 2)}\n`;
+const serialise = (state: KeyStoreFile): string =>
+  `${JSON.stringify({ unitId: state.unitId, credentials: state.credentials, answered: state.answered }, null, 2)}\n`;
 
 /**
  * Opens (or creates) the key store in `stateDir`. Rejects with a KeyStoreError when the main
  * file exists but is not a valid key store; it is left untouched for the owner to inspect.
  */
-export async function openKeyStore(stateDir: string): Promise<KeyStore> {
+export async function openKeyStore(stateDir: string, limits: KeyStoreLimits = {}): Promise<KeyStore> {
+  const maxCredentials = limits.maxCredentials ?? DEFAULT_MAX_CREDENTIALS;
+  const maxAnswered = limits.maxAnswered ?? DEFAULT_MAX_ANSWERED;
   const dir = path.resolve(stateDir);
   const file = path.join(dir, KEYSTORE_FILE);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -166,7 +242,7 @@ export async function openKeyStore(stateDir: string): Promise<KeyStore> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (text === undefined) {
-    state = { unitId: randomUUID(), credentials: [] };
+    state = { unitId: randomUUID(), credentials: [], answered: [] };
     await writeAtomic(dir, file, serialise(state));
   } else {
     try {
@@ -182,27 +258,51 @@ export async function openKeyStore(stateDir: string): Promise<KeyStore> {
 
   let chain: Promise<unknown> = Promise.resolve();
   const unitId = state.unitId;
+  const answeredNow = (issuer: string, jti: string, nowSeconds: number): boolean =>
+    state.answered.some((a) => a.issuer === issuer && a.jti === jti && a.until > nowSeconds);
+  /** The answered list with `answer` added and the expired dropped; throws when it cannot take it. */
+  const remember = (answer: AnsweredOptions, nowSeconds: number): AnsweredOptions[] => {
+    if (answeredNow(answer.issuer, answer.jti, nowSeconds)) throw new OptionsReplayed();
+    const kept = state.answered.filter((a) => a.until > nowSeconds);
+    if (kept.length >= maxAnswered) throw new AnsweredFull(maxAnswered);
+    return [...kept, answer];
+  };
+  /** Runs `step` after every earlier write, so each sees the state the one before it left. */
+  const serialised = <T>(step: () => Promise<T>): Promise<T> => {
+    const run = chain.then(step);
+    chain = run.catch(() => undefined);
+    return run;
+  };
 
   return {
     unitId,
     file,
+    maxCredentials,
     list: () => state.credentials,
     find(issuer, ids, rpId) {
       const wanted = new Set(ids);
       return state.credentials.find((c) => wanted.has(c.credentialId) && c.issuer === issuer && (rpId === undefined || c.rpId === rpId));
     },
-    add(credential) {
-      const run = chain.then(async () => {
+    hasAnswered: answeredNow,
+    add(credential, answer, nowSeconds) {
+      return serialised(async () => {
         if (state.credentials.some((c) => c.credentialId === credential.credentialId)) {
           throw new KeyStoreError('a credential with this ID already exists');
         }
-        const next: KeyStoreFile = { unitId, credentials: [...state.credentials, credential] };
+        const answered = remember(answer, nowSeconds);
+        if (state.credentials.length >= maxCredentials) throw new KeyStoreFull(maxCredentials);
+        const next: KeyStoreFile = { unitId, credentials: [...state.credentials, credential], answered };
         await writeAtomic(dir, file, serialise(next));
         state = next;
         return { count: next.credentials.length };
       });
-      chain = run.catch(() => undefined);
-      return run;
+    },
+    answer(answer, nowSeconds) {
+      return serialised(async () => {
+        const next: KeyStoreFile = { unitId, credentials: state.credentials, answered: remember(answer, nowSeconds) };
+        await writeAtomic(dir, file, serialise(next));
+        state = next;
+      });
     },
   };
 }

@@ -3,7 +3,7 @@
  * step 2: typ, alg, iss (trust list), signature (issuer JWKS by kid), aud, exp/iat, and
  * then the shape of the claims the agent uses. Returns values, never throws on input.
  */
-import { AGENT_AUDIENCE, CLOCK_SKEW_S, TYP } from '../protocol/desktop.js';
+import { AGENT_AUDIENCE, CLOCK_SKEW_S, TYP, checkRpId } from '../protocol/desktop.js';
 import type { Clock } from '../clock.js';
 import { checkTimes, decodeCompact, verifySignature, type Alg } from '../crypto/jws.js';
 import { decode as b64uDecode } from '../crypto/base64url.js';
@@ -31,7 +31,8 @@ export interface OptionsClaims {
   readonly user: { readonly id: string; readonly name: string };
   readonly iat: number;
   readonly exp: number;
-  readonly jti?: string | undefined;
+  /** Required: the agent answers each (iss, jti) once (keystore.ts `answered`). */
+  readonly jti: string;
   /** Present (possibly empty) for request options only. */
   readonly allowCredentials?: readonly { readonly id: string }[] | undefined;
 }
@@ -50,16 +51,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isString = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-/**
- * An RP ID is a host name (lower case, LDH labels) or a loopback / IP literal: it is matched
- * against the Origin host, so anything with a scheme, port, path or wildcard is refused.
- */
-export function isValidRpId(id: string): boolean {
-  if (id.length === 0 || id.length > 253) return false;
-  if (id === '[::1]' || id === '::1') return true;
-  if (!/^[a-z0-9.-]+$/.test(id)) return false;
-  return id.split('.').every((label) => label.length > 0 && label.length <= 63 && !label.startsWith('-') && !label.endsWith('-'));
-}
+/** The rp.id rule is the server's too: src/protocol/desktop.ts checkRpId. */
+export const isValidRpId = (id: string): boolean => checkRpId(id).ok;
 
 /** Verifies one options JWT of `kind`. */
 export async function verifyOptions(token: string, kind: OptionsKind, deps: VerifyOptionsDeps): Promise<OptionsResult> {
@@ -94,11 +87,13 @@ export async function verifyOptions(token: string, kind: OptionsKind, deps: Veri
   if (!isString(sub, 256)) return fail(400, 'invalid_claims', 'sub must be a non-empty string');
   if (!isString(env, 256)) return fail(400, 'invalid_claims', 'env must be a non-empty string');
   if (!isString(challenge, 512) || !b64uDecode(challenge)) return fail(400, 'invalid_claims', 'challenge must be base64url');
-  if (!isObject(rp) || !isString(rp.id, 253) || !isValidRpId(rp.id)) return fail(400, 'invalid_claims', 'rp.id must be a host name');
+  if (!isObject(rp) || !isString(rp.id, 253)) return fail(400, 'invalid_claims', 'rp.id must be a host name');
+  const rpId = checkRpId(rp.id);
+  if (!rpId.ok) return fail(400, 'invalid_claims', `rp.id ${rpId.reason}`);
   if (typeof rp.name !== 'string' || rp.name.length > 256 || CONTROL.test(rp.name)) return fail(400, 'invalid_claims', 'rp.name must be a string');
   if (!isObject(user) || !isString(user.id, 256)) return fail(400, 'invalid_claims', 'user.id must be a non-empty string');
   if (typeof user.name !== 'string' || user.name.length > 256) return fail(400, 'invalid_claims', 'user.name must be a string');
-  if (jti !== undefined && !isString(jti, 256)) return fail(400, 'invalid_claims', 'jti must be a string');
+  if (!isString(jti, 256)) return fail(400, 'invalid_claims', 'jti must be a non-empty string: the agent answers each options JWT once');
 
   let allowCredentials: { id: string }[] | undefined;
   if (kind === 'request') {
@@ -125,7 +120,7 @@ export async function verifyOptions(token: string, kind: OptionsKind, deps: Veri
       user: { id: user.id, name: user.name },
       iat: payload.iat as number,
       exp: payload.exp as number,
-      jti: jti as string | undefined,
+      jti,
       allowCredentials,
     },
   };

@@ -8,7 +8,9 @@
  *
  * Each POST runs the checks in the protocol's order and stops at the first failure:
  * content type (415), size (413), three base64url parts (400), the options JWT (400, or
- * 403 for an untrusted issuer), then the Origin against rp.id (403). Errors are
+ * 403 for an untrusted issuer), then the Origin against rp.id (403); then options answered
+ * before (409 options_replayed: each (iss, jti) is answered once, remembered on disk until it
+ * expires) and, for /register, a full key store (409 keystore_full). Errors are
  * `{"error": code, "message": text}`. Nothing logged ever contains a key, a challenge or
  * a JWT.
  */
@@ -22,9 +24,9 @@ import { privateKeyFromJwk, signCompact } from '../crypto/jws.js';
 import { newId } from '../crypto/random.js';
 import { detectOs, type AgentConfig, type AgentOs } from './config.js';
 import { JwksCache, type FetchLike } from './jwks.js';
-import { openKeyStore, type EcPrivateJwk, type KeyStore } from './keystore.js';
+import { AnsweredFull, KeyStoreFull, OptionsReplayed, openKeyStore, type AnsweredOptions, type EcPrivateJwk, type KeyStore } from './keystore.js';
 import { checkOrigin, parseOrigin } from './origin.js';
-import { MAX_JWT_BYTES, verifyOptions, type OptionsClaims, type OptionsKind } from './options.js';
+import { CLOCK_SKEW_SECONDS, MAX_JWT_BYTES, verifyOptions, type OptionsClaims, type OptionsKind } from './options.js';
 import { isLoopbackHost } from './trust.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -161,7 +163,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
   let keystorePromise: Promise<KeyStore> | undefined = options.keystore ? Promise.resolve(options.keystore) : undefined;
   const getKeystore = (): Promise<KeyStore> => {
     if (!keystorePromise) {
-      keystorePromise = openKeyStore(config.stateDir);
+      keystorePromise = openKeyStore(config.stateDir, { maxCredentials: config.maxCredentials });
       // A failed open is retried on the next call rather than cached forever.
       keystorePromise.catch(() => {
         keystorePromise = undefined;
@@ -205,9 +207,32 @@ export function createAgent(options: CreateAgentOptions): Agent {
     return { claims: verified.claims, origin: checked.origin };
   }
 
+  /**
+   * These options as the key store remembers them once answered: until they could no longer
+   * be accepted (`exp` + the skew verifyOptions allows).
+   */
+  const answerOf = (claims: OptionsClaims): AnsweredOptions => ({ issuer: claims.iss, jti: claims.jti, until: claims.exp + CLOCK_SKEW_SECONDS });
+
+  const replayed = (): HttpError => new HttpError(409, 'options_replayed', 'these options were already answered; each options JWT is answered once');
+  const full = (max: number): HttpError =>
+    new HttpError(409, 'keystore_full', `the agent already holds its maximum of ${max} credentials; remove unused ones before pairing again`);
+
+  /** The key store's refusals as answers; anything else is the store failing. */
+  function keystoreRefusal(err: unknown, doing: string): HttpError {
+    if (err instanceof OptionsReplayed) return replayed();
+    if (err instanceof KeyStoreFull) return full(err.max);
+    if (err instanceof AnsweredFull) return new HttpError(503, 'busy', 'the agent answered too many options recently; try again later');
+    log(`PingID Desktop agent: could not ${doing}: ${(err as Error).message}`);
+    return new HttpError(500, 'keystore_unavailable', `could not ${doing}`);
+  }
+
   async function register(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { claims, origin } = await acceptOptions(req, res, 'creation');
     const keystore = await getKeystore();
+    const nowSeconds = epochSeconds(clock.now());
+    // Refused before a key is made; keystore.add checks both again inside its one write.
+    if (keystore.hasAnswered(claims.iss, claims.jti, nowSeconds)) throw replayed();
+    if (keystore.list().length >= keystore.maxCredentials) throw full(keystore.maxCredentials);
 
     const { privateKey } = await generateKeyPair('ec', { namedCurve: 'P-256' });
     const exported = privateKey.export({ format: 'jwk' });
@@ -216,19 +241,17 @@ export function createAgent(options: CreateAgentOptions): Agent {
     const privateJwk: EcPrivateJwk = { kty: 'EC', crv: 'P-256', x, y, d };
     const credentialId = newId();
 
-    let count: number;
     try {
-      ({ count } = await keystore.add({
+      await keystore.add({
         credentialId,
         deviceId: claims.sub,
         issuer: claims.iss,
         rpId: claims.rp.id,
         privateJwk,
         createdAt: iso(clock.now()),
-      }));
+      }, answerOf(claims), nowSeconds);
     } catch (err) {
-      log(`PingID Desktop agent: could not save the new credential: ${(err as Error).message}`);
-      throw new HttpError(500, 'keystore_unavailable', 'the credential could not be saved');
+      throw keystoreRefusal(err, 'save the new credential');
     }
 
     const iat = epochSeconds(clock.now());
@@ -244,7 +267,9 @@ export function createAgent(options: CreateAgentOptions): Agent {
         origin,
         credentialId,
         unitId: keystore.unitId,
-        nickname: config.nickname ?? `Desktop ${OS_LABEL[agentOs.type]} ${count}`,
+        // No count in the default name: it would tell every issuer how many credentials this
+        // agent holds for others (issue 13).
+        nickname: config.nickname ?? `Desktop ${OS_LABEL[agentOs.type]}`,
         os: { type: agentOs.type, version: agentOs.version },
         model: {},
         application: { id: AGENT_APPLICATION_ID, nativeName: AGENT_APPLICATION_NAME, version: AGENT_VERSION, pushSandbox: false },
@@ -261,6 +286,12 @@ export function createAgent(options: CreateAgentOptions): Agent {
     const ids = (claims.allowCredentials ?? []).map((c) => c.id);
     const credential = keystore.find(claims.iss, ids, claims.rp.id);
     if (!credential) throw new HttpError(404, 'credential_not_found', 'this agent holds no credential allowed by the request options');
+    // Remembered on disk before the assertion leaves, so no restart answers these options again.
+    try {
+      await keystore.answer(answerOf(claims), epochSeconds(clock.now()));
+    } catch (err) {
+      throw keystoreRefusal(err, 'remember the answered options');
+    }
 
     let key: KeyObject;
     try {

@@ -1,7 +1,8 @@
 /**
  * POST {authPath}/{envID}/deviceAuthentications/{id}: the actions, chosen by Content-Type.
- * For the two checks the order is: the flow exists (404); it has not ended (400 REQUEST_FAILED
- * on `status`); it waits for this kind of proof (400); its device is still active, unblocked,
+ * For the two checks the order is: the flow exists (404); its user is enabled (400 on
+ * `user.id`, enabled-user.ts — select checks it too); it has not ended (400 REQUEST_FAILED on
+ * `status`); it waits for this kind of proof (400); its device is still active, unblocked,
  * unlocked (400 on `selectedDevice`); the body (400 INVALID_DATA); the proof — whose failure
  * counts toward the device's lock; then one conditional UPDATE completes the flow, so a proof
  * is used once however many requests carry it.
@@ -20,6 +21,7 @@ import { validateBody } from '../http/validation.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
 import type { Database, DeviceAuthenticationsTable, DevicesTable } from '../store/schema.js';
+import { requireEnabledUser } from './enabled-user.js';
 import { TERMINAL, effective, presentFlow } from './model.js';
 import { startMethod } from './start.js';
 
@@ -63,6 +65,7 @@ export async function readFlow(ctx: Context, request: FlowRequest) {
 
 export async function selectDevice(ctx: Context, request: FlowRequest) {
   const flow = await loadFlow(ctx, request);
+  await requireEnabledUser(ctx.store.db, flow.environment_id, flow.user_id);
   const now = ctx.clock.now();
   requireOpen(flow, now);
   const body = validateBody(SelectBody, request.body);
@@ -116,6 +119,7 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: Expected
   const now = ctx.clock.now();
   const environment = environmentOf(request);
   let { flow, device } = await loadProofState(ctx, request);
+  await requireEnabledUser(db, flow.environment_id, flow.user_id);
   const selected = requireProofState(flow, device, expected, now);
   const kind = kinds[selected.type as DeviceType];
   const policy = await policyForDevice(db, environment.id, flow.policy_id);

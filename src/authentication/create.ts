@@ -18,6 +18,7 @@ import { IdRef } from '../http/schemas.js';
 import { resolvePolicy } from '../policies/model.js';
 import { findUser } from '../platform/users.js';
 import type { DeviceAuthenticationsTable } from '../store/schema.js';
+import { assertUserEnabled } from './enabled-user.js';
 import { FLOW_LIFETIME_MS, presentFlow } from './model.js';
 import { startMethod } from './start.js';
 
@@ -32,6 +33,7 @@ export async function createFlow(ctx: Context, request: FastifyRequest<{ Body: S
   // An ID of another environment's user is "not found", as everywhere (quality bar S5).
   const user = await findUser(store.db, environment.id, request.body.user.id);
   if (!user) throw notFound();
+  assertUserEnabled(user);
   const policy = await resolvePolicy(store.db, environment.id, request.body.policy?.id);
   const now = clock.now();
   const devices = await listDevices(store.db, environment.id, user.id);

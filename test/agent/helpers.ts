@@ -188,6 +188,7 @@ export async function startAgent(options: {
   clock?: ManualClock;
   stateDir?: string;
   nickname?: string;
+  maxCredentials?: number;
   keystore?: KeyStore;
   fetch?: FetchLike;
 }): Promise<TestAgent> {
@@ -199,6 +200,7 @@ export async function startAgent(options: {
     stateDir,
     trust: options.trust,
     nickname: options.nickname,
+    maxCredentials: options.maxCredentials,
     osType: 'LINUX',
     osVersion: '6.8.0',
   });

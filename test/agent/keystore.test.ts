@@ -55,7 +55,7 @@ test('key store: credentials and unitId survive an agent restart, in an owner-on
     const reg2 = await second.post('/register', signOptions(issuer, clock).jwt);
     const d2 = decodeCompact(reg2.body);
     assert.ok(d2.ok);
-    assert.equal(d2.jws.payload.nickname, 'Desktop Linux 2');
+    assert.equal(d2.jws.payload.nickname, 'Desktop Linux', 'the default nickname carries no count');
   } finally {
     await second.close();
   }
@@ -82,6 +82,24 @@ test('key store: a corrupt key store is an error at start, never silently replac
   await writeFile(file, '{oops');
   const clock = new ManualClock();
   await assert.rejects(startAgent({ trust: [issuer.iss], clock, stateDir: dir }), /corrupt/);
+});
+
+test('key store: a file written before answered options were remembered opens with an empty list; a malformed answered list is corrupt', async () => {
+  const dir = await tempDir();
+  const file = path.join(dir, 'keystore.json');
+  const unitId = '0b3f2c4e-1d2a-4b5c-8d9e-0f1a2b3c4d5e';
+  await writeFile(file, JSON.stringify({ unitId, credentials: [] }));
+  const ks = await openKeyStore(dir);
+  assert.equal(ks.unitId, unitId);
+  assert.equal(ks.hasAnswered('https://i.example/as', 'j', 0), false);
+  await ks.answer({ issuer: 'https://i.example/as', jti: 'j', until: 100 }, 0);
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')).answered, [{ issuer: 'https://i.example/as', jti: 'j', until: 100 }]);
+  for (const answered of ['{}', '[{"issuer":"x"}]', '[{"issuer":"x","jti":"y","until":"soon"}]']) {
+    const text = `{"unitId":"${unitId}","credentials":[],"answered":${answered}}`;
+    await writeFile(file, text);
+    await assert.rejects(openKeyStore(dir), KeyStoreError, answered);
+    assert.equal(await readFile(file, 'utf8'), text);
+  }
 });
 
 test('key store: a group- or world-readable key store is tightened to 0600 at start', { skip: !posix }, async () => {

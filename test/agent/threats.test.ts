@@ -189,6 +189,28 @@ test('missing claims: options without sub, challenge, rp, user or env are refuse
   }
 });
 
+test('rp.id on a public suffix or an IP address: the agent refuses such options (register and authenticate), stores nothing', async () => {
+  const countBefore = await storedCount();
+  // Origins that would pass the origin rule for these rp.ids, so only the rp.id rule refuses.
+  const cases: Array<[string, string]> = [
+    ['eu', 'https://evil.eu'], ['co.uk', 'https://evil.co.uk'], ['github.io', 'https://evil.github.io'], ['com', 'https://evil.com'],
+    ['1.2.3.4', 'https://1.2.3.4'], ['10.0.0.1', 'https://10.0.0.1'], ['[0:0:0:0:0:0:0:1]', 'https://[::1]'], ['[::ffff:7f00:1]', 'https://[::ffff:7f00:1]'],
+    ['::ffff:127.0.0.1', 'https://[::ffff:7f00:1]'], ['127.0.0.2', 'http://127.0.0.2'],
+  ];
+  for (const [id, origin] of cases) {
+    for (const kind of ['creation', 'request'] as const) {
+      const res = await agent.post(kind === 'creation' ? '/register' : '/authenticate', signOptions(issuer, clock, { kind, claims: { rp: { id, name: 'x' } } }).jwt, { Origin: origin });
+      expectError(res, 400, 'invalid_claims');
+      assert.match(res.json().message as string, /^rp\.id is (a public suffix|an IP address)/, `${kind} ${id}: ${res.body}`);
+    }
+  }
+  assert.equal(await storedCount(), countBefore, 'nothing was stored');
+  for (const [id, origin] of [['localhost', 'http://localhost:5173'], ['127.0.0.1', 'http://127.0.0.1:8080'], ['[::1]', 'http://[::1]:8080'], ['::1', 'http://[::1]:8080'], ['alice.github.io', 'https://alice.github.io']] as const) {
+    const res = await agent.post('/register', signOptions(issuer, clock, { claims: { rp: { id, name: 'dev' } } }).jwt, { Origin: origin });
+    assert.equal(res.status, 200, `${id}: ${res.body}`);
+  }
+});
+
 test('origin on another site: a page outside rp.id cannot pair or authenticate through the agent', async () => {
   const countBefore = await storedCount();
   const rp = { id: 'example.com', name: 'Example' };

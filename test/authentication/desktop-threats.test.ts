@@ -133,9 +133,12 @@ test('another device\'s key: an assertion made with the user\'s second desktop c
     assert.deepEqual(await lockState(t, f.userId, second.deviceId), { lock: UNLOCKED, failedAttempts: 0 }, `${what}: the other device is not charged`);
     await unlockDevice(t, f.userId, f.paired.deviceId);
   }
-  // The agent itself answers only with the allowed credential.
-  assert.equal(headerOf(await agentAssertion(agent, f.options)).kid, f.paired.credentialId);
-  await stillCompletes(f);
+  // The agent itself answers only with the allowed credential, and that assertion completes the flow.
+  const own = await agentAssertion(agent, f.options);
+  assert.equal(headerOf(own).kid, f.paired.credentialId);
+  const done = await checkAssertion(t, f.flowId, own);
+  assert.equal(done.status, 200, done.text);
+  assert.deepEqual(await lockState(t, f.userId, f.paired.deviceId), { lock: UNLOCKED, failedAttempts: 0 });
 });
 
 test('wrong origin: the body\'s origin differs from the assertion\'s, or is on another site, or is plain http → 400 assertion', async () => {

@@ -39,7 +39,7 @@ after(async () => {
 test('PingID Desktop through the real agent: ASSERTION_REQUIRED with request options as protocol §2.1 says → /authenticate → assertion.check → COMPLETED', async () => {
   const user = await newUser(t, 'alice.desktop');
   const paired = await pairDesktop(t, agent, user.id);
-  assert.equal(paired.nickname, 'Desktop Linux 1');
+  assert.equal(paired.nickname, 'Desktop Linux');
   assert.equal(paired.unitId, agent.unitId());
   server.clock.advance(1_000);
 
@@ -74,7 +74,7 @@ test('PingID Desktop through the real agent: ASSERTION_REQUIRED with request opt
     pingIdDesktopCredentialRequestOptions: options,
     _embedded: {
       devices: [{
-        id: '<id>', type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVE', usableStatus: { status: 'ENABLED' }, nickname: 'Desktop Linux 1',
+        id: '<id>', type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVE', usableStatus: { status: 'ENABLED' }, nickname: 'Desktop Linux',
         os: { type: 'LINUX', version: '6.8.0' }, model: {},
         application: { id: '<id>', nativeName: 'PingID Desktop', version: '1.0.0', pushSandbox: false },
         rp: { id: '<id>', name: 'pingone.eu' }, credentialId: paired.credentialId, unitId: paired.unitId,

@@ -237,12 +237,12 @@ test('PingID Desktop: create PINGID_DESKTOP_GEN2, "Pair with desktop agent" thro
 
     const device = await apiDevice(userId, deviceId);
     assert.equal(device.status, 'ACTIVE');
-    assert.equal(device.nickname, 'Desktop Linux 1', 'the nickname the agent attested');
+    assert.equal(device.nickname, 'Desktop Linux', 'the nickname the agent attested');
     assert.deepEqual(device.os, { type: 'LINUX', version: '6.8.0' });
     assert.equal(device.block?.status, 'UNBLOCKED');
     const row = deviceRow(page, deviceId);
     await cell(row, 'PINGID_DESKTOP_GEN2').waitFor();
-    await cell(row, 'Desktop Linux 1').waitFor();
+    await cell(row, 'Desktop Linux').waitFor();
     await cell(row, 'UNBLOCKED').waitFor();
     await cell(row, 'UNLOCKED').waitFor();
     assert.equal(await row.getByRole('button', { name: 'Pair with desktop agent', exact: true }).count(), 0, 'nothing left to pair');

@@ -62,7 +62,7 @@ test('Firefox: sign in, create a user, pair a PINGID_DESKTOP_GEN2 device through
   assert.equal(steps[1]!.storage, JSON.stringify({ local: 0, session: 0, cookie: '' }), 'the token is kept in memory only');
   const paired = steps[4]!;
   assert.deepEqual(paired.progress, ['Sending creation options to the agent', 'Attestation received', 'Activating device', 'Device is ACTIVE']);
-  assert.deepEqual(paired.row, ['PINGID_DESKTOP_GEN2', 'ACTIVE', 'Desktop Linux 1', 'UNLOCKED', 'UNBLOCKED']);
+  assert.deepEqual(paired.row, ['PINGID_DESKTOP_GEN2', 'ACTIVE', 'Desktop Linux', 'UNLOCKED', 'UNBLOCKED']);
   assert.deepEqual(steps[5]!.logs, [], 'nothing logged to the browser console (no CSP report, no error)');
 
   // The API agrees.

@@ -1,205 +1,222 @@
 /**
- * The SMTP client against a fake server on 127.0.0.1:0 (fake-smtp.ts): the whole dialogue,
- * AUTH PLAIN and LOGIN, STARTTLS and smtps://, headers, dot-stuffing, reply-code checks,
- * timeouts, header injection; and, through the notifier on a real store (startTestServer),
- * that an EMAIL goes out by SMTP and only its envelope is kept (body NULL, sender smtp).
+ * The SMTP sender (nodemailer) against a real relay (smtp-server, smtp-relay.ts) on
+ * 127.0.0.1:0: AUTH PLAIN and LOGIN, STARTTLS and smtps://, headers and encodings, reply-code
+ * checks, timeouts, header injection; the TLS rule — SMTP sends codes in clear text when a relay
+ * does not offer STARTTLS (issue 13): a relay that must be spoken to over TLS and offers no
+ * STARTTLS receives no message (no AUTH, no MAIL, no DATA), a loopback relay may be spoken to in
+ * clear, and `tls=insecure` is the explicit opt-out. Attacks a real relay will not perform (a
+ * reply injected before the TLS handshake, a relay that never answers) come from the hostile
+ * relay of fake-smtp.ts. Through the notifier on a real store (startTestServer): an EMAIL goes
+ * out by SMTP and only its envelope is kept, and a refused delivery is logged without the code.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ConfigError, loadServerConfig } from '../../src/config.js';
 import { ApiError, MESSAGES } from '../../src/http/errors.js';
 import { createNotifier } from '../../src/notify/index.js';
-import { createSmtpTransport, dotStuff, SmtpError } from '../../src/notify/smtp.js';
+import { createSmtpTransport, parseSmtpUrl, SmtpError } from '../../src/notify/smtp.js';
+import { TEST_CERT } from '../fixtures/smtp-cert.js';
 import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
-import { startFakeSmtp, TEST_CERT, type FakeSmtp } from './fake-smtp.js';
+import { startFakeSmtp, type FakeSmtp } from './fake-smtp.js';
+import { startRelay, type Relay, type RelayOptions } from './smtp-relay.js';
 
 const FROM = 'OpenMFA <no-reply@example.com>';
-const TEXT = 'Your passcode is 493021. It expires in 10 minutes.';
-const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const CODE = '493021';
+const TEXT = `Your passcode is ${CODE}. It expires in 10 minutes.`;
+const TRUST = { tls: { ca: TEST_CERT } };
+const mail = (extra: Record<string, string> = {}) => ({ from: FROM, to: 'a@example.com', subject: 's', text: 't', ...extra });
 
-/** Headers of a received message as a map (lower-case names), and the body after the blank line. */
-function parseMail(text: string): { headers: Record<string, string>; body: string } {
+/** RFC 2047 encoded words (B and Q), decoded: the oracle does not trust the sender's encoder. */
+function decodeWords(value: string): string {
+  return value.replace(/\s*\r?\n\s+/g, ' ').replace(/=\?UTF-8\?([BQ])\?([^?]*)\?=(\s+(?==\?))?/gi, (_m, enc: string, data: string) =>
+    enc.toUpperCase() === 'B'
+      ? Buffer.from(data, 'base64').toString('utf8')
+      : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'));
+}
+
+/** Headers (lower-case names, unfolded, encoded words decoded) and the decoded body. */
+function parseMail(text: string): { headers: Record<string, string>; body: string; encoding: string } {
   const split = text.indexOf('\r\n\r\n');
   assert.ok(split > 0, 'headers end with a blank line');
   const headers: Record<string, string> = {};
-  for (const line of text.slice(0, split).split('\r\n')) {
-    assert.ok(!line.startsWith(' '), `no folded header in these messages: ${line}`);
+  for (const line of text.slice(0, split).replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
     const i = line.indexOf(':');
-    headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+    headers[line.slice(0, i).toLowerCase()] = decodeWords(line.slice(i + 1).trim());
   }
-  return { headers, body: text.slice(split + 4) };
+  const raw = text.slice(split + 4).replace(/\r\n$/, '');
+  const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
+  const body = encoding === 'base64' ? Buffer.from(raw, 'base64').toString('utf8')
+    : encoding === 'quoted-printable'
+      ? Buffer.from(raw.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8')
+      : raw;
+  return { headers, body, encoding };
 }
 
-let fake: FakeSmtp | undefined;
+let relay: Relay | undefined;
+let hostile: FakeSmtp | undefined;
 after(async () => {
-  await fake?.close();
+  await relay?.close();
+  await hostile?.close();
 });
-const use = async (f: Promise<FakeSmtp>): Promise<FakeSmtp> => {
-  await fake?.close();
-  fake = await f;
-  return fake;
+const use = async (options: RelayOptions = {}): Promise<Relay> => {
+  await relay?.close();
+  relay = await startRelay(options);
+  return relay;
 };
+const useHostile = async (f: Promise<FakeSmtp>): Promise<FakeSmtp> => {
+  await hostile?.close();
+  hostile = await f;
+  return hostile;
+};
+const stepsOf = (r: Relay) => r.steps.map((s) => `${s.step}${s.secure ? '+tls' : ''}`);
 
-describe('SMTP client', () => {
-  test('plain smtp:// with AUTH PLAIN: the whole dialogue, the headers and the body as sent', async () => {
-    const server = await use(startFakeSmtp({ auth: ['PLAIN', 'LOGIN'], user: 'mailer@example.com', pass: 'pä ss:word' }));
-    const smtp = createSmtpTransport(`smtp://mailer%40example.com:p%C3%A4%20ss%3Aword@127.0.0.1:${server.port}`, { clientName: 'openmfa.test' });
+describe('SMTP sender', () => {
+  test('plain smtp:// to a loopback relay with AUTH PLAIN: the envelope, the headers and the body as received', async () => {
+    const r = await use({ tls: 'none', auth: { user: 'mailer@example.com', pass: 'pä ss:word' } });
+    const smtp = createSmtpTransport(`smtp://mailer%40example.com:p%C3%A4%20ss%3Aword@127.0.0.1:${r.port}`, { clientName: 'openmfa.test' });
     const date = new Date('2026-02-17T13:34:34.840Z');
     const result = await smtp.send({ from: FROM, to: 'alice@example.com', subject: 'Your passcode', text: TEXT, messageId: 'm-1@example.com', date });
-    assert.deepEqual(result, { messageId: 'm-1@example.com', response: '250 2.0.0 Ok: queued as FAKE1' });
-    assert.deepEqual(server.lines.map((l) => l.line), [
-      'EHLO openmfa.test',
-      `AUTH PLAIN ${b64('\0mailer@example.com\0pä ss:word')}`,
-      'MAIL FROM:<no-reply@example.com>',
-      'RCPT TO:<alice@example.com>',
-      'DATA',
-      'QUIT',
-    ]);
-    assert.equal(server.mails.length, 1);
-    const { headers, body } = parseMail(server.mails[0]!.text);
-    assert.deepEqual(headers, {
-      from: '"OpenMFA" <no-reply@example.com>',
-      to: 'alice@example.com',
-      subject: 'Your passcode',
-      date: 'Tue, 17 Feb 2026 13:34:34 +0000',
-      'message-id': '<m-1@example.com>',
-      'mime-version': '1.0',
-      'content-type': 'text/plain; charset=utf-8',
-      'content-transfer-encoding': '7bit',
-    });
+    assert.equal(result.messageId, 'm-1@example.com');
+    assert.match(result.response, /^250 .*RELAY1/);
+    assert.deepEqual(r.auths, [{ method: 'PLAIN', username: 'mailer@example.com', password: 'pä ss:word', secure: false }]);
+    assert.deepEqual(stepsOf(r), ['connect', 'auth', 'mail', 'rcpt', 'data']);
+    assert.equal(r.mails.length, 1);
+    const m = r.mails[0]!;
+    assert.deepEqual({ from: m.from, to: m.to, secure: m.secure, clientName: m.clientName }, { from: 'no-reply@example.com', to: ['alice@example.com'], secure: false, clientName: 'openmfa.test' });
+    const { headers, body } = parseMail(m.text);
+    assert.match(headers.from!, /^"?OpenMFA"? <no-reply@example\.com>$/);
+    assert.equal(headers.to, 'alice@example.com');
+    assert.equal(headers.subject, 'Your passcode');
+    assert.equal(headers.date, 'Tue, 17 Feb 2026 13:34:34 +0000');
+    assert.equal(headers['message-id'], '<m-1@example.com>');
+    assert.equal(headers['mime-version'], '1.0');
+    assert.match(headers['content-type']!, /^text\/plain; charset=utf-8$/i);
     assert.equal(body, TEXT);
   });
 
-  test('AUTH LOGIN when it is the only mechanism offered; wrong credentials are an error naming AUTH', async () => {
-    const server = await use(startFakeSmtp({ auth: ['LOGIN'], user: 'u', pass: 'p' }));
-    await createSmtpTransport(`smtp://u:p@127.0.0.1:${server.port}`).send({ from: FROM, to: 'bob@example.com', subject: 's', text: 'hello' });
-    assert.deepEqual(server.lines.map((l) => l.line).slice(0, 4), ['EHLO localhost', 'AUTH LOGIN', b64('u'), b64('p')]);
-    assert.equal(server.mails.length, 1);
+  test('AUTH LOGIN when it is the only mechanism offered; wrong credentials are a permanent error naming AUTH, and nothing is sent', async () => {
+    const r = await use({ tls: 'none', auth: { user: 'u', pass: 'right-pass', methods: ['LOGIN'] } });
+    await createSmtpTransport(`smtp://u:right-pass@127.0.0.1:${r.port}`).send(mail({ to: 'bob@example.com', text: 'hello' }));
+    assert.deepEqual(r.auths.map((a) => [a.method, a.username]), [['LOGIN', 'u']]);
+    assert.equal(r.mails.length, 1);
 
-    const wrong = createSmtpTransport(`smtp://u:nope@127.0.0.1:${server.port}`);
-    await assert.rejects(wrong.send({ from: FROM, to: 'bob@example.com', subject: 's', text: 'hello' }), (e: unknown) => {
+    await assert.rejects(createSmtpTransport(`smtp://u:wrong-secret@127.0.0.1:${r.port}`).send(mail()), (e: unknown) => {
       assert.ok(e instanceof SmtpError);
       assert.equal(e.code, 535);
       assert.equal(e.permanent, true);
-      assert.match(e.message, /^AUTH LOGIN password refused: 535/);
-      assert.doesNotMatch(e.message, /nope/);
+      assert.match(e.message, /AUTH/);
+      assert.doesNotMatch(e.message, /wrong-secret/);
       return true;
     });
-    assert.equal(server.mails.length, 1, 'nothing sent after a refused AUTH');
+    assert.equal(r.mails.length, 1, 'nothing sent after a refused AUTH');
   });
 
-  test('credentials but no AUTH offered: refused before MAIL FROM', async () => {
-    const server = await use(startFakeSmtp({}));
-    await assert.rejects(createSmtpTransport(`smtp://u:p@127.0.0.1:${server.port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }),
-      /neither AUTH PLAIN nor AUTH LOGIN/);
-    assert.deepEqual(server.lines.map((l) => l.line), ['EHLO localhost']);
+  test('credentials but no AUTH offered: refused before MAIL FROM (the message is not relayed unauthenticated)', async () => {
+    const r = await use({ tls: 'none' });
+    await assert.rejects(createSmtpTransport(`smtp://u:p@127.0.0.1:${r.port}`).send(mail()), SmtpError);
+    assert.deepEqual(stepsOf(r), ['connect']);
+    assert.equal(r.mails.length, 0);
   });
 
-  test('no credentials: no AUTH; EHLO refused falls back to HELO', async () => {
-    const server = await use(startFakeSmtp({ auth: ['PLAIN'], noEhlo: true }));
-    await createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: 'plain@example.com', to: 'a@example.com', subject: 's', text: 't' });
-    assert.deepEqual(server.lines.map((l) => l.line), ['EHLO localhost', 'HELO localhost', 'MAIL FROM:<plain@example.com>', 'RCPT TO:<a@example.com>', 'DATA', 'QUIT']);
-    assert.match(server.mails[0]!.text, /^From: plain@example\.com\r\n/);
+  test('no credentials: no AUTH, and the message goes', async () => {
+    const r = await use({ tls: 'none', auth: { user: 'u', pass: 'p' } });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail({ from: 'plain@example.com' }));
+    assert.deepEqual(r.auths, []);
+    assert.equal(r.mails[0]!.from, 'plain@example.com');
+    assert.equal(parseMail(r.mails[0]!.text).headers.from, 'plain@example.com');
   });
 
-  test('STARTTLS when offered on smtp://: EHLO again inside TLS, and AUTH only inside it', async () => {
-    const server = await use(startFakeSmtp({ starttls: true, auth: ['PLAIN'], user: 'u', pass: 'p' }));
-    await createSmtpTransport(`smtp://u:p@127.0.0.1:${server.port}`, { tls: { ca: TEST_CERT } })
-      .send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' });
-    assert.deepEqual(server.lines, [
-      { line: 'EHLO localhost', secure: false },
-      { line: 'STARTTLS', secure: false },
-      { line: 'EHLO localhost', secure: true },
-      { line: `AUTH PLAIN ${b64('\0u\0p')}`, secure: true },
-      { line: 'MAIL FROM:<no-reply@example.com>', secure: true },
-      { line: 'RCPT TO:<a@example.com>', secure: true },
-      { line: 'DATA', secure: true },
-      { line: 'QUIT', secure: true },
-    ]);
-    assert.equal(server.mails.length, 1);
+  test('a STARTTLS relay gets the mail encrypted: AUTH, MAIL, RCPT and DATA only inside TLS, certificate checked against the CA option', async () => {
+    const r = await use({ tls: 'starttls', auth: { user: 'u', pass: 'p' } });
+    await createSmtpTransport(`smtp://u:p@127.0.0.1:${r.port}`, TRUST).send(mail({ text: TEXT }));
+    assert.deepEqual(stepsOf(r), ['connect', 'secure+tls', 'auth+tls', 'mail+tls', 'rcpt+tls', 'data+tls']);
+    assert.equal(r.mails[0]!.secure, true);
+    assert.match(r.mails[0]!.protocol ?? '', /^TLSv1\.[23]$/);
+    assert.equal(parseMail(r.mails[0]!.text).body, TEXT);
   });
 
   test('STARTTLS with an untrusted certificate fails; nothing is sent in the clear instead', async () => {
-    const server = await use(startFakeSmtp({ starttls: true, auth: ['PLAIN'], user: 'u', pass: 'p' }));
-    await assert.rejects(createSmtpTransport(`smtp://u:p@127.0.0.1:${server.port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }),
-      /cannot connect .*self[- ]signed/i);
-    assert.deepEqual(server.lines.map((l) => l.line), ['EHLO localhost', 'STARTTLS']);
-    assert.equal(server.mails.length, 0);
+    const r = await use({ tls: 'starttls', auth: { user: 'u', pass: 'p' } });
+    await assert.rejects(createSmtpTransport(`smtp://u:p@127.0.0.1:${r.port}`).send(mail()), (e: unknown) =>
+      e instanceof SmtpError && /self[- ]signed|certificate/i.test(e.message));
+    assert.deepEqual(stepsOf(r), ['connect']);
+    assert.deepEqual(r.auths, []);
+    assert.equal(r.mails.length, 0);
   });
 
-  test('STARTTLS injection: data after the 220 is refused', async () => {
-    const server = await use(startFakeSmtp({ starttls: true, replies: { STARTTLS: '220 go ahead\r\n250 injected' } }));
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${server.port}`, { tls: { ca: TEST_CERT } }).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }),
-      /data after agreeing to STARTTLS/);
-    assert.equal(server.mails.length, 0);
+  test('STARTTLS injection: replies sent in clear text after the 220 are discarded, never read inside TLS', async () => {
+    // Read inside TLS, the injected 421 would answer the second EHLO and end the session, and
+    // the fragment would be glued to the front of the next real reply.
+    const h = await useHostile(startFakeSmtp({ injectAfterStarttls: '421 4.7.0 injected\r\n554 ' }));
+    await createSmtpTransport(`smtp://127.0.0.1:${h.port}`, TRUST).send(mail());
+    // The dialogue went on in step: EHLO again inside TLS, every later command inside TLS.
+    // (QUIT, if it comes, may come after the send resolved.)
+    assert.deepEqual(h.lines.slice(0, 6).map((l) => `${l.line.split(' ')[0]}${l.secure ? '+tls' : ''}`), ['EHLO', 'STARTTLS', 'EHLO+tls', 'MAIL+tls', 'RCPT+tls', 'DATA+tls']);
+    assert.ok(h.lines.slice(6).every((l) => l.secure));
+    assert.equal(h.mails.length, 1);
   });
 
-  test('smtps:// is TLS from the first byte', async () => {
-    const server = await use(startFakeSmtp({ implicitTls: true, auth: ['PLAIN'], user: 'u', pass: 'p' }));
-    await createSmtpTransport(`smtps://u:p@127.0.0.1:${server.port}`, { tls: { ca: TEST_CERT } }).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' });
-    assert.ok(server.lines.every((l) => l.secure));
-    assert.equal(server.lines[0]!.line, 'EHLO localhost');
-    assert.equal(server.lines[1]!.line, `AUTH PLAIN ${b64('\0u\0p')}`);
-    assert.equal(server.mails.length, 1);
+  test('smtps:// works: TLS from the first byte', async () => {
+    const r = await use({ tls: 'implicit', auth: { user: 'u', pass: 'p' } });
+    await createSmtpTransport(`smtps://u:p@127.0.0.1:${r.port}`, TRUST).send(mail({ text: TEXT }));
+    assert.ok(r.steps.every((s) => s.secure), stepsOf(r).join());
+    assert.deepEqual(r.auths.map((a) => [a.method, a.secure]), [['PLAIN', true]]);
+    assert.equal(r.mails.length, 1);
+    assert.equal(r.mails[0]!.secure, true);
   });
 
-  test('dot-stuffing and CRLF: a line that starts with a dot is doubled on the wire and arrives intact', async () => {
-    const server = await use(startFakeSmtp({}));
-    const text = 'line one\n.hidden\n..two dots\r\n.\nlast line\r\n.';
-    await createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text });
-    const { wire, text: received } = server.mails[0]!;
-    assert.ok(wire.endsWith('\r\n\r\nline one\r\n..hidden\r\n...two dots\r\n..\r\nlast line\r\n..'), JSON.stringify(wire.slice(-60)));
-    assert.equal(parseMail(received).body, 'line one\r\n.hidden\r\n..two dots\r\n.\r\nlast line\r\n.');
-    assert.deepEqual(dotStuff('.a\n b\r\n.c'), '..a\r\n b\r\n..c');
+  test('dot-stuffing and CRLF: lines that start with a dot arrive intact', async () => {
+    const r = await use({ tls: 'none' });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail({ text: 'line one\n.hidden\n..two dots\r\n.\nlast line\r\n.' }));
+    assert.equal(parseMail(r.mails[0]!.text).body, 'line one\r\n.hidden\r\n..two dots\r\n.\r\nlast line\r\n.');
   });
 
-  test('a non-ASCII subject and body are encoded (RFC 2047, base64); the From name is encoded too', async () => {
-    const server = await use(startFakeSmtp({}));
-    await createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: 'Ötzi Sécurité <no-reply@example.com>', to: 'a@example.com', subject: 'Votre code à usage unique', text: 'Code : 123456 — valable 10 minutes.' });
-    const mail = server.mails[0]!.text;
-    assert.ok(mail.startsWith(`From: =?UTF-8?B?${b64('Ötzi Sécurité')}?= <no-reply@example.com>\r\n`), mail);
-    assert.ok(mail.includes(`\r\nSubject: =?UTF-8?B?${b64('Votre code à usage unique')}?=\r\n`), mail);
-    assert.match(mail, /\r\nContent-Transfer-Encoding: base64\r\n/);
-    const body = mail.slice(mail.indexOf('\r\n\r\n') + 4);
-    assert.equal(Buffer.from(body, 'base64').toString('utf8'), 'Code : 123456 — valable 10 minutes.');
+  test('a non-ASCII subject, body and From name are encoded and arrive intact', async () => {
+    const r = await use({ tls: 'none' });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send({ from: 'Ötzi Sécurité <no-reply@example.com>', to: 'a@example.com', subject: 'Votre code à usage unique', text: 'Code : 123456 — valable 10 minutes.' });
+    const text = r.mails[0]!.text;
+    assert.match(text, /^[\x00-\x7f]*$/, 'the message itself is ASCII (it survives relays without 8BITMIME)');
+    const { headers, body, encoding } = parseMail(text);
+    assert.match(headers.from!, /^"?Ötzi Sécurité"? <no-reply@example\.com>$/);
+    assert.equal(headers.subject, 'Votre code à usage unique');
+    assert.ok(['base64', 'quoted-printable'].includes(encoding), encoding);
+    assert.equal(body, 'Code : 123456 — valable 10 minutes.');
   });
 
   test('reply codes are checked: a refused RCPT is a permanent error and no DATA follows', async () => {
-    const server = await use(startFakeSmtp({ replies: { RCPT: '550 5.1.1 <nobody@example.com>: Recipient address rejected' } }));
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: FROM, to: 'nobody@example.com', subject: 's', text: 't' }), (e: unknown) => {
+    const r = await use({ tls: 'none', refuse: { rcpt: { code: 550, text: '5.1.1 <nobody@example.com>: Recipient address rejected' } } });
+    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail({ to: 'nobody@example.com' })), (e: unknown) => {
       assert.ok(e instanceof SmtpError);
       assert.equal(e.code, 550);
       assert.equal(e.permanent, true);
-      assert.match(e.message, /^RCPT TO refused: 550 5\.1\.1/);
+      assert.match(e.message, /Recipient address rejected/);
       return true;
     });
-    assert.deepEqual(server.lines.map((l) => l.line), ['EHLO localhost', 'MAIL FROM:<no-reply@example.com>', 'RCPT TO:<nobody@example.com>']);
+    assert.deepEqual(stepsOf(r), ['connect', 'mail', 'rcpt']);
   });
 
   test('a 4xx is transient; a refused greeting, a refused end of DATA are errors', async () => {
-    let server = await use(startFakeSmtp({ replies: { MAIL: '451 4.3.0 Try again later' } }));
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }),
-      (e: unknown) => e instanceof SmtpError && e.code === 451 && !e.permanent);
-    server = await use(startFakeSmtp({ replies: { greeting: '554 5.3.2 No service' } }));
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }), /^SmtpError: greeting refused: 554/);
-    server = await use(startFakeSmtp({ replies: { '.': '552 5.3.4 Message too big' } }));
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${server.port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }), /^SmtpError: message refused: 552/);
+    let r = await use({ tls: 'none', refuse: { mail: { code: 451, text: '4.3.0 Try again later' } } });
+    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail()), (e: unknown) => e instanceof SmtpError && e.code === 451 && !e.permanent);
+    r = await use({ tls: 'none', refuse: { connect: { code: 554, text: '5.3.2 No service' } } });
+    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail()), (e: unknown) => e instanceof SmtpError && e.code === 554 && e.permanent);
+    r = await use({ tls: 'none', refuse: { data: { code: 552, text: '5.3.4 Message too big' } } });
+    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail()), (e: unknown) => e instanceof SmtpError && e.code === 552 && /too big/.test(e.message));
+    assert.equal(r.mails.length, 0);
   });
 
   test('a silent server times out; a closed port is a connection error', async () => {
-    const server = await use(startFakeSmtp({ silent: true }));
-    const started = Date.now();
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${server.port}`, { timeoutMs: 100 }).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }),
-      /timed out waiting for the server/);
-    assert.ok(Date.now() - started < 5_000);
-    const port = server.port;
-    await server.close();
-    fake = undefined;
-    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${port}`).send({ from: FROM, to: 'a@example.com', subject: 's', text: 't' }), /cannot connect to 127\.0\.0\.1/);
+    const h = await useHostile(startFakeSmtp({ silent: true }));
+    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${h.port}`, { timeoutMs: 100 }).send(mail()), (e: unknown) => e instanceof SmtpError && e.code === undefined && !e.permanent);
+    const port = h.port;
+    await h.close();
+    hostile = undefined;
+    await assert.rejects(createSmtpTransport(`smtp://127.0.0.1:${port}`).send(mail()), (e: unknown) => e instanceof SmtpError && /ECONNREFUSED|ECONNECTION/.test(e.message) && !e.permanent);
   });
 
   test('header and command injection are impossible: CR/LF in the recipient or subject is refused before connecting', async () => {
-    const server = await use(startFakeSmtp({}));
-    const smtp = createSmtpTransport(`smtp://127.0.0.1:${server.port}`);
+    const r = await use({ tls: 'none' });
+    const smtp = createSmtpTransport(`smtp://127.0.0.1:${r.port}`);
     for (const bad of [
       { to: 'a@example.com\r\nBcc: evil@example.com', subject: 's' },
       { to: 'a@example.com>\r\nRCPT TO:<evil@example.com', subject: 's' },
@@ -209,7 +226,76 @@ describe('SMTP client', () => {
     ]) {
       await assert.rejects(smtp.send({ from: FROM, text: 't', ...bad }), SmtpError, JSON.stringify(bad));
     }
-    assert.equal(server.connections, 0);
+    assert.equal(r.connections, 0);
+  });
+});
+
+describe('SMTP over TLS: codes never go in clear text to a relay that must be spoken to over TLS', () => {
+  test('cleartext downgrade: a relay that does not offer STARTTLS receives no message — no AUTH, no MAIL, no DATA — when TLS is required', async () => {
+    const r = await use({ tls: 'none', auth: { user: 'u', pass: 'secret-pass' } });
+    // tls=required is what every non-loopback smtp:// relay gets by default (next test); on
+    // loopback it has to be asked for, since the relay of a test lives there.
+    await assert.rejects(createSmtpTransport(`smtp://u:secret-pass@127.0.0.1:${r.port}?tls=required`, TRUST).send(mail({ text: TEXT })), (e: unknown) => {
+      assert.ok(e instanceof SmtpError);
+      assert.match(e.message, /STARTTLS is required .* nothing was sent in clear text/);
+      assert.doesNotMatch(e.message, new RegExp(`${CODE}|secret-pass`));
+      return true;
+    });
+    assert.deepEqual(stepsOf(r), ['connect'], 'the relay saw no AUTH, MAIL, RCPT or DATA');
+    assert.deepEqual(r.auths, []);
+    assert.equal(r.mails.length, 0);
+  });
+
+  test('the TLS rule of a URL: non-loopback smtp:// requires STARTTLS unless tls=insecure; loopback may go in clear; smtps:// is implicit TLS', () => {
+    const cases: Array<[string, string, number]> = [
+      ['smtp://mail.example.com', 'required', 587],
+      ['smtp://u:p@mail.example.com:25', 'required', 25],
+      ['smtp://10.0.0.5:25', 'required', 25],
+      ['smtp://[fd00::25]:25', 'required', 25],
+      ['smtp://mail.example.com:25?tls=insecure', 'opportunistic', 25],
+      ['smtp://127.0.0.1:2525', 'opportunistic', 2525],
+      ['smtp://127.0.0.53:25', 'opportunistic', 25],
+      ['smtp://localhost:1025', 'opportunistic', 1025],
+      ['smtp://[::1]:25', 'opportunistic', 25],
+      ['smtp://127.0.0.1:25?tls=required', 'required', 25],
+      ['smtps://mail.example.com', 'implicit', 465],
+      ['smtps://127.0.0.1:4650', 'implicit', 4650],
+    ];
+    for (const [url, tls, port] of cases) {
+      const e = parseSmtpUrl(url);
+      assert.deepEqual([e.tls, e.port], [tls, port], url);
+    }
+    for (const bad of ['smtp://mail.example.com?tls=off', 'smtp://mail.example.com?insecure=1', 'smtps://mail.example.com?tls=insecure', 'smtp://mail.example.com?tls=insecure&tls=required', 'http://mail.example.com', 'smtp://mail.example.com/path']) {
+      assert.throws(() => parseSmtpUrl(bad), Error, bad);
+      assert.throws(() => loadServerConfig({ smtpUrl: bad }, {}), (e: unknown) => e instanceof ConfigError && e.key === 'smtpUrl', bad);
+    }
+    assert.throws(() => loadServerConfig({ smtpUrl: 'smtp://u:hunter2@mail.example.com?tls=maybe' }, {}), (e: unknown) => e instanceof Error && !e.message.includes('hunter2'));
+    assert.equal(loadServerConfig({ smtpUrl: 'smtp://mail.example.com:25?tls=insecure' }, {}).smtpUrl, 'smtp://mail.example.com:25?tls=insecure');
+  });
+
+  test('tls=required with a relay that offers STARTTLS: delivered, and encrypted from MAIL FROM on', async () => {
+    const r = await use({ tls: 'starttls' });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}?tls=required`, TRUST).send(mail({ text: TEXT }));
+    assert.deepEqual(stepsOf(r), ['connect', 'secure+tls', 'mail+tls', 'rcpt+tls', 'data+tls']);
+    assert.equal(r.mails[0]!.secure, true);
+  });
+
+  test('a loopback relay without TLS is allowed: the message goes in clear text on 127.0.0.1', async () => {
+    const r = await use({ tls: 'none' });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}`).send(mail({ text: TEXT }));
+    assert.equal(r.mails.length, 1);
+    assert.equal(r.mails[0]!.secure, false);
+    assert.equal(parseMail(r.mails[0]!.text).body, TEXT);
+  });
+
+  test('explicit insecure opt-in: tls=insecure sends to a relay without STARTTLS, and still upgrades when STARTTLS is offered', async () => {
+    let r = await use({ tls: 'none' });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}?tls=insecure`).send(mail());
+    assert.equal(r.mails.length, 1);
+    assert.equal(r.mails[0]!.secure, false);
+    r = await use({ tls: 'starttls' });
+    await createSmtpTransport(`smtp://127.0.0.1:${r.port}?tls=insecure`, TRUST).send(mail());
+    assert.equal(r.mails[0]!.secure, true);
   });
 });
 
@@ -226,21 +312,22 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
     await app?.close();
   });
 
-  const notifierFor = (port: number) => createNotifier({
-    config: { smtpUrl: `smtp://u:p@127.0.0.1:${port}`, smtpFrom: FROM, webhookUrl: undefined, webhookSecret: undefined, rpId: 'mfa.example.com' },
+  const notifierFor = (url: string, log?: Parameters<typeof createNotifier>[0]['log']) => createNotifier({
+    config: { smtpUrl: url, smtpFrom: FROM, webhookUrl: undefined, webhookSecret: undefined, rpId: 'mfa.example.com' },
     store: app.store,
     clock: app.clock,
+    ...(log ? { log } : {}),
   });
 
   test('the message goes out by SMTP; the record keeps no text (body NULL, sender smtp)', async () => {
-    const server = await use(startFakeSmtp({ auth: ['PLAIN'], user: 'u', pass: 'p' }));
-    const notifier = notifierFor(server.port);
+    const r = await use({ tls: 'none', auth: { user: 'u', pass: 'p' } });
+    const notifier = notifierFor(`smtp://u:p@127.0.0.1:${r.port}`);
     assert.equal(notifier.senderFor('EMAIL'), 'smtp');
     assert.equal(notifier.senderFor('SMS'), 'outbox');
     await notifier.send({ environmentId: env, userId, deviceId: 'd-1', channel: 'EMAIL', recipient: 'smtp.user@example.com', subject: 'Your passcode', body: TEXT });
     await notifier.close();
 
-    assert.equal(server.lines[0]!.line, 'EHLO mfa.example.com');
+    assert.equal(r.mails[0]!.clientName, 'mfa.example.com');
     const rows = await app.store.db.selectFrom('messages').selectAll().where('user_id', '=', userId).execute();
     assert.equal(rows.length, 1);
     const row = rows[0]!;
@@ -248,7 +335,7 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
       id: row.id, environment_id: env, user_id: userId, device_id: 'd-1', channel: 'EMAIL', recipient: 'smtp.user@example.com',
       subject: 'Your passcode', body: null, sender: 'smtp', created_at: app.clock.now(),
     });
-    const { headers, body } = parseMail(server.mails[0]!.text);
+    const { headers, body } = parseMail(r.mails[0]!.text);
     assert.equal(headers['message-id'], `<${row.id}@example.com>`);
     assert.equal(headers.date, new Date(app.clock.now()).toUTCString().replace('GMT', '+0000'));
     assert.equal(headers.to, 'smtp.user@example.com');
@@ -257,12 +344,32 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
     const outbox = await app.request('GET', `/v1/environments/${env}/outbox`);
     assert.equal(outbox.status, 200);
     assert.deepEqual(outbox.body._embedded.messages, [], 'an SMTP message is not in the outbox');
-    assert.equal(JSON.stringify(await app.store.db.selectFrom('messages').selectAll().execute()).includes('493021'), false);
+    assert.equal(JSON.stringify(await app.store.db.selectFrom('messages').selectAll().execute()).includes(CODE), false);
+  });
+
+  test('cleartext downgrade through the notifier: a relay without STARTTLS gets no DATA, the EMAIL fails (nothing recorded), and the log names the failure without the code', async () => {
+    const r = await use({ tls: 'none', auth: { user: 'u', pass: 'relay-secret' } });
+    const lines: string[] = [];
+    const capture = (level: string) => (obj: object, msg: string) => { lines.push(`${level} ${msg} ${JSON.stringify(obj)}`); };
+    const notifier = notifierFor(`smtp://u:relay-secret@127.0.0.1:${r.port}?tls=required`, { info: capture('info'), warn: capture('warn'), error: capture('error') });
+    await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'downgrade@example.com', subject: 'Your passcode', body: TEXT }), (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.details?.[0]?.code, 'DELIVERY_FAILED');
+      assert.equal(e.details?.[0]?.target, 'email');
+      return true;
+    });
+    await notifier.close();
+    assert.deepEqual(stepsOf(r), ['connect'], 'no AUTH, MAIL, RCPT or DATA reached the relay');
+    assert.equal(r.mails.length, 0);
+    assert.equal((await app.store.db.selectFrom('messages').select('id').where('recipient', '=', 'downgrade@example.com').execute()).length, 0);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /^warn message not delivered .*STARTTLS/);
+    assert.doesNotMatch(lines[0]!, new RegExp(`${CODE}|relay-secret|Your passcode is`));
   });
 
   test('a refused recipient: 400 REQUEST_FAILED DELIVERY_FAILED, and nothing is recorded or counted', async () => {
-    const server = await use(startFakeSmtp({ auth: ['PLAIN'], user: 'u', pass: 'p', replies: { RCPT: '550 5.1.1 no such user' } }));
-    const notifier = notifierFor(server.port);
+    const r = await use({ tls: 'none', auth: { user: 'u', pass: 'p' }, refuse: { rcpt: { code: 550, text: '5.1.1 no such user' } } });
+    const notifier = notifierFor(`smtp://u:p@127.0.0.1:${r.port}`);
     const before = await app.store.db.selectFrom('messages').select('id').where('user_id', '=', userId).execute();
     await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'gone@example.com', subject: 'Your passcode', body: TEXT }), (e: unknown) => {
       assert.ok(e instanceof ApiError);
@@ -277,8 +384,8 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
   });
 
   test('a relay that is down: 503 SERVICE_UNAVAILABLE with Retry-After, nothing recorded', async () => {
-    const server = await use(startFakeSmtp({ replies: { greeting: '421 4.3.2 Service not available' } }));
-    const notifier = notifierFor(server.port);
+    const r = await use({ tls: 'none', refuse: { connect: { code: 421, text: '4.3.2 Service not available' } } });
+    const notifier = notifierFor(`smtp://127.0.0.1:${r.port}`);
     await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'later@example.com', body: TEXT }), (e: unknown) => {
       assert.ok(e instanceof ApiError);
       assert.equal(e.status, 503);
@@ -293,12 +400,12 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
   });
 
   test('a recipient with CR/LF is refused by the notifier before any connection (400, target email)', async () => {
-    const server = await use(startFakeSmtp({}));
-    const notifier = notifierFor(server.port);
+    const r = await use({ tls: 'none' });
+    const notifier = notifierFor(`smtp://127.0.0.1:${r.port}`);
     await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'a@example.com\r\nBcc: x@example.com', body: TEXT }),
       (e: unknown) => e instanceof ApiError && e.status === 400 && e.details?.[0]?.target === 'email');
     await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'a@example.com', subject: 'x\r\nBcc: y@example.com', body: TEXT }));
-    assert.equal(server.connections, 0);
+    assert.equal(r.connections, 0);
     await notifier.close();
   });
 });

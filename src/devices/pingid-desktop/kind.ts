@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { sql } from 'kysely';
 import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
 import { checkBody } from '../../http/validation.js';
+import { checkRpId } from '../../protocol/desktop.js';
 import { durationMs } from '../../policies/model.js';
 import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
@@ -58,10 +59,15 @@ export const pingIdDesktop: DeviceKind = {
     // Reference §4.2: status is required here and must be ACTIVATION_REQUIRED.
     if (body.status === undefined) throw invalidValue('status', 'status is required for PINGID_DESKTOP_GEN2 and must be ACTIVATION_REQUIRED', 'REQUIRED_VALUE');
     if (body.status !== 'ACTIVATION_REQUIRED') throw invalidValue('status', 'A PINGID_DESKTOP_GEN2 device is created with status ACTIVATION_REQUIRED', 'INVALID_VALUE', { allowedValues: ['ACTIVATION_REQUIRED'] });
+    const rp = body.rp ?? { id: ctx.config.rpId, name: ctx.config.rpName };
+    const rpId = checkRpId(rp.id);
+    if (!rpId.ok) {
+      throw invalidValue('rp.id', body.rp ? `rp.id ${rpId.reason}`
+        : `The server's default relying party ID (${rp.id}, the host of its public URL) ${rpId.reason}; give rp.id, or start the server with --rp-id`);
+    }
     const method = policy.body.pingIdDesktopGen2;
     if (!method.enabled) throw invalidValue('policy.id', 'The device authentication policy does not allow PINGID_DESKTOP_GEN2 devices');
     if (method.pairingDisabled) throw invalidValue('policy.id', 'The device authentication policy does not allow new PINGID_DESKTOP_GEN2 pairings');
-    const rp = body.rp ?? { id: ctx.config.rpId, name: ctx.config.rpName };
     const options = await makeCreationOptions(ctx, {
       environmentId: environment.id,
       deviceId,
