@@ -1,0 +1,69 @@
+/**
+ * The one rule for text that comes in (request bodies, cursors, the desktop agent's JWT
+ * claims): no control character is stored. PostgreSQL refuses U+0000 in `text` outright (an
+ * error that would surface as a 500), and the other control characters (Unicode category Cc:
+ * C0, DEL, C1) have no place in a name, an ID or a nickname — they forge log lines and
+ * terminal output. Only a `description`, which is prose, may hold TAB, LF and CR.
+ */
+
+/** Unicode Cc: U+0000–U+001F, U+007F–U+009F. */
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** Cc without TAB, LF and CR. */
+const CONTROL_IN_PROSE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/** Members whose value is prose. */
+const PROSE_KEYS = new Set(['description']);
+
+/** How a control character is shown in a target path: escaped, never raw. */
+const escapeControls = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * Where the first string (or member name) holding a control character sits in a parsed JSON
+ * value, as a target path (`name.given`, `products[0].type`); undefined when there is none.
+ * Iterative, so no nesting depth makes it overflow the stack.
+ */
+export function controlCharacterAt(value: unknown, root = ''): string | undefined {
+  const stack: Array<{ value: unknown; path: string; prose: boolean }> = [{ value, path: root, prose: false }];
+  while (stack.length > 0) {
+    const { value: v, path, prose } = stack.pop()!;
+    if (typeof v === 'string') {
+      if ((prose ? CONTROL_IN_PROSE : CONTROL).test(v)) return escapeControls(path);
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    const isArray = Array.isArray(v);
+    const entries = Object.entries(v);
+    // Pushed in reverse so the first offending member in document order is reported.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, child] = entries[i]!;
+      const at = isArray ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+      if (!isArray && CONTROL.test(k)) return escapeControls(at);
+      stack.push({ value: child, path: at, prose: !isArray && PROSE_KEYS.has(k) });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `limit`, read from the text itself
+ * before it is parsed, so no parser, validator or serializer ever walks a deeper value.
+ * Brackets inside strings do not count.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
