@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidRequest, invalidValue, unsupportedMediaType } from './errors.js';
-import { controlCharacterAt, nestsDeeperThan } from './text.js';
+import { nestsDeeperThan, textProblemAt, textProblemMessage } from './text.js';
 
 export const JSON_TYPE = 'application/json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -81,11 +81,11 @@ export function registerBodyHandling(app: FastifyInstance): void {
       }
       if (!accepts.some((a) => a.toLowerCase() === type)) throw unsupportedMediaType(type);
     }
-    // What the body holds, before its schema: bounded nesting, no control characters
-    // (http/text.ts) — whatever the method (DELETE takes a body on one route).
+    // What the body holds, before its schema: bounded nesting, no control characters or
+    // unpaired surrogates (http/text.ts) — whatever the method (DELETE takes a body on one route).
     if (request.body === TOO_DEEP) throw invalidValue('body', `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
-    const inBody = controlCharacterAt(request.body);
-    if (inBody !== undefined) throw invalidValue(inBody || 'body', `${inBody || 'the body'} must not contain control characters`);
+    const bad = textProblemAt(request.body);
+    if (bad !== undefined) throw invalidValue(bad.path || 'body', textProblemMessage(bad.path || 'the body', bad.problem));
   });
 }
 

@@ -221,6 +221,20 @@ describe(`NUL and control characters in stored strings (${DIALECT})`, () => {
     }
   });
 
+  test('an unpaired surrogate (which no database can store as sent) in a stored string → 400 INVALID_DATA naming the field; a paired one is kept', async () => {
+    const before = await footprint();
+    const malformed = (target: string) => invalidDataBody({ code: 'INVALID_VALUE', target, message: `${target} must be well-formed Unicode (it holds an unpaired surrogate)` });
+    for (const raw of ['{"username":"a\\ud800"}', '{"username":"\\udfff"}', '{"username":"a\\udc00\\ud800b"}']) {
+      assertError(await server.request('POST', `/v1/environments/${env}/users`, { raw }), 400, malformed('username'));
+    }
+    assertError(await server.request('POST', `/v1/environments/${env}/populations`, { raw: '{"name":"p","description":"\\ud83d"}' }), 400, malformed('description'));
+    assertError(await server.request('PUT', `/v1/environments/${env}/users/${userId}/devices/${deviceId}/nickname`, { raw: '{"nickname":"\\ud83d!"}' }), 400, malformed('nickname'));
+    assert.deepEqual(await footprint(), before);
+    const ok = await server.request('POST', `/v1/environments/${env}/users`, { raw: '{"username":"smile \\ud83d\\ude00"}' });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal((await server.request('GET', `/v1/environments/${env}/users/${ok.body.id as string}`)).body.username, 'smile \u{1f600}');
+  });
+
   test('a NUL in the token endpoint\'s form is a 400 in OAuth\'s shape, not a 500', async () => {
     const res = await server.request('POST', `/${env}/as/token`, {
       token: null, contentType: 'application/x-www-form-urlencoded', raw: 'grant_type=client_credentials&client_id=a%00b&client_secret=x',
@@ -242,12 +256,14 @@ describe(`control characters in attestation and assertion claims (${DIALECT})`, 
       ['model.name', { model: { name: 'Mac\u007f' } }],
       ['application.nativeName', { application: { id: 'a', nativeName: 'PingID\u0085', version: '1', pushSandbox: false } }],
       ['extra[0]', { extra: ['\u0000'] }],
+      ['nickname', { nickname: 'Mac \ud800' }],
     ];
     for (const [claim, claims] of cases) {
       const p = await pendingDesktop(server, env);
       const before = await snapshot(server, p.path);
       const res = await server.request('POST', p.path, { contentType: ACTIVATE, body: { attestation: attest(p.options, { now: server.clock.now(), claims }) } });
-      assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'attestation', message: `The attestation claim ${claim} must not contain control characters` }));
+      const why = JSON.stringify(claims).includes('\\ud800') ? 'must be well-formed Unicode (it holds an unpaired surrogate)' : 'must not contain control characters';
+      assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'attestation', message: `The attestation claim ${claim} ${why}` }));
       await assertUnchanged(server, before, 1);
     }
   });
