@@ -65,7 +65,12 @@ function relaxed(schema: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k === 'required' || k === 'additionalProperties') continue;
-    out[k] = k === 'enum' || k === 'const' ? v : relaxed(v);
+    if (k === 'properties' && v !== null && typeof v === 'object') {
+      // Member names are kept whatever they are (a member may be called `required`).
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, member]) => [name, relaxed(member)]));
+    } else {
+      out[k] = k === 'enum' || k === 'const' ? v : relaxed(v);
+    }
   }
   return out;
 }
