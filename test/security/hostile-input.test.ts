@@ -162,6 +162,11 @@ describe(`deeply nested JSON (${DIALECT})`, () => {
   test('brackets inside strings do not count, and 16 levels are within the limit (the schema answers instead)', async () => {
     const res = await server.request('POST', `/v1/environments/${env}/populations`, { body: { name: 'brackets', description: '['.repeat(500) + '{'.repeat(500) } });
     assert.equal(res.status, 201, res.text);
+    // Escaped quotes and backslashes inside a string do not end it early.
+    const escapes = `\\"${'['.repeat(40)}\\\\"${'{'.repeat(40)}\\`;
+    const tricky = await server.request('POST', `/v1/environments/${env}/populations`, { body: { name: 'escapes', description: escapes } });
+    assert.equal(tricky.status, 201, tricky.text);
+    assert.equal(tricky.body.description, escapes);
     // 16 levels: the body is object level 1, so 15 more arrays.
     const atLimit = await server.request('POST', `/v1/environments/${env}/users`, { raw: `{"username":"deep16","name":${nest(15)}}` });
     assert.equal(atLimit.status, 400, atLimit.text);
