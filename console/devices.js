@@ -31,12 +31,32 @@ const lockText = (d) => (d.lock?.status === 'LOCKED'
   ? `LOCKED${d.lock.expiresAt ? ` until ${formatTime(d.lock.expiresAt)}` : ''}`
   : d.lock?.status ?? '');
 
-/** A data: URL of the QR code of `text` (a GIF drawn by qrcode-generator). */
+/**
+ * A data: URL of the QR code of `text` (a GIF drawn by qrcode-generator), or undefined when it
+ * cannot be drawn: qrcode-generator throws for more data than its largest version holds (a
+ * long issuer or account name), and the secret must still be shown, as text.
+ */
 function qrDataUrl(text) {
-  const qr = qrcode(0, 'M');
-  qr.addData(text);
-  qr.make();
-  return qr.createDataURL(4, 4);
+  try {
+    const qr = qrcode(0, 'M');
+    qr.addData(text);
+    qr.make();
+    return qr.createDataURL(4, 4);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shown-once TOTP card: the QR code when it can be drawn, and always the URI and secret as text (never as HTML). */
+function totpCard(device) {
+  const titleId = uid('h');
+  const qr = qrDataUrl(device.keyUri);
+  return h('section', { class: 'card totp', 'aria-labelledby': titleId },
+    h('h3', { id: titleId }, 'TOTP secret (shown once)'),
+    qr ? h('img', { src: qr, alt: 'TOTP QR code', class: 'qr' })
+      : h('p', { class: 'hint', role: 'note' }, 'The QR code cannot be drawn for this key URI; enter the secret in the authenticator app by hand.'),
+    h('p', {}, 'Key URI: ', h('code', { class: 'key-uri' }, device.keyUri)),
+    typeof device.secret === 'string' ? h('p', {}, 'Secret: ', h('code', { class: 'totp-secret' }, device.secret)) : null);
 }
 
 export async function renderUser(ctx, user) {
@@ -307,14 +327,7 @@ export async function renderUser(ctx, user) {
     if (typeof device.pingIdDesktopCredentialCreationOptions === 'string') {
       creationOptions.set(device.id, device.pingIdDesktopCredentialCreationOptions);
     }
-    if (typeof device.keyUri === 'string') {
-      const titleId = uid('h');
-      created.append(h('section', { class: 'card totp', 'aria-labelledby': titleId },
-        h('h3', { id: titleId }, 'TOTP secret (shown once)'),
-        h('img', { src: qrDataUrl(device.keyUri), alt: 'TOTP QR code', class: 'qr' }),
-        h('p', {}, 'Key URI: ', h('code', { class: 'key-uri' }, device.keyUri)),
-        device.secret ? h('p', {}, 'Secret: ', h('code', {}, device.secret)) : null));
-    }
+    if (typeof device.keyUri === 'string') created.append(totpCard(device));
     nickname.input.value = '';
     phone.input.value = '';
     await load();

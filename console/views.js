@@ -206,9 +206,17 @@ function methodsTable(name, policy) {
 export async function renderPolicies(ctx) {
   const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Device authentication policies'));
   ctx.root.append(section);
-  const list = await load(ctx, 'Loading policies…', () => api('GET', `/v1/environments/${enc(ctx.envId)}/deviceAuthenticationPolicies`));
+  // The list is paged (at most 50 a page): follow _links.next, as for environments.
+  const policies = [];
+  await load(ctx, 'Loading policies…', async () => {
+    let path = `/v1/environments/${enc(ctx.envId)}/deviceAuthenticationPolicies`;
+    while (path) {
+      const page = await api('GET', path);
+      policies.push(...(page?._embedded?.deviceAuthenticationPolicies ?? []));
+      path = relativeHref(page?._links?.next);
+    }
+  });
   if (!ctx.current()) return;
-  const policies = list?._embedded?.deviceAuthenticationPolicies ?? [];
   if (policies.length === 0) section.append(h('p', {}, 'This environment has no device authentication policies.'));
   for (const policy of policies) {
     const { name, id, default: isDefault, ...rest } = policy;

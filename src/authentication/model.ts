@@ -53,13 +53,24 @@ export const FlowSchema = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   bypassAllowed: Type.Boolean(),
   userBypassEnabled: Type.Boolean(),
-  pingIdDesktopCredentialRequestOptions: Type.Optional(Type.String()),
-  test: Type.Optional(Type.Object({ otp: Type.String() })),
   _embedded: Type.Object({ devices: Type.Array(DeviceSummary), blockedDevices: Type.Array(DeviceSummary) }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   expiresAt: Timestamp,
 });
+
+/**
+ * Shown once: the code of a test device and a desktop device's request options, issued by the
+ * answer that starts a method (create, device.select). Declared only on the POST answers,
+ * never on GET, so the serializer (declared members only) keeps them out of every read.
+ */
+const ShownOnce = {
+  pingIdDesktopCredentialRequestOptions: Type.Optional(Type.String()),
+  test: Type.Optional(Type.Object({ otp: Type.String() })),
+};
+export const SHOWN_ONCE_FLOW_FIELDS = Object.keys(ShownOnce);
+/** The 200 of POST …/deviceAuthentications and of its actions. */
+export const FlowAnswerSchema = Type.Object({ ...FlowSchema.properties, ...ShownOnce });
 
 export const usableStatusOf = (d: DevicesTable, now: number) =>
   isLocked(d, now) ? { status: 'DISABLED', reason: 'LOCKED' } : { status: 'ENABLED' };

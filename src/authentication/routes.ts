@@ -7,7 +7,7 @@ import { STD_ERRORS, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowRequest } from './actions.js';
 import { FlowInput, createFlow } from './create.js';
-import { ACTIONS, FlowSchema, type presentFlow } from './model.js';
+import { ACTIONS, FlowAnswerSchema, FlowSchema, type presentFlow } from './model.js';
 
 const BY_TYPE = new Map<string, (ctx: Context, request: FlowRequest) => Promise<ReturnType<typeof presentFlow>>>([
   [ACTIONS.select, selectDevice],
@@ -21,7 +21,7 @@ const Params = Type.Object({ envId: Type.String(), flowId: Type.String() });
 
 export function registerAuthenticationRoutes(app: App, ctx: Context): void {
   app.post('/:envId/deviceAuthentications', {
-    schema: { tags: ['deviceAuthentications'], params: Type.Object({ envId: Type.String() }), body: FlowInput, response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['deviceAuthentications'], params: Type.Object({ envId: Type.String() }), body: FlowInput, response: { 200: FlowAnswerSchema, ...errorResponses(...STD_ERRORS) } },
     config: { accepts: [JSON_TYPE], idempotent: true },
   }, async (request, reply) => reply.header('Cache-Control', 'no-store').send(await createFlow(ctx, request)));
 
@@ -33,7 +33,7 @@ export function registerAuthenticationRoutes(app: App, ctx: Context): void {
     schema: {
       tags: ['deviceAuthentications'], params: Params,
       description: `An action chosen by Content-Type: ${[...BY_TYPE.keys()].join(', ')}.`,
-      response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) },
+      response: { 200: FlowAnswerSchema, ...errorResponses(...STD_ERRORS) },
     },
     config: { accepts: [...BY_TYPE.keys()], idempotent: true },
   }, async (request, reply) => {

@@ -39,11 +39,26 @@ export const DeviceSchema = Type.Object({
   phone: Type.Optional(Type.String()),
   email: Type.Optional(Type.String()),
   testMode: Type.Optional(Type.Boolean()),
+});
+
+/**
+ * Shown once: a test device's code, a TOTP seed and its `otpauth://` URI, a desktop pairing's
+ * creation options. Declared only on the responses that issue them — device create (201) and
+ * sendActivationCode (`test.otp`) — never on a read or a list, so that whatever a handler or
+ * a row holds, the serializer (which writes declared members only) cannot put them there.
+ */
+const ShownOnceAtCreate = {
   test: Type.Optional(Type.Object({ otp: Type.String() })),
   secret: Type.Optional(Type.String()),
   keyUri: Type.Optional(Type.String()),
   pingIdDesktopCredentialCreationOptions: Type.Optional(Type.String()),
-});
+};
+export const SHOWN_ONCE_DEVICE_FIELDS = Object.keys(ShownOnceAtCreate);
+
+/** The 201 of device create. */
+export const CreatedDeviceSchema = Type.Object({ ...DeviceSchema.properties, ...ShownOnceAtCreate });
+/** The 200 of POST …/devices/{id}: sendActivationCode is one of its actions and answers a test device's new code. */
+export const DeviceActionSchema = Type.Object({ ...DeviceSchema.properties, test: ShownOnceAtCreate.test });
 
 /** Public, type-specific fields kept as JSON in `devices.extra`. */
 export interface DeviceExtra {

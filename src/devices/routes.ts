@@ -19,7 +19,7 @@ import { requireUser } from '../platform/users.js';
 import { activateDevice, type DeviceParams } from './activate.js';
 import { blockDevice, unblockDevice } from './block.js';
 import { DeviceCreateInput, createDevice } from './create.js';
-import { DeviceSchema, lockOf, presentDevice } from './model.js';
+import { CreatedDeviceSchema, DeviceActionSchema, DeviceSchema, lockOf, presentDevice } from './model.js';
 import { NicknameInput, setNickname } from './nickname.js';
 import { afterDelete, orderOf, removeOrder, reorderDevices } from './order.js';
 import { sendActivationCode } from './send-activation-code.js';
@@ -99,7 +99,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       tags: ['devices'],
       params: UserParams,
       description: `application/json creates a device (body: DeviceCreateInput); ${REORDER} sets the order ({"order":[{"id"}]}); ${ORDER_REMOVE} removes it.`,
-      response: { 200: OrderResponse, 201: DeviceSchema, 204: NoContent, ...errorResponses(...STD_ERRORS) },
+      response: { 200: OrderResponse, 201: CreatedDeviceSchema, 204: NoContent, ...errorResponses(...STD_ERRORS) },
     },
     config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE], idempotent: [JSON_TYPE] },
   }, async (request, reply) => {
@@ -134,7 +134,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       tags: ['devices'],
       params: DeviceParamsSchema,
       description: `An action chosen by Content-Type: ${Object.keys(ITEM_ACTIONS).join(', ')}.`,
-      response: { 200: DeviceSchema, ...errorResponses(...STD_ERRORS) },
+      response: { 200: DeviceActionSchema, ...errorResponses(...STD_ERRORS) },
     },
     config: { accepts: Object.keys(ITEM_ACTIONS), idempotent: true },
   }, async (request, reply) => {

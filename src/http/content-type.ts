@@ -5,9 +5,18 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidRequest, invalidValue, unsupportedMediaType } from './errors.js';
+import { nestsDeeperThan, textProblemAt, textProblemMessage } from './text.js';
 
 export const JSON_TYPE = 'application/json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Deepest nesting of objects and arrays a JSON body may have. The deepest body the API
+ * declares (a policy's `mobile.applications[].pushLimit.timePeriod`) is 6 levels deep.
+ */
+export const MAX_JSON_DEPTH = 16;
+/** Stands for a body that nested too deeply, so the refusal comes after authentication. */
+const TOO_DEEP: unique symbol = Symbol('body nests too deeply');
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -38,6 +47,9 @@ export function registerBodyHandling(app: FastifyInstance): void {
     // Actions such as block/unblock take an empty body (reference §3.2).
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    // Read from the text before parsing: nothing (parser, nul check, schema, serializer) ever
+    // walks a deeper value.
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return done(null, TOO_DEEP);
     parseJson(request, text, (err, value) => {
       if (err) return done(invalidRequest('The request body is not valid JSON'), undefined);
       done(null, value);
@@ -60,20 +72,24 @@ export function registerBodyHandling(app: FastifyInstance): void {
     const inQuery = nulAt(request.query, '');
     if (inQuery !== undefined) throw invalidValue(inQuery || 'query', `${inQuery || 'the query'} must not contain a NUL character`);
     const method = request.method;
-    if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return;
-    const accepts = request.routeOptions.config.accepts ?? [JSON_TYPE];
-    const type = mediaType(request);
-    if (type === undefined) {
-      if (!hasBody(request) && accepts.length > 0) return; // an empty body with no type: routes decide
-      throw unsupportedMediaType(undefined);
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      const accepts = request.routeOptions.config.accepts ?? [JSON_TYPE];
+      const type = mediaType(request);
+      if (type === undefined) {
+        if (!hasBody(request) && accepts.length > 0) return; // an empty body with no type: routes decide
+        throw unsupportedMediaType(undefined);
+      }
+      if (!accepts.some((a) => a.toLowerCase() === type)) throw unsupportedMediaType(type);
     }
-    if (!accepts.some((a) => a.toLowerCase() === type)) throw unsupportedMediaType(type);
-    const inBody = nulAt(request.body, '');
-    if (inBody !== undefined) throw invalidValue(inBody || 'body', `${inBody || 'the body'} must not contain a NUL character`);
+    // What the body holds, before its schema: bounded nesting, no control characters or
+    // unpaired surrogates (http/text.ts) — whatever the method (DELETE takes a body on one route).
+    if (request.body === TOO_DEEP) throw invalidValue('body', `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+    const bad = textProblemAt(request.body);
+    if (bad !== undefined) throw invalidValue(bad.path || 'body', textProblemMessage(bad.path || 'the body', bad.problem));
   });
 }
 
-/** Where a string (or a key) holding U+0000 sits in a parsed body or query, as a target path. */
+/** Where a query value (or name) holding U+0000 sits, as a target path (a query may hold TAB: a filter's whitespace). */
 function nulAt(value: unknown, path: string, depth = 0): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
   if (value === null || typeof value !== 'object' || depth > 64) return undefined;

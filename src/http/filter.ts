@@ -120,7 +120,30 @@ export type ColumnMap = Record<string, { column: string; kind?: 'text' | 'boolea
 
 const escapeLike = (v: string) => v.replace(/[\\%_]/g, (c) => '\\' + c);
 
+/**
+ * A boolean attribute is only equal or not equal to `true` or `false` (RFC 7644 §3.4.2.2:
+ * `sw`, `ew`, `co` and the ordering operators compare strings, dates and numbers). Anything
+ * else — `enabled sw "t"`, `enabled eq "yes"` — is 400 INVALID_FILTER rather than a guess.
+ */
+function checkBooleanComparisons(node: FilterNode, columns: ColumnMap): void {
+  if (node.kind !== 'cmp') {
+    checkBooleanComparisons(node.left, columns);
+    checkBooleanComparisons(node.right, columns);
+    return;
+  }
+  if (columns[node.attr]?.kind !== 'boolean') return;
+  if (node.op !== 'eq' && node.op !== 'ne') {
+    throw filterError(`the ${node.attr} attribute is a boolean: it takes eq or ne`, { supportedOperators: ['eq', 'ne'] });
+  }
+  const v = typeof node.value === 'string' ? node.value.toLowerCase() : node.value;
+  if (v !== true && v !== false && v !== 'true' && v !== 'false' && v !== null) {
+    throw filterError(`the ${node.attr} attribute is a boolean: it is compared with true or false`);
+  }
+}
+
+/** Checks the tree against the columns at once (a bad filter is refused before any query), then builds it. */
 export function compileFilter<DB, TB extends keyof DB>(node: FilterNode, columns: ColumnMap) {
+  checkBooleanComparisons(node, columns);
   return (eb: ExpressionBuilder<DB, TB>): Expression<SqlBool> => {
     const walk = (n: FilterNode): Expression<SqlBool> => {
       if (n.kind !== 'cmp') return n.kind === 'and' ? eb.and([walk(n.left), walk(n.right)]) : eb.or([walk(n.left), walk(n.right)]);

@@ -5,6 +5,7 @@
  */
 import { invalidValue } from './errors.js';
 import { link, type Links } from './links.js';
+import { CONTROL } from './text.js';
 
 export interface Position {
   createdAt: number;
@@ -26,17 +27,33 @@ export function parsePageRequest(query: { limit?: string | undefined; cursor?: s
     limit = Math.min(Number(query.limit), maxLimit);
   }
   if (query.cursor === undefined) return { limit };
+  const pos = decodeCursor(query.cursor);
+  return pos.d === 'a' ? { limit, after: pos.at } : { limit, before: pos.at };
+}
+
+/** Longer than any cursor this server issues (a 64-character id gives about 130). */
+const MAX_CURSOR = 256;
+
+/**
+ * A cursor comes back from the client, so it is input like any other: anything but the exact
+ * shape `encodeCursor` writes — `null` (`bnVsbA`), a non-object, a wrong member type, an id
+ * with a control character (PostgreSQL refuses NUL in text), an over-long string — is
+ * 400 INVALID_DATA on `cursor`, never a query.
+ */
+function decodeCursor(cursor: string): { d: 'a' | 'b'; at: Position } {
   const bad = () => invalidValue('cursor', 'cursor is not one this server issued', 'INVALID_PARAMETER');
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
   let decoded: unknown;
   try {
-    decoded = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8'));
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw bad();
   }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw bad();
   const c = decoded as { d?: unknown; t?: unknown; i?: unknown };
-  if ((c.d !== 'a' && c.d !== 'b') || typeof c.t !== 'number' || !Number.isSafeInteger(c.t) || typeof c.i !== 'string' || c.i.length > 64) throw bad();
-  const pos = { createdAt: c.t, id: c.i };
-  return c.d === 'a' ? { limit, after: pos } : { limit, before: pos };
+  if ((c.d !== 'a' && c.d !== 'b') || typeof c.t !== 'number' || !Number.isSafeInteger(c.t) || c.t < 0) throw bad();
+  if (typeof c.i !== 'string' || c.i.length === 0 || c.i.length > 64 || CONTROL.test(c.i)) throw bad();
+  return { d: c.d, at: { createdAt: c.t, id: c.i } };
 }
 
 const encodeCursor = (d: 'a' | 'b', p: Position): string =>

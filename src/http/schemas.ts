@@ -3,7 +3,7 @@
  * serialization (undeclared fields are dropped, so nothing secret leaks by accident), the
  * TypeScript type and /openapi.json.
  */
-import { Type, type TSchema } from 'typebox';
+import { Type, type TSchema, type TUnsafe } from 'typebox';
 
 export const Link = Type.Object({ href: Type.String() });
 export const Links = Type.Record(Type.String(), Link);
@@ -57,3 +57,27 @@ export const STD_ERRORS = [400, 401, 403, 404, 415, 429] as const;
 
 /** 204: Fastify sends no body whatever the payload. */
 export const NoContent = Type.Null({ description: 'No Content' });
+
+/** The same schema with nothing required, recursively (see `responseForm`). */
+function relaxed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(relaxed);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'required' || k === 'additionalProperties') continue;
+    if (k === 'properties' && v !== null && typeof v === 'object') {
+      // Member names are kept whatever they are (a member may be called `required`).
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, member]) => [name, relaxed(member)]));
+    } else {
+      out[k] = k === 'enum' || k === 'const' ? v : relaxed(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * The response form of an input schema: the same declared members (so the serializer, which
+ * writes only declared members, drops anything else a stored row may hold), none of them
+ * required (a row written before a member existed still serializes instead of failing).
+ */
+export const responseForm = <T extends TSchema>(schema: T): TUnsafe<unknown> => Type.Unsafe<unknown>(relaxed(schema) as Record<string, unknown>);

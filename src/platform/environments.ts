@@ -12,7 +12,7 @@ import { forbidden, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
 import { parsePageRequest } from '../http/paging.js';
-import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { onEnvironmentCreated } from '../policies/defaults.js';
 import type { Db } from '../store/db.js';
@@ -24,12 +24,34 @@ export const REGIONS = ['AP', 'AU', 'CA', 'EU', 'NA', 'SG'] as const;
 const TYPES = ['PRODUCTION', 'SANDBOX'] as const;
 const SUBTYPES = ['DEV', 'QA', 'STAGING', 'TESTING', 'UAT'] as const;
 
+const Href = Type.Object({ href: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false });
+
+/**
+ * A product of the bill of materials, as PingOne's management API declares it
+ * (BillOfMaterialsProductsInner: `id`, `type`, `description`, `console`, `tags`, `deployment`,
+ * at most five `bookmarks`). Kept as given and never interpreted, so it is bounded member by
+ * member like everything else that is stored.
+ */
+const Product = Type.Object({
+  id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  type: Type.String({ minLength: 1, maxLength: 64 }),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  console: Type.Optional(Href),
+  tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 8 })),
+  deployment: Type.Optional(Type.Object({
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    status: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  }, { additionalProperties: false })),
+  bookmarks: Type.Optional(Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    href: Type.String({ minLength: 1, maxLength: 2048 }),
+  }, { additionalProperties: false }), { maxItems: 5 })),
+}, { additionalProperties: false });
+
 const BillOfMaterials = Type.Object({
-  products: Type.Array(Type.Object({
-    type: Type.String({ minLength: 1, maxLength: 64 }),
-    description: Type.Optional(Type.String({ maxLength: 1024 })),
-  }, { additionalProperties: true }), { maxItems: 32 }),
-}, { additionalProperties: true });
+  products: Type.Array(Product, { maxItems: 32 }),
+  solutionType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+}, { additionalProperties: false });
 
 export const EnvironmentInput = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -52,7 +74,7 @@ export const EnvironmentSchema = Type.Object({
   type: Type.String(),
   subtype: Type.Optional(Type.String()),
   license: Type.Optional(Ref),
-  billOfMaterials: Type.Optional(Type.Unknown()),
+  billOfMaterials: Type.Optional(responseForm(BillOfMaterials)),
   status: Type.String(),
   createdAt: Timestamp,
   updatedAt: Timestamp,

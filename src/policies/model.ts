@@ -10,13 +10,13 @@ import { prepare } from '../store/prepared.js';
 import { defaultMfaSettings, type MfaSettingsBody, type PolicyBody } from './defaults.js';
 
 /** S1: no setting allows more than a handful of consecutive failures before a lock. */
-const Failure = Type.Object({
+export const FailureSection = Type.Object({
   count: Type.Integer({ minimum: 1, maximum: 7 }),
   coolDown: Duration(['SECONDS', 'MINUTES'], 1800),
 }, { additionalProperties: false });
 
 const Otp = Type.Object({
-  failure: Type.Optional(Failure),
+  failure: Type.Optional(FailureSection),
   lifeTime: Type.Optional(Duration(['SECONDS', 'MINUTES'], 1800)),
   otpLength: Type.Optional(Type.Integer({ minimum: 6, maximum: 10 })),
 }, { additionalProperties: false });
@@ -26,6 +26,64 @@ const Offline = Type.Object({
   pairingDisabled: Type.Optional(Type.Boolean()),
   promptForNicknameOnPairing: Type.Optional(Type.Boolean()),
   otp: Type.Optional(Otp),
+}, { additionalProperties: false });
+
+const Enabled = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
+
+/** Most applications a policy's `mobile` section names (PingOne states no limit; ours bounds a policy's size). */
+export const MAX_MOBILE_APPLICATIONS = 20;
+
+/**
+ * One native application of the `mobile` section (wave-2 reference §3.5), with PingOne's
+ * limits. The PingID-only members (`type`, `biometricsEnabled`, `ipPairingConfiguration`,
+ * `newRequestDurationConfiguration`) are not taken: OpenMFA has no PingID policies.
+ */
+const MobileApplication = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  push: Type.Optional(Type.Object({
+    enabled: Type.Boolean(),
+    numberMatching: Type.Optional(Enabled),
+  }, { additionalProperties: false })),
+  otp: Type.Optional(Enabled),
+  pushTimeout: Type.Optional(Type.Object({
+    duration: Type.Integer({ minimum: 40, maximum: 150 }),
+    timeUnit: Type.Enum(['SECONDS']),
+  }, { additionalProperties: false })),
+  pushLimit: Type.Optional(Type.Object({
+    count: Type.Integer({ minimum: 1, maximum: 50 }),
+    timePeriod: Type.Optional(Duration(['SECONDS', 'MINUTES'], 7200)),
+    lockDuration: Type.Optional(Duration(['SECONDS', 'MINUTES'], 7200)),
+  }, { additionalProperties: false })),
+  pairingKeyLifetime: Type.Optional(Duration(['MINUTES', 'HOURS'], 2880)),
+  pairingDisabled: Type.Optional(Type.Boolean()),
+  autoEnrollment: Type.Optional(Enabled),
+  deviceAuthorization: Type.Optional(Type.Object({
+    enabled: Type.Boolean(),
+    extraVerification: Type.Optional(Type.Enum(['permissive', 'restrictive'])),
+  }, { additionalProperties: false })),
+  integrityDetection: Type.Optional(Type.Enum(['permissive', 'restrictive'])),
+}, { additionalProperties: false });
+
+/** Wave-2 reference §3.5. `otp.window.stepSize` is taken (and, as in PingOne, not echoed back by its own reads). */
+export const MobileSection = Type.Object({
+  enabled: Type.Boolean(),
+  otp: Type.Optional(Type.Object({
+    failure: Type.Optional(FailureSection),
+    window: Type.Optional(Type.Object({
+      stepSize: Type.Object({ duration: Type.Integer({ minimum: 10, maximum: 300 }), timeUnit: Type.Enum(['SECONDS']) }, { additionalProperties: false }),
+    }, { additionalProperties: false })),
+  }, { additionalProperties: false })),
+  promptForNicknameOnPairing: Type.Optional(Type.Boolean()),
+  applications: Type.Optional(Type.Array(MobileApplication, { maxItems: MAX_MOBILE_APPLICATIONS })),
+}, { additionalProperties: false });
+
+/** Wave-2 reference §2.5: `failure` sits directly in the section (not under `otp`). */
+const Fido2 = Type.Object({
+  enabled: Type.Boolean(),
+  fido2PolicyId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+  pairingDisabled: Type.Optional(Type.Boolean()),
+  promptForNicknameOnPairing: Type.Optional(Type.Boolean()),
+  failure: Type.Optional(FailureSection),
 }, { additionalProperties: false });
 
 export const PolicyInput = Type.Object({
@@ -39,18 +97,18 @@ export const PolicyInput = Type.Object({
   voice: Type.Optional(Offline),
   email: Type.Optional(Offline),
   whatsApp: Type.Optional(Offline),
-  mobile: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: true })),
+  mobile: Type.Optional(MobileSection),
   totp: Type.Optional(Type.Object({
     enabled: Type.Boolean(),
     pairingDisabled: Type.Optional(Type.Boolean()),
-    otp: Type.Optional(Type.Object({ failure: Type.Optional(Failure) }, { additionalProperties: false })),
+    otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) }, { additionalProperties: false })),
     uriParameters: Type.Optional(Type.Object({ issuer: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })),
   }, { additionalProperties: false })),
-  fido2: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: true })),
+  fido2: Type.Optional(Fido2),
   pingIdDesktopGen2: Type.Optional(Type.Object({
     enabled: Type.Boolean(),
     pairingDisabled: Type.Optional(Type.Boolean()),
-    otp: Type.Optional(Type.Object({ failure: Type.Optional(Failure) }, { additionalProperties: false })),
+    otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) }, { additionalProperties: false })),
     pairingKeyLifetime: Type.Optional(Duration(['MINUTES', 'HOURS'], 2880)),
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -73,23 +131,36 @@ const UNIT_MS: Record<string, number> = { SECONDS: 1000, MINUTES: 60_000, HOURS:
 export const durationMs = (d: { duration: number; timeUnit: string }): number => d.duration * (UNIT_MS[d.timeUnit] ?? 0);
 
 /**
- * Reference §4.6 (PingID device settings): a pairing window of 1 minute to 48 hours, a cool-down
- * of at most 30 minutes. The schema bounds a duration's number whatever its unit (2880 HOURS,
- * 1800 MINUTES would pass it), so the span itself is checked here.
+ * Spans the schema cannot bound (it bounds a duration's number whatever its unit: 2880 HOURS,
+ * 1800 MINUTES would pass it), checked here, each with PingOne's limits: the desktop pairing
+ * window 1 minute–48 hours and cool-down at most 30 minutes (reference §4.6); the mobile and
+ * FIDO2 cool-downs 2–30 minutes, a mobile application's pairing window 1 minute–48 hours, its
+ * push-limit period and lock 1–120 minutes (wave-2 reference §2.5, §3.5).
  */
-export function checkDesktopDurations(input: Static<typeof PolicyInput>): void {
-  const span = (target: string, d: { duration: number; timeUnit: string }, minMs: number, maxMs: number, what: string) => {
+export function checkPolicyDurations(input: Static<typeof PolicyInput>): void {
+  const span = (target: string, d: { duration: number; timeUnit: string } | undefined, minMs: number, maxMs: number, what: string) => {
+    if (!d) return;
     const ms = durationMs(d);
     if (ms >= minMs && ms <= maxMs) return;
     const unit = UNIT_MS[d.timeUnit]!;
-    throw invalidValue(target, what, 'OUT_OF_RANGE', { rangeMinimumValue: Math.ceil(minMs / unit), rangeMaximumValue: Math.floor(maxMs / unit) });
+    throw invalidValue(`${target}.duration`, what, 'OUT_OF_RANGE', { rangeMinimumValue: Math.ceil(minMs / unit), rangeMaximumValue: Math.floor(maxMs / unit) });
   };
+  const MIN = 60_000;
+  const HOUR = 3_600_000;
   const desktop = input.pingIdDesktopGen2;
-  if (desktop?.pairingKeyLifetime) {
-    span('pingIdDesktopGen2.pairingKeyLifetime.duration', desktop.pairingKeyLifetime, 60_000, 48 * 3_600_000, 'The pairing key lifetime must be between 1 minute and 48 hours');
-  }
-  const coolDown = desktop?.otp?.failure?.coolDown;
-  if (coolDown) span('pingIdDesktopGen2.otp.failure.coolDown.duration', coolDown, 0, 30 * 60_000, 'The cool-down must be at most 30 minutes');
+  span('pingIdDesktopGen2.pairingKeyLifetime', desktop?.pairingKeyLifetime, MIN, 48 * HOUR, 'The pairing key lifetime must be between 1 minute and 48 hours');
+  span('pingIdDesktopGen2.otp.failure.coolDown', desktop?.otp?.failure?.coolDown, 0, 30 * MIN, 'The cool-down must be at most 30 minutes');
+  span('mobile.otp.failure.coolDown', input.mobile?.otp?.failure?.coolDown, 2 * MIN, 30 * MIN, 'The cool-down must be between 2 and 30 minutes');
+  span('fido2.failure.coolDown', input.fido2?.failure?.coolDown, 2 * MIN, 30 * MIN, 'The cool-down must be between 2 and 30 minutes');
+  const seen = new Set<string>();
+  input.mobile?.applications?.forEach((app, i) => {
+    const at = `mobile.applications[${i}]`;
+    if (seen.has(app.id)) throw invalidValue(`${at}.id`, 'An application appears only once in a policy', 'UNIQUENESS_VIOLATION');
+    seen.add(app.id);
+    span(`${at}.pairingKeyLifetime`, app.pairingKeyLifetime, MIN, 48 * HOUR, 'The pairing key lifetime must be between 1 minute and 48 hours');
+    span(`${at}.pushLimit.timePeriod`, app.pushLimit?.timePeriod, MIN, 120 * MIN, 'The push limit period must be between 1 and 120 minutes');
+    span(`${at}.pushLimit.lockDuration`, app.pushLimit?.lockDuration, MIN, 120 * MIN, 'The push lock must be between 1 and 120 minutes');
+  });
 }
 
 export interface PolicyRecord {

@@ -10,31 +10,40 @@ import { newId } from '../crypto/random.js';
 import { environmentOf } from '../http/access.js';
 import { notFound, requestFailed, invalidValue } from '../http/errors.js';
 import { link } from '../http/links.js';
-import { Collection, EnvParams, Links, NoContent, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import { parsePageRequest } from '../http/paging.js';
+import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
+import { collectionPage } from '../store/keyset.js';
 import type { PoliciesTable } from '../store/schema.js';
 import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody, type PolicyBody } from './defaults.js';
-import { MfaSettingsInput, PolicyInput, checkDesktopDurations, mfaSettings } from './model.js';
+import { FailureSection, MfaSettingsInput, MobileSection, PolicyInput, checkPolicyDurations, mfaSettings } from './model.js';
 
+/**
+ * Every section is declared (the input's own schemas, in response form), so a GET writes only
+ * declared members: nothing a row may hold beyond them reaches a response, however it got there.
+ * `mobile.otp.window` is taken but not echoed, as in PingOne (wave-2 reference §3.5).
+ */
+const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, authentication } = PolicyInput.properties;
+const MobileShown = Type.Object({ ...MobileSection.properties, otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) })) });
 const PolicySchema = Type.Object({
   _links: Links,
   id: Type.String(),
   environment: Ref,
   name: Type.String(),
   default: Type.Boolean(),
-  authentication: Type.Optional(Type.Unknown()),
+  authentication: Type.Optional(responseForm(authentication)),
   newDeviceNotification: Type.Optional(Type.String()),
   ignoreUserLock: Type.Optional(Type.Boolean()),
   forSignOnPolicy: Type.Optional(Type.Boolean()),
-  sms: Type.Unknown(),
-  voice: Type.Unknown(),
-  email: Type.Unknown(),
-  whatsApp: Type.Unknown(),
-  mobile: Type.Unknown(),
-  totp: Type.Unknown(),
-  fido2: Type.Unknown(),
-  pingIdDesktopGen2: Type.Unknown(),
+  sms: responseForm(sms),
+  voice: responseForm(voice),
+  email: responseForm(email),
+  whatsApp: responseForm(whatsApp),
+  mobile: responseForm(MobileShown),
+  totp: responseForm(totp),
+  fido2: responseForm(fido2),
+  pingIdDesktopGen2: responseForm(pingIdDesktopGen2),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -51,6 +60,9 @@ const MfaSettingsSchema = Type.Object({
 });
 
 const Params = Type.Object({ envId: Type.String(), policyId: Type.String() });
+
+/** Largest page of GET …/deviceAuthenticationPolicies, and its default. */
+export const MAX_POLICY_PAGE = 50;
 
 /** Deep merge of plain objects: what the caller gave wins, what it left out keeps the default. */
 function merge<T>(base: T, patch: unknown): T {
@@ -87,7 +99,7 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
     : db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
 
   async function write(envId: string, input: Static<typeof PolicyInput>, id?: string): Promise<PoliciesTable> {
-    checkDesktopDurations(input);
+    checkPolicyDurations(input);
     const now = clock.now();
     return store.transaction(async (trx) => {
       const existing = id ? await find(trx, envId, id) : undefined;
@@ -108,18 +120,21 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
   }
 
   const base = '/v1/environments/:envId/deviceAuthenticationPolicies';
+  /**
+   * Paged like every other collection (reference §7.2): at most MAX_POLICY_PAGE policies per
+   * page, in creation order, `_links.next`/`prev` with cursors. With every section bounded, a
+   * page is bounded too, however many policies an environment holds.
+   */
   app.get(base, {
-    schema: { tags: ['policies'], params: EnvParams, response: { 200: Collection('deviceAuthenticationPolicies', PolicySchema), ...errorResponses(...STD_ERRORS) } },
+    schema: {
+      tags: ['policies'], params: EnvParams, querystring: Type.Object(PageQuery),
+      response: { 200: Collection('deviceAuthenticationPolicies', PolicySchema), ...errorResponses(...STD_ERRORS) },
+    },
   }, async (request) => {
     const env = environmentOf(request);
-    const rows = await store.db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', env.id)
-      .orderBy('created_at').orderBy('id').execute();
-    return {
-      _links: { self: link(`${ctx.links.environment(env.id)}/deviceAuthenticationPolicies`) },
-      _embedded: { deviceAuthenticationPolicies: rows.map((r) => present(ctx, r)) },
-      count: rows.length,
-      size: rows.length,
-    };
+    const page = parsePageRequest(request.query, MAX_POLICY_PAGE);
+    const rows = store.db.selectFrom('device_authentication_policies').where('environment_id', '=', env.id);
+    return collectionPage(rows, page, ctx.config.publicUrl + request.url, 'deviceAuthenticationPolicies', (r: PoliciesTable) => present(ctx, r));
   });
 
   app.post(base, {

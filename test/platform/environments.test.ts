@@ -177,6 +177,36 @@ describe(`environments (${DIALECT})`, () => {
       assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'colour', message: 'colour is not a recognised property here' }));
     });
 
+    test('a bloated bill of materials (junk members, a sixth bookmark, 33 products) is refused member by member: 400 INVALID_DATA, nothing stored', async () => {
+      // The threat: billOfMaterials took any member, so one environment could carry 64 KiB of junk into every read and list.
+      const post = (billOfMaterials: unknown) => server.request('POST', '/v1/environments', { body: { name: 'bom', region: 'NA', type: 'SANDBOX', billOfMaterials } });
+      assertError(await post({ products: [{ type: 'PING_ONE_MFA', junk: 'x' }] }), 400,
+        invalidDataBody({ code: 'INVALID_VALUE', target: 'billOfMaterials.products[0].junk', message: 'billOfMaterials.products[0].junk is not a recognised property here' }));
+      assertError(await post({ products: [{ type: 'PING_ONE_MFA' }], junk: {} }), 400,
+        invalidDataBody({ code: 'INVALID_VALUE', target: 'billOfMaterials.junk', message: 'billOfMaterials.junk is not a recognised property here' }));
+      const bookmarks = Array.from({ length: 6 }, (_, i) => ({ name: `b${i}`, href: 'https://example.com' }));
+      for (const bad of [{ products: [{ type: 'PING_ONE_MFA', bookmarks }] }, { products: Array.from({ length: 33 }, () => ({ type: 'PING_ONE_MFA' })) }]) {
+        const res = await post(bad);
+        assert.equal(res.status, 400, res.text);
+        assert.equal(res.body.code, 'INVALID_DATA');
+      }
+      const list = await server.request('GET', '/v1/environments?filter=' + encodeURIComponent('name eq "bom"'));
+      assert.equal(list.body.count, 0);
+      // PingOne's declared members are all taken.
+      const product = { id: 'p1', type: 'PING_ONE_MFA', description: 'MFA', console: { href: 'https://console.example.com' }, tags: ['DIRECTORY'], deployment: { id: 'd1', status: 'ACTIVE' }, bookmarks: bookmarks.slice(0, 5) };
+      const ok = await post({ products: [product], solutionType: 'CUSTOMER' });
+      assert.equal(ok.status, 201, ok.text);
+      assert.deepEqual(ok.body.billOfMaterials, { products: [product], solutionType: 'CUSTOMER' });
+    });
+
+    test('a bill of materials stored with junk before it was declared reads back with declared members only', async () => {
+      const id = await createEnvironment(server, 'bom row');
+      await server.store.db.updateTable('environments').set({ extra: JSON.stringify({ billOfMaterials: { products: [{ type: 'PING_ONE_MFA', junk: 'x'.repeat(10_000) }], junk: [1] } }) }).where('id', '=', id).execute();
+      const res = await server.request('GET', `/v1/environments/${id}`);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body.billOfMaterials, { products: [{ type: 'PING_ONE_MFA' }] });
+    });
+
     test('read-only fields are not taken from input: id, status, organization → 400 on each', async () => {
       const res = await server.request('POST', '/v1/environments', {
         body: { name: 'x', region: 'NA', type: 'SANDBOX', id: 'mine', status: 'DELETE_PENDING', organization: { id: 'o' } },

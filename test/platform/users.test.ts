@@ -240,6 +240,21 @@ describe(`users list: SCIM filters (${DIALECT})`, () => {
     assertError(await bad('username gt "a"'), 400, filterError('the filter uses an unsupported operator', { supportedOperators: ['eq', 'ne', 'sw', 'ew', 'co'] }));
   });
 
+  test('a boolean attribute with another operator than eq/ne, or a value other than true/false → 400 INVALID_FILTER on filter', async () => {
+    // The threat: `enabled sw "t"` was read as `enabled eq false` and answered a list of the wrong users.
+    const notBoolean = filterError('the enabled attribute is a boolean: it takes eq or ne', { supportedOperators: ['eq', 'ne'] });
+    for (const f of ['enabled sw "t"', 'enabled co "true"', 'enabled ew "e"', 'ENABLED SW "true"', 'username eq "bob" or enabled sw "t"']) {
+      assertError(await bad(f), 400, notBoolean);
+    }
+    assertError(await bad('enabled gt true'), 400, filterError('the filter uses an unsupported operator', { supportedOperators: ['eq', 'ne', 'sw', 'ew', 'co'] }));
+    for (const f of ['enabled eq "t"', 'enabled eq "yes"', 'enabled ne ""', '(enabled eq "1")']) {
+      assertError(await bad(f), 400, filterError('the enabled attribute is a boolean: it is compared with true or false'));
+    }
+    assert.deepEqual(await names('enabled eq true and username eq "bob"'), ['bob']);
+    assert.deepEqual(await names('enabled ne true'), []);
+    assert.deepEqual(await names('enabled eq "FALSE"'), []);
+  });
+
   test('an unterminated string, an unclosed parenthesis, trailing text, nothing → 400 INVALID_FILTER', async () => {
     assertError(await bad('username eq "alice'), 400, filterError('an unterminated string in the filter'));
     assertError(await bad('(username eq "alice"'), 400, filterError('a parenthesis in the filter is not closed'));

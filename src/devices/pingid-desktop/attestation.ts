@@ -6,6 +6,7 @@
  */
 import { sha256Hex, digestEquals } from '../../crypto/hash.js';
 import { checkTimes, decodeCompact, importPublicEcJwk, verifySignature, type PublicJwk } from '../../crypto/jws.js';
+import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 
 export interface AttestedCredential {
@@ -50,7 +51,11 @@ export function checkAttestation(token: string, expect: AttestationExpectations)
   // Step 6: the signature.
   if (!verifySignature('ES256', imported.key, decoded.jws)) return fail('INVALID_SIGNATURE', 'The attestation signature does not verify with its jwk');
 
-  // Step 7: the claims.
+  // Step 7: the claims. Their strings are stored (credentialId, unitId, nickname, os, model,
+  // application), so they follow the rule for every stored string (http/text.ts): no control
+  // character (PostgreSQL would refuse a NUL with an error), no unpaired surrogate.
+  const bad = textProblemAt(payload);
+  if (bad !== undefined) return fail('INVALID_VALUE', textProblemMessage(`The attestation claim ${bad.path}`, bad.problem));
   if (payload.iss !== AGENT_ISSUER) return fail('INVALID_VALUE', `The attestation iss must be ${AGENT_ISSUER}`);
   if (payload.aud !== expect.issuer) return fail('INVALID_VALUE', 'The attestation is for another environment (aud)');
   if (payload.sub !== expect.deviceId) return fail('INVALID_VALUE', 'The attestation is for another device (sub)');

@@ -10,6 +10,7 @@ import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import { checkTimes, decodeCompact, signCompact, verifySignature } from '../../crypto/jws.js';
 import { newId } from '../../crypto/random.js';
 import { invalidData } from '../../http/errors.js';
+import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_AUDIENCE, AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 import type { AuthenticationCheck, DeviceAuthentication } from '../kind.js';
 import { extraOf } from '../model.js';
@@ -65,6 +66,9 @@ export const desktopAuthentication: DeviceAuthentication = {
     }
     const publicKey = createPublicKey({ key: JSON.parse(device.public_jwk) as JsonWebKey, format: 'jwk' });
     if (!verifySignature('ES256', publicKey, decoded.jws)) return fail('INVALID_SIGNATURE', 'The assertion signature does not verify with the device\'s key');
+    // The same rule as for an attestation's claims (http/text.ts).
+    const bad = textProblemAt(payload);
+    if (bad !== undefined) return fail('INVALID_VALUE', textProblemMessage(`The assertion claim ${bad.path}`, bad.problem));
     if (payload.iss !== AGENT_ISSUER) return fail('INVALID_VALUE', `The assertion iss must be ${AGENT_ISSUER}`);
     if (payload.aud !== ctx.links.issuer(environment.id)) return fail('INVALID_VALUE', 'The assertion is for another environment (aud)');
     if (payload.sub !== flow.id) return fail('INVALID_VALUE', 'The assertion is for another device authentication (sub)');
