@@ -115,6 +115,24 @@ test('while 100 slow connections are held, /health and authenticated calls are s
   assert.equal(await health(), 200);
 });
 
+test('threat: idle keep-alive connections hoarded — each is closed by the server after the keep-alive timeout', async () => {
+  const sockets = Array.from({ length: 20 }, () => createConnection({ host: '127.0.0.1', port }));
+  const outcomes = await Promise.all(sockets.map((socket) => new Promise<{ text: string; closedByServer: boolean }>((resolve) => {
+    let text = '';
+    let closedByServer = false;
+    socket.setEncoding('utf8').on('data', (d: string) => { text += d; });
+    socket.on('error', () => {});
+    socket.on('end', () => { closedByServer = true; });
+    socket.on('close', () => resolve({ text, closedByServer }));
+    socket.on('connect', () => socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+  })));
+  for (const o of outcomes) {
+    assert.equal(parse(o.text).status, 200, 'the request was answered and the connection kept alive');
+    assert.match(o.text, /\r\nConnection: keep-alive/i);
+    assert.equal(o.closedByServer, true, 'then the server ended the idle connection');
+  }
+});
+
 test('threat: a connection flood past the cap — further connections are closed unanswered, and served again once a slot frees', async () => {
   const capped = await startTestServer({ config: { requestTimeout: '30000', headersTimeout: '30000', maxConnections: '5' } });
   try {
