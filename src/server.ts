@@ -68,8 +68,9 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
       url,
       close: () => (closing ??= (async () => {
         // app.close() closes the connections idle at that moment; a keep-alive connection whose
-        // request finishes later would hold the close open for its whole idle timeout (72 s),
-        // past the 10 s deadline. Close each one as soon as it goes idle.
+        // request finishes later would hold the close open for its idle timeout
+        // (--keep-alive-timeout, which may be set past the 10 s deadline). Close each one as
+        // soon as it goes idle, and slow ones after SLOW_CLIENT_GRACE_MS.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
         const slow = setTimeout(() => connections.closeUnlessServing(), SLOW_CLIENT_GRACE_MS);
         try {

@@ -55,8 +55,11 @@ export class Store {
         connectionString: url.href,
         max: options.poolSize ?? 10,
         types: pgTypes,
-        // Names the process's connections in pg_stat_activity (and lets a test cut only its own).
+        // Names the process's connections in pg_stat_activity.
         application_name: schema ? `openmfa:${schema}` : 'openmfa',
+        // A database that does not answer (a dropped route, a host gone) fails a request with
+        // 503 (isUnavailable) after this, rather than holding it for the OS's TCP timeout.
+        connectionTimeoutMillis: 10_000,
         ...(schema ? { options: `-c search_path=${schema}` } : {}),
       });
       // An idle client that loses its server must not crash the process.
