@@ -118,3 +118,14 @@ test('threat: tampered request targets answer 4xx in the envelope or are served 
   }
   assert.equal(s.logs.text.includes('unexpected error'), false, 'no 500 was logged');
 });
+
+test('threat: oversized headers and bytes that are not HTTP — 431 and 400 in the envelope, then the connection is closed', async () => {
+  const big = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  assert.equal(big.status, 431, big.text.slice(0, 200));
+  assert.deepEqual({ ...big.body, id: '<id>' }, { id: '<id>', code: 'INVALID_REQUEST', message: 'The request could not be completed. The request headers are too large.' });
+  for (const junk of ['\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\r\n\r\n', 'GET /health HTTP/9.9\r\n\r\n', 'GET /he alth HTTP/1.1\r\nHost: x\r\n\r\n', 'G\u0000T / HTTP/1.1\r\n\r\n']) {
+    const res = await raw(junk);
+    assert.equal(res.status, 400, JSON.stringify(junk) + ' ' + res.text);
+    assert.deepEqual({ ...res.body, id: '<id>' }, { id: '<id>', code: 'INVALID_REQUEST', message: 'The request is not valid HTTP/1.1' });
+  }
+});
