@@ -4,7 +4,9 @@
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { Context } from './context.js';
@@ -12,9 +14,9 @@ import type { SecretBox } from './crypto/secretbox.js';
 import { Access, registerAccessHook } from './http/access.js';
 import { registerBodyHandling } from './http/content-type.js';
 import { registerIdempotencyHooks } from './http/idempotency.js';
-import { RateLimiter, registerRateLimitHook } from './http/rate-limit.js';
-import { RequestLog } from './http/request-log.js';
-import { ApiError, invalidRequest, notFound, payloadTooLarge, renderError, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
+import { RateLimiter, registerEnvironmentRateLimit, registerIpRateLimit } from './http/rate-limit.js';
+import { RequestLog, serializeRequest } from './http/request-log.js';
+import { ApiError, headersTooLarge, invalidRequest, notFound, payloadTooLarge, renderError, requestTimedOut, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
 import type { App } from './http/types.js';
 import { validationError } from './http/validation.js';
@@ -55,6 +57,13 @@ export function buildContext(deps: AppDeps): Context {
   return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access, notifier, rateLimiter };
 }
 
+/** How often Node looks for requests past their deadline: a tenth of the shortest, 100 ms–1 s. */
+function checkingInterval(config: ServerConfig): number {
+  const deadlines = [config.requestTimeout, config.headersTimeout].filter((t) => t > 0);
+  if (deadlines.length === 0) return 30_000;
+  return Math.min(1000, Math.max(100, Math.floor(Math.min(...deadlines) / 10)));
+}
+
 /** Fastify's own 4xx errors, by code, and what we answer instead. */
 function fromFastifyError(error: FastifyError): ApiError | undefined {
   switch (error.code) {
@@ -76,20 +85,71 @@ function fromFastifyError(error: FastifyError): ApiError | undefined {
   return undefined;
 }
 
+/**
+ * The request target in origin-form. RFC 9112 §3.2.2: a server must accept the absolute-form
+ * (`GET http://host/path HTTP/1.1`), whose authority it then uses instead of Host. We use
+ * neither: every link is built from --public-url and the route (links.ts), so the authority
+ * is dropped here and routes, links, logs and Idempotency-Key scopes all see the path.
+ */
+export function originForm(url: string): string {
+  if (url.startsWith('/')) return url;
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (!authority) return url; // `*` or authority-form: no route matches (404)
+  const rest = url.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/**
+ * What Node reports on the socket before a request reaches Fastify — a deadline passed (S9),
+ * headers too large, bytes that are not HTTP — answered in PingOne's envelope, then the
+ * connection is closed (as Node's own default does, which writes only when no response has
+ * begun on the socket).
+ */
+function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const apiError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimedOut()
+    : err.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge()
+      : invalidRequest('The request is not valid HTTP/1.1');
+  this.log.debug({ err: { code: err.code, message: err.message } }, 'client error');
+  const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+  if (socket.writable && !started) {
+    const body = JSON.stringify(renderError(apiError));
+    socket.write(`HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps)): Promise<App> {
   const logger: FastifyServerOptions['logger'] = deps.config.logLevel === 'silent' && !deps.logStream
     ? false
     : {
         level: deps.config.logLevel === 'silent' ? 'info' : deps.config.logLevel,
         ...(deps.logStream ? { stream: deps.logStream } : {}),
-        // Requests are logged by method and URL only; bodies and headers (tokens, secrets) never.
+        // Requests are logged by method and URL (secret query values redacted) only; bodies
+        // and headers (tokens, secrets) never.
+        serializers: { req: serializeRequest as never },
         redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body'], remove: true },
       };
+  const { config } = deps;
   const app = Fastify({
     logger,
     logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
-    trustProxy: false,
+    // Slow clients (S9): Node cuts a request whose headers or whole body have not arrived by
+    // the deadline (408 through clientErrorHandler); it looks for them every
+    // connectionsCheckingInterval (30 s by default, too coarse for a 30 s deadline).
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
+    http: {
+      requestTimeout: config.requestTimeout,
+      headersTimeout: config.headersTimeout,
+      connectionsCheckingInterval: checkingInterval(config),
+    },
+    clientErrorHandler: answerClientError as never,
+    rewriteUrl: (req: IncomingMessage) => originForm(req.url ?? '/'),
+    // X-Forwarded-For is read only from the configured proxies (S7), by proxy-addr: the
+    // client is the right-most address not in the list (request.ip).
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     return503OnClosing: true,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
@@ -103,12 +163,16 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
       void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(renderError(apiError));
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  // A cap on connections held at once (S9): Node closes further ones as they are accepted.
+  if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 
-  // Rate limits count before authentication, so failed logins spend the budget too.
-  registerRateLimitHook(app, ctx.rateLimiter);
+  // Rate limits (S7, S10): per client IP before authentication; per environment only for
+  // calls authenticated for that environment, so anonymous floods never spend its budget.
+  registerIpRateLimit(app, ctx.rateLimiter);
   ctx.rateLimiter.setLogger(app.log.child({ module: 'rate-limit' }));
   app.addHook('onClose', async () => { await ctx.rateLimiter.close(); });
   registerAccessHook(app, ctx.access);
+  registerEnvironmentRateLimit(app, ctx.rateLimiter);
   registerIdempotencyHooks(app, ctx);
   attachNotifierLog(ctx.notifier, app.log.child({ module: 'notify' }));
   // Background webhook retries stop before the store closes.
@@ -117,6 +181,12 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let apiError = error instanceof ApiError ? error : fromFastifyError(error);
+    if (!apiError && ctx.store.noteFailure(error)) {
+      // A full disk, an I/O error or a lost database connection: 503, and /health answers
+      // 503 until a write succeeds again (Store.healthy).
+      request.log.warn({ err: { message: error.message, code: error.code } }, 'store unavailable');
+      apiError = unavailable();
+    }
     if (!apiError) {
       request.log.error({ err: { message: error.message, stack: error.stack, code: error.code } }, 'unexpected error');
       apiError = unexpected();
@@ -140,7 +210,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   });
 
   app.get('/health', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
-    if (!(await ctx.store.ping())) throw unavailable();
+    if (!(await ctx.store.healthy())) throw unavailable();
     return reply.send({ status: 'ok' });
   });
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());

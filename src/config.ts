@@ -31,12 +31,23 @@ export interface ServerConfig {
   /** SMS, VOICE, WHATSAPP through a signed webhook when set, else the outbox. */
   readonly webhookUrl: string | undefined;
   readonly webhookSecret: string | undefined;
-  /** Requests per second per environment (S7); 0 turns rate limiting off. */
+  /** Authenticated requests per second per environment (S7, S10); 0 turns rate limiting off. */
   readonly rateLimit: number;
-  /** The largest share (0–1] of `rateLimit` one client IP may use. */
+  /** Requests per second one client IP may make, as a share (0–1] of `rateLimit`, counted before authentication. */
   readonly rateLimitIpShare: number;
-  /** Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; empty: the header is ignored. */
+  /** Proxies (IPs or CIDRs) whose X-Forwarded-For is believed (Fastify's trustProxy); empty: the header is ignored. */
   readonly trustedProxies: readonly string[];
+  /**
+   * Slow and idle clients (S9), in milliseconds: the whole request (headers and body) must
+   * arrive within `requestTimeout` (else 408 and the connection is closed), its headers within
+   * `headersTimeout`; an idle keep-alive connection is closed after `keepAliveTimeout`.
+   * 0 turns the request or headers deadline off.
+   */
+  readonly requestTimeout: number;
+  readonly headersTimeout: number;
+  readonly keepAliveTimeout: number;
+  /** Connections held at once; further ones are closed on accept. 0: no cap. */
+  readonly maxConnections: number;
   /** `redis://…`: rate-limit counters shared between processes; in memory when absent. */
   readonly redisUrl: string | undefined;
 }
@@ -52,7 +63,8 @@ export class ConfigError extends Error {
 export type RawOptions = Partial<Record<
   'host' | 'port' | 'dataDir' | 'publicUrl' | 'databaseUrl' | 'masterKey' | 'logLevel' | 'rpId' | 'rpName'
   | 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret'
-  | 'rateLimit' | 'rateLimitIpShare' | 'trustedProxies' | 'redisUrl',
+  | 'rateLimit' | 'rateLimitIpShare' | 'trustedProxies' | 'redisUrl'
+  | 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections',
   string | number | undefined
 >>;
 
@@ -150,7 +162,9 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     throw new ConfigError('webhookSecret', 'is required with webhookUrl and must be at least 16 characters');
   }
 
-  const rateLimitText = pick('rateLimit') ?? '200';
+  // Off by default: a test suite must never meet a 429 it did not ask for; the README shows
+  // production settings.
+  const rateLimitText = pick('rateLimit') ?? '0';
   const rateLimit = Number(rateLimitText);
   if (!/^\d+$/.test(rateLimitText) || !Number.isSafeInteger(rateLimit)) throw new ConfigError('rateLimit', 'must be a whole number of requests per second (0 turns it off)');
   const shareText = pick('rateLimitIpShare') ?? '0.5';
@@ -166,6 +180,21 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     try { u = new URL(redisUrl); } catch { u = undefined; }
     if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) throw new ConfigError('redisUrl', 'must be redis://[user:pass@]host[:port][/db] or rediss://…');
   }
+
+  const whole = (key: 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections', fallback: string, unit: string): number => {
+    const text = pick(key) ?? fallback;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > 2_147_483_647) throw new ConfigError(key, `must be a whole number of ${unit}`);
+    return n;
+  };
+  const requestTimeout = whole('requestTimeout', '30000', 'milliseconds (0 turns the deadline off)');
+  const headersTimeout = whole('headersTimeout', '10000', 'milliseconds (0 turns the deadline off)');
+  const keepAliveTimeout = whole('keepAliveTimeout', '5000', 'milliseconds');
+  // Node reads 0 as "never": idle connections would be held for ever.
+  if (keepAliveTimeout === 0) throw new ConfigError('keepAliveTimeout', 'must be at least 1 millisecond');
+  const maxConnections = whole('maxConnections', '10000', 'connections (0: no cap)');
+  // Node refuses a headers deadline after the request's (it could never fire).
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) throw new ConfigError('headersTimeout', `must not exceed requestTimeout (${requestTimeout} ms)`);
 
   return Object.freeze({
     host,
@@ -189,6 +218,10 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     rateLimitIpShare,
     trustedProxies: Object.freeze(trustedProxies),
     redisUrl,
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout,
+    maxConnections,
   });
 }
 

@@ -1,7 +1,11 @@
 /**
  * Listening, and stopping well: on SIGTERM or SIGINT the server stops accepting, lets
- * in-flight requests finish, closes the store and exits 0 — within 10 s, or it exits 1.
+ * in-flight requests finish, closes idle connections at once and slow ones (a request still
+ * arriving) after a short grace, closes the store and exits 0 — within 10 s, or it exits 1.
+ * The deadlines and the connection cap that bound slow clients meanwhile are set in app.ts.
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { buildApp, buildContext } from './app.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
@@ -11,6 +15,12 @@ import { Store } from './store/db.js';
 import type { App } from './http/types.js';
 
 export const SHUTDOWN_DEADLINE_MS = 10_000;
+/**
+ * After SIGTERM, a connection whose request has not arrived in full within this is a slow
+ * client's (S9): it is closed rather than waited for, since its request deadline (30 s by
+ * default) is past the shutdown deadline. Requests that have arrived run to the end.
+ */
+export const SLOW_CLIENT_GRACE_MS = 2_000;
 
 export interface RunningServer {
   app: App;
@@ -31,6 +41,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
     const app = await buildApp(deps, ctx);
+    const connections = trackConnections(app.server);
     // Fastify's own "Server listening" log line is written asynchronously and could come
     // before the banner below, whose first line scripts read for the port (--port 0): the
     // banner takes its place, and the structured line is logged after it.
@@ -57,13 +68,16 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
       url,
       close: () => (closing ??= (async () => {
         // app.close() closes the connections idle at that moment; a keep-alive connection whose
-        // request finishes later would hold the close open for its whole idle timeout (72 s),
-        // past the 10 s deadline. Close each one as soon as it goes idle.
+        // request finishes later would hold the close open for its idle timeout
+        // (--keep-alive-timeout, which may be set past the 10 s deadline). Close each one as
+        // soon as it goes idle, and slow ones after SLOW_CLIENT_GRACE_MS.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+        const slow = setTimeout(() => connections.closeUnlessServing(), SLOW_CLIENT_GRACE_MS);
         try {
           await app.close();
         } finally {
           clearInterval(sweep);
+          clearTimeout(slow);
         }
         await store.close();
       })()),
@@ -72,6 +86,35 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The server's open connections and the response each one is serving. Node knows which
+ * connections are idle (closeIdleConnections) but not which are slow; this does.
+ */
+function trackConnections(server: Server) {
+  const open = new Set<Socket>();
+  const serving = new WeakMap<Socket, ServerResponse>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    serving.set(request.socket, response);
+  });
+  return {
+    /**
+     * Closes every connection but those serving a request that has arrived in full and is not
+     * yet answered: what is left are headers or a body still trickling, and idle sockets.
+     */
+    closeUnlessServing(): void {
+      for (const socket of open) {
+        const response = serving.get(socket);
+        if (response && response.req.complete && !response.writableFinished) continue;
+        socket.destroy();
+      }
+    },
+  };
 }
 
 /** Runs until a signal, then shuts down gracefully. */

@@ -97,10 +97,12 @@ export interface TestServerOptions {
   clock?: ManualClock;
   publicUrl?: string;
   config?: Record<string, string>;
+  /** A store the test opened itself (and closes): used instead of a fresh one. */
+  store?: Store;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { store, dispose } = await freshStore();
+  const { store, dispose } = options.store ? { store: options.store, dispose: async () => {} } : await freshStore();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'openmfa-data-'));
   // Rate limits are off unless a test asks for them: a ManualClock never leaves its one-second window.
   const config = loadServerConfig({ dataDir, port: 0, publicUrl: options.publicUrl ?? 'http://127.0.0.1:8080', logLevel: 'info', rateLimit: '0', ...options.config }, {});

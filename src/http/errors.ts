@@ -31,6 +31,8 @@ export const MESSAGES = {
   REQUEST_LIMITED: 'The request could not be completed. Too many requests were made; try again later.',
   UNEXPECTED_ERROR: 'The request could not be completed. An unexpected error occurred.',
   UNAVAILABLE: 'The request could not be completed. The service is temporarily unavailable.',
+  REQUEST_TIMEOUT: 'The request could not be completed. The request was not received in full within the time allowed.',
+  HEADERS_TOO_LARGE: 'The request could not be completed. The request headers are too large.',
 } as const;
 
 export class ApiError extends Error {
@@ -67,6 +69,15 @@ export const unsupportedMediaType = (contentType: string | undefined): ApiError 
 
 export const payloadTooLarge = (): ApiError => new ApiError(413, 'INVALID_REQUEST', MESSAGES.TOO_LARGE);
 
+/**
+ * Answered on the socket, before any route, when a request's headers or body did not arrive
+ * by the deadline (--headers-timeout, --request-timeout; quality bar S9). PingOne has no
+ * 408 code: INVALID_REQUEST, as for the other malformed-request answers (413, 415).
+ */
+export const requestTimedOut = (): ApiError => new ApiError(408, 'INVALID_REQUEST', MESSAGES.REQUEST_TIMEOUT);
+
+export const headersTooLarge = (): ApiError => new ApiError(431, 'INVALID_REQUEST', MESSAGES.HEADERS_TOO_LARGE);
+
 export const unauthorized = (message = 'The access token is missing, malformed, expired or not issued by this server'): ApiError =>
   new ApiError(401, 'ACCESS_FAILED', MESSAGES.UNAUTHORIZED, [{ code: 'INVALID_TOKEN', message }], { 'WWW-Authenticate': 'Bearer' });
 
@@ -81,6 +92,10 @@ export const methodNotAllowed = (): ApiError => new ApiError(405, 'METHOD_NOT_AL
 export const requestLimited = (retryAfterSeconds: number, detail: ErrorDetail): ApiError =>
   new ApiError(429, 'REQUEST_LIMITED', MESSAGES.REQUEST_LIMITED, [detail], { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 
+/**
+ * The store cannot be reached or cannot write (reference §7.3: 503 carries Retry-After; the
+ * Go SDK retries it). Also what /health answers then.
+ */
 export const unavailable = (): ApiError => new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, undefined, { 'Retry-After': '1' });
 
 export const unexpected = (): ApiError => new ApiError(500, 'UNEXPECTED_ERROR', MESSAGES.UNEXPECTED_ERROR);

@@ -2,6 +2,7 @@
  * Opening the store, and every place where SQLite and PostgreSQL differ. The rest of the code
  * writes one Kysely query for both.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -34,6 +35,9 @@ export class Store {
   readonly db: Db;
   readonly dialect: Dialect;
   readonly #onClose: () => Promise<void>;
+  /** Set by noteFailure when the store could not write or be reached; cleared by a write probe. */
+  #failing = false;
+  #probe: Promise<boolean> | undefined;
 
   private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>) {
     this.db = db;
@@ -51,10 +55,19 @@ export class Store {
         connectionString: url.href,
         max: options.poolSize ?? 10,
         types: pgTypes,
+        // Names the process's connections in pg_stat_activity.
+        application_name: schema ? `openmfa:${schema}` : 'openmfa',
+        // A database that does not answer (a dropped route, a host gone) fails a request with
+        // 503 (isUnavailable) after this, rather than holding it for the OS's TCP timeout.
+        connectionTimeoutMillis: 10_000,
         ...(schema ? { options: `-c search_path=${schema}` } : {}),
       });
       // An idle client that loses its server must not crash the process.
       pool.on('error', () => {});
+      // Nor one that loses it while checked out: pg-pool listens for errors only on idle
+      // clients, so a connection cut mid-query would emit an unhandled 'error' (a crash). The
+      // query itself still rejects (503 through isUnavailable), and the pool drops the client.
+      pool.on('connect', (client) => { client.on('error', () => {}); });
       const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
       return new Store(db, 'postgres', async () => db.destroy());
     }
@@ -148,9 +161,71 @@ export class Store {
     }
   }
 
+  /**
+   * Records an error a request met. True when it says the store cannot write or cannot be
+   * reached (isUnavailable): the request answers 503, and so does /health until a write
+   * succeeds again.
+   */
+  noteFailure(e: unknown): boolean {
+    if (!isUnavailable(e)) return false;
+    this.#failing = true;
+    return true;
+  }
+
+  /**
+   * What /health reports: the store answers a read, and — after a request met a full disk,
+   * an I/O error or a lost connection — a write probe succeeds again. Without that failure
+   * /health costs one read; while failing, each /health runs one probe (never two at once).
+   */
+  async healthy(): Promise<boolean> {
+    if (!(await this.ping())) return false;
+    if (!this.#failing) return true;
+    this.#probe ??= this.#probeWrite().finally(() => { this.#probe = undefined; });
+    if (!(await this.#probe)) return false;
+    this.#failing = false;
+    return true;
+  }
+
+  /**
+   * A write that needs new space and reaches the disk: a table created, written to and
+   * dropped in one committed transaction (SQLite allocates a page and appends to the WAL;
+   * PostgreSQL extends a file and writes WAL). Any failure means writes are still failing.
+   */
+  async #probeWrite(): Promise<boolean> {
+    const name = `openmfa_write_probe_${randomBytes(4).toString('hex')}`;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.schema.createTable(name).addColumn('x', 'integer').execute();
+        await sql`insert into ${sql.table(name)} (x) values (1)`.execute(trx);
+        await trx.schema.dropTable(name).execute();
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   close(): Promise<void> {
     return this.#onClose();
   }
+}
+
+/**
+ * The store cannot write or cannot be reached — a condition of the machine, not of the
+ * request (issue #13): SQLite's full disk, I/O errors, a read-only or unopenable file, no
+ * memory, a lock not released within busy_timeout; PostgreSQL's connection exceptions (class
+ * 08), insufficient resources (53: disk full 53100, out of memory, too many connections),
+ * operator intervention (57P: shutdown, cannot connect now), system errors (58), and a lost
+ * or refused connection, which pg reports without a SQLSTATE.
+ */
+export function isUnavailable(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (/^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|BUSY)/.test(code)) return true;
+  if (/^(08|53|58)[0-9A-Z]{3}$|^57P[0-9A-Z]{2}$/.test(code)) return true;
+  if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true;
+  const message = typeof err?.message === 'string' ? err.message : '';
+  return code === '' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message);
 }
 
 /**

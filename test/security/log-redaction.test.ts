@@ -1,0 +1,67 @@
+/**
+ * Threat: secrets sent in a query string — an OTP, an authorization code, a client secret, an
+ * access token, a password — are written to the request log, where anyone who reads logs (or
+ * ships them elsewhere) can use them (issue #13, quality bar S8).
+ *
+ * Blocked by: the request log's `req` serializer (src/http/request-log.ts) writes the URL with
+ * the value of every secret-bearing query parameter replaced by REDACTED — one list, there —
+ * and keeps the parameters a request is followed by (cursor, limit, filter).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { REDACTED, redactUrl } from '../../src/http/request-log.js';
+import { startTestServer, type TestServer } from '../helper.js';
+
+let s: TestServer;
+before(async () => { s = await startTestServer({ config: { logLevel: 'debug' } }); });
+after(async () => { await s.close(); });
+
+const SECRETS = {
+  otp: '493027',
+  code: 'SplxlOBeZQQYbYS6WxSbIA',
+  client_secret: 'cs-7f3a9c2e41d84b0f',
+  access_token: 'eyJhbGciOiJFUzI1NiJ9.eyJzZWNyZXQiOjF9.c2lnbmF0dXJl',
+  password: 'hunter2-correct-horse',
+  token: 'tok-5b1e2d9a',
+  secret: 'JBSWY3DPEHPK3PXP',
+  Client_Secret: 'mixed-case-9d8c7b',
+  'refresh%5Ftoken': 'rt-encoded-name-42',
+  assertion: 'assertion-jwt-value-77',
+};
+
+test('threat: secrets in a query string reach the request log — every secret-bearing value is redacted, on every route and status', async () => {
+  const query = Object.entries(SECRETS).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&') + '&cursor=keep-this-cursor&limit=2';
+  const env = s.boot.environmentId;
+  const urls = [
+    `/v1/environments/${env}/users?${query}`, // 200
+    `/v1/environments/${env}/users?${query}&limit=x`, // 400
+    `/v1/environments/${env}/nothing-here?${query}`, // 404
+    `/${env}/as/token?${query}`, // the token endpoint, 401/400
+    `/health?${query}`,
+  ];
+  const statuses: number[] = [];
+  for (const url of urls) {
+    statuses.push((await s.request('GET', url)).status);
+    statuses.push((await s.request('POST', url, { token: null, contentType: 'application/x-www-form-urlencoded', raw: 'grant_type=client_credentials' })).status);
+  }
+  assert.ok(statuses.some((x) => x === 200) && statuses.some((x) => x >= 400), JSON.stringify(statuses));
+  const log = s.logs.text;
+  for (const [name, value] of Object.entries(SECRETS)) {
+    assert.equal(log.includes(value), false, `${name}'s value is in the log`);
+    assert.equal(log.includes(encodeURIComponent(value)), false, `${name}'s encoded value is in the log`);
+  }
+  assert.match(log, new RegExp(`otp=${REDACTED}`));
+  assert.match(log, /cursor=keep-this-cursor/, 'a cursor is kept: it is how a request is followed');
+  // Each request still has its line (at debug: incoming and completed).
+  assert.ok(s.logs.lines.filter((l) => l.includes('"request completed"')).length >= urls.length * 2);
+});
+
+test('redactUrl: names matched case-insensitively and after decoding; other parameters, order and encoding kept', () => {
+  assert.equal(redactUrl('/a?limit=1&otp=123&cursor=abc'), `/a?limit=1&otp=${REDACTED}&cursor=abc`);
+  assert.equal(redactUrl('/a?OTP=1&Access_Token=2&x_client_secret=3&my.password=4'), `/a?OTP=${REDACTED}&Access_Token=${REDACTED}&x_client_secret=${REDACTED}&my.password=${REDACTED}`);
+  assert.equal(redactUrl('/a?%63ode=abc'), `/a?%63ode=${REDACTED}`);
+  assert.equal(redactUrl('/a?filter=username%20eq%20%22x%22&expand=order'), '/a?filter=username%20eq%20%22x%22&expand=order');
+  assert.equal(redactUrl('/a?otp'), '/a?otp', 'a name without a value has nothing to hide');
+  assert.equal(redactUrl('/a?%zz=1&code=2'), `/a?%zz=1&code=${REDACTED}`, 'a name that does not decode is kept as sent');
+  assert.equal(redactUrl('/no-query'), '/no-query');
+});
