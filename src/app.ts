@@ -15,6 +15,7 @@ import { Access, registerAccessHook } from './http/access.js';
 import { registerBodyHandling } from './http/content-type.js';
 import { registerIdempotencyHooks } from './http/idempotency.js';
 import { RateLimiter, registerEnvironmentRateLimit, registerIpRateLimit } from './http/rate-limit.js';
+import { registerCorrelation } from './http/correlation.js';
 import { RequestLog, serializeRequest } from './http/request-log.js';
 import { ApiError, headersTooLarge, invalidRequest, notFound, payloadTooLarge, renderError, requestTimedOut, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
@@ -166,6 +167,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   // A cap on connections held at once (S9): Node closes further ones as they are accepted.
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 
+  registerCorrelation(app);
   // Rate limits (S7, S10): per client IP before authentication; per environment only for
   // calls authenticated for that environment, so anonymous floods never spend its budget.
   registerIpRateLimit(app, ctx.rateLimiter);

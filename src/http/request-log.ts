@@ -11,6 +11,7 @@
  * header paths besides.
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import './correlation.js';
 
 export class RequestLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
@@ -61,13 +62,15 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${query.join('&')}`;
 }
 
-/** Fastify's default `req` serializer, with the URL redacted. */
+/** Fastify's default `req` serializer, with the URL redacted and the correlation IDs (correlation.ts). */
 export function serializeRequest(request: FastifyRequest): Record<string, unknown> {
+  const { correlation } = request;
   return {
     method: request.method,
     url: redactUrl(request.url),
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,
+    ...(correlation ? { transactionId: correlation.transactionId, sessionId: correlation.sessionId } : {}),
   };
 }
