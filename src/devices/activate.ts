@@ -2,26 +2,24 @@
  * POST …/devices/{deviceID}, `application/vnd.pingidentity.device.activate+json`.
  * The order of checks (protocol §1.3): caller and environment (the access hook); the device
  * exists under this environment and user (404); it is waiting for activation, not blocked, not
- * locked (400 REQUEST_FAILED naming which); then the type checks the body and its proof, and a
- * failure there counts toward the lock of the device's method.
+ * locked (400 REQUEST_FAILED naming which); an attempt is reserved (attempts.ts: no reservation,
+ * no comparison); then the type checks the body and its proof, and settles the attempt.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { environmentOf } from '../http/access.js';
 import { requestFailed } from '../http/errors.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
-import { recordFailure } from './failures.js';
+import type { DevicesTable } from '../store/schema.js';
+import { releaseAttempt, reserveAttempt } from './attempts.js';
 import { kinds } from './kinds.js';
 import { ACTIVATION_REQUIRED, isLocked, lockOf, presentDevice, type DeviceType } from './model.js';
 import { requireDevice } from './store.js';
 
 export type DeviceParams = { envId: string; userId: string; deviceId: string };
 
-export async function activateDevice(ctx: Context, request: FastifyRequest<{ Params: DeviceParams }>) {
-  const { store, clock } = ctx;
-  const environment = environmentOf(request);
-  const device = await requireDevice(store.db, environment.id, request.params.userId, request.params.deviceId);
-  const now = clock.now();
+/** The state checks, in order; the same answer whether they run before or after a refused reservation. */
+function requireActivatable(device: DevicesTable, now: number): void {
   if (device.status !== ACTIVATION_REQUIRED) {
     throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device is ${device.status}; only a device in ACTIVATION_REQUIRED can be activated` });
   }
@@ -29,13 +27,40 @@ export async function activateDevice(ctx: Context, request: FastifyRequest<{ Par
   if (isLocked(device, now)) {
     throw requestFailed({ code: 'INVALID_VALUE', target: 'lock.status', message: 'The device is locked after too many failed attempts', innerError: { lock: lockOf(device, now) } });
   }
+}
+
+export async function activateDevice(ctx: Context, request: FastifyRequest<{ Params: DeviceParams }>) {
+  const { store, clock } = ctx;
+  const environment = environmentOf(request);
+  const { userId, deviceId } = request.params;
+  let device = await requireDevice(store.db, environment.id, userId, deviceId);
+  const now = clock.now();
+  requireActivatable(device, now);
   const kind = kinds[device.type as DeviceType];
   const policy = await policyForDevice(store.db, environment.id, device.policy_id);
-  const outcome = await kind.activate({ ctx, environment, device, policy, body: request.body, now });
+  const rule = await failureRule(store.db, environment.id, kind.failure(policy.body));
+  // Only while the device still waits for the pairing this request read (its challenge): a
+  // request that arrives after the activation, or after a new code, counts nothing.
+  const challenge = device.challenge_hash;
+  const attempt = await reserveAttempt(store.db, device.id, now, rule, (eb) => eb.and([
+    eb('status', '=', ACTIVATION_REQUIRED),
+    eb('blocked_at', 'is', null),
+    challenge === null ? eb('challenge_hash', 'is', null) : eb('challenge_hash', '=', challenge),
+  ]));
+  if (!attempt) {
+    // Locked meanwhile, activated, blocked or re-coded: answer what the device is now.
+    device = await requireDevice(store.db, environment.id, userId, deviceId);
+    requireActivatable(device, now);
+    throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this activation' });
+  }
+  const outcome = await kind.activate({ ctx, environment, device, policy, body: request.body, now, attempt });
   if (!outcome.ok) {
-    if (outcome.countsAsFailure) {
-      const { count, lockMs } = await failureRule(store.db, environment.id, kind.failure(policy.body));
-      await recordFailure(store.db, device.id, now, count, lockMs);
+    if (!outcome.countsAsFailure) {
+      // A right proof that could not be used gives its attempt back; if other attempts locked
+      // the device meanwhile, the answer is the lock, as it would be for a wrong proof.
+      await releaseAttempt(store.db, attempt);
+      device = await requireDevice(store.db, environment.id, userId, deviceId);
+      if (isLocked(device, now)) requireActivatable(device, now);
     }
     throw outcome.error;
   }

@@ -7,6 +7,7 @@ import type { ApiError } from '../http/errors.js';
 import type { PolicyBody } from '../policies/defaults.js';
 import type { MethodFailure, PolicyRecord } from '../policies/model.js';
 import type { DevicesTable, EnvironmentsTable, UsersTable } from '../store/schema.js';
+import type { Attempt } from './attempts.js';
 import type { DeviceCreateInput } from './create.js';
 import type { DeviceExtra, DeviceType } from './model.js';
 
@@ -40,6 +41,8 @@ export interface ActivateRequest {
   policy: PolicyRecord;
   body: unknown;
   now: number;
+  /** The attempt reserved for this proof (attempts.ts): the final write is conditional on it. */
+  attempt: Attempt;
 }
 
 export type ActivateOutcome =
@@ -75,6 +78,8 @@ export interface AuthenticationCheckRequest {
   /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion}). */
   body: { otp?: string; origin?: string; assertion?: string };
   now: number;
+  /** The attempt reserved for this proof (attempts.ts). */
+  attempt: Attempt;
 }
 
 export type AuthenticationCheck = { ok: true } | { ok: false; error: ApiError; countsAsFailure: boolean };
@@ -94,10 +99,14 @@ export interface DeviceKind {
   type: DeviceType;
   /** Validates the type-specific part of a create and prepares the row; throws ApiError. */
   prepare(request: CreateRequest): Promise<PreparedDevice>;
-  /** Checks an activation body and applies it atomically. Expected failures are values. */
+  /**
+   * Checks an activation body and applies it atomically, in a write conditional on
+   * `unlockedOrMine(attempt)` that clears the count. Expected failures are values:
+   * `countsAsFailure: false` (a right proof that lost a race) gives the attempt back.
+   */
   activate(request: ActivateRequest): Promise<ActivateOutcome>;
   /** sendActivationCode: a new code replaces the old one (types that send codes only). */
-  resendCode?(request: Omit<ActivateRequest, 'body'>): Promise<{ row: DevicesTable; shownOnce?: Record<string, unknown> }>;
+  resendCode?(request: Omit<ActivateRequest, 'body' | 'attempt'>): Promise<{ row: DevicesTable; shownOnce?: Record<string, unknown> }>;
   authentication: DeviceAuthentication;
   /** What the policy says of failed attempts for this device's method (policies/model.ts failureRule applies it). */
   failure(policy: PolicyBody): MethodFailure;

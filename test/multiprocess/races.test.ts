@@ -8,13 +8,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { DIALECT, freshStore, type Dialect } from '../helper.js';
-import { attest } from '../devices/desktop-fixtures.js';
+import { attest, newCredential } from '../devices/desktop-fixtures.js';
+import { handAssertion } from '../authentication/support.js';
+import { totpCode } from '../support/rfc6238.js';
 import { wrongCodes } from '../devices/otp-support.js';
-import { call, startProcesses, tokenOf, type Processes, type Reply } from '../support/processes.js';
+import { call, reportFigures, startProcesses, tokenOf, type Processes, type Reply } from '../support/processes.js';
 import type { Store } from '../../src/store/db.js';
 
 const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
 const OTP_CHECK = 'application/vnd.pingidentity.otp.check+json';
+const ASSERTION_CHECK = 'application/vnd.pingidentity.assertion.check+json';
 const dialect: Dialect = DIALECT;
 /** S2's 100 concurrent submissions of one valid secret; S1's parallel wrong codes (1,000 in `npm run test:stress`). */
 const REPLAYS = Number(process.env.OPENMFA_STRESS_REPLAYS ?? 100);
@@ -102,43 +105,91 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
     assert.equal(Number(row.failed_attempts), 0);
   });
 
-  test(`S1: ${BRUTE} concurrent wrong OTPs across both processes → exactly the policy's 3 failures recorded, 0 successes`, async () => {
-    const user = await newUser();
-    const created = await on(0, 'POST', devices(user), { body: { type: 'EMAIL', email: 'brute@example.com', testMode: true, status: 'ACTIVATION_REQUIRED' } });
-    assert.equal(created.status, 201, created.text);
-    const path = `${devices(user)}/${created.body.id as string}`;
-    const results = await Promise.all(wrongCodes(created.body.test.otp as string, BRUTE).map((otp, i) => on(i, 'POST', path, { contentType: ACTIVATE, body: { otp } })));
-    assert.equal(results.filter((r) => r.status === 200).length, 0);
-    for (const r of results) assert.equal(r.status, 400, r.text);
-    const row = await store.db.selectFrom('devices').selectAll().where('id', '=', created.body.id as string).executeTakeFirstOrThrow();
-    assert.equal(Number(row.failed_attempts), 3, 'exactly the policy failure count');
-    assert.notEqual(row.locked_until, null);
-    assert.equal(row.status, 'ACTIVATION_REQUIRED');
-    // The right code is refused while locked.
-    const right = await on(1, 'POST', path, { contentType: ACTIVATE, body: { otp: created.body.test.otp } });
-    assert.equal(right.status, 400, right.text);
-  });
+  /**
+   * S1 across processes: the attacker's best case — every wrong proof in parallel, spread over
+   * both processes, the right proof sent last. "Compared" is read from the answers (a compared
+   * wrong proof is 400 INVALID_DATA on its target; a refused reservation answers the lock).
+   */
+  interface Burst { path: string; contentType: string; right: unknown; wrong: unknown[]; deviceId: string; proofTarget: string }
+  const nearTotp = (secret: string) => [-1, 0, 1].map((k) => totpCode(secret, Date.now() + k * 30_000));
+  const bursts: Record<string, () => Promise<Burst>> = {
+    async 'EMAIL activation codes'() {
+      const user = await newUser();
+      const created = await on(0, 'POST', devices(user), { body: { type: 'EMAIL', email: 'brute@example.com', testMode: true, status: 'ACTIVATION_REQUIRED' } });
+      assert.equal(created.status, 201, created.text);
+      const otp = created.body.test.otp as string;
+      return { path: `${devices(user)}/${created.body.id as string}`, contentType: ACTIVATE, right: { otp }, wrong: wrongCodes(otp, BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
+    },
+    async 'TOTP activation codes'() {
+      const user = await newUser();
+      const created = await on(0, 'POST', devices(user), { body: { type: 'TOTP' } });
+      assert.equal(created.status, 201, created.text);
+      const secret = created.body.secret as string;
+      return { path: `${devices(user)}/${created.body.id as string}`, contentType: ACTIVATE, right: { otp: totpCode(secret, Date.now()) }, wrong: wrongCodes(nearTotp(secret), BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
+    },
+    async 'desktop attestations'() {
+      const user = await newUser();
+      const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
+      assert.equal(created.status, 201, created.text);
+      const options = created.body.pingIdDesktopCredentialCreationOptions as string;
+      // Each well signed by a fresh key, answering a challenge the server never issued.
+      const wrong = Array.from({ length: BRUTE }, () => ({ attestation: attest(options, { now: Date.now(), claims: { challenge: randomBytes(32).toString('base64url') } }) }));
+      return { path: `${devices(user)}/${created.body.id as string}`, contentType: ACTIVATE, right: { attestation: attest(options, { now: Date.now() }) }, wrong, deviceId: created.body.id, proofTarget: 'attestation' };
+    },
+    async 'EMAIL otp.check codes'() {
+      const user = await newUser();
+      const created = await on(0, 'POST', devices(user), { body: { type: 'EMAIL', email: 'brute@example.com', testMode: true } });
+      assert.equal(created.status, 201, created.text);
+      const flow = await on(1, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
+      assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
+      const otp = flow.body.test.otp as string;
+      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp }, wrong: wrongCodes(otp, BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
+    },
+    async 'TOTP otp.check codes'() {
+      const user = await newUser();
+      const created = await on(0, 'POST', devices(user), { body: { type: 'TOTP', status: 'ACTIVE' } });
+      assert.equal(created.status, 201, created.text);
+      const secret = created.body.secret as string;
+      const flow = await on(1, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
+      assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
+      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp: totpCode(secret, Date.now()) }, wrong: wrongCodes(nearTotp(secret), BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
+    },
+    async 'desktop assertions'() {
+      const user = await newUser();
+      const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
+      assert.equal(created.status, 201, created.text);
+      const credential = { ...newCredential(), credentialId: `cred-${randomBytes(6).toString('hex')}`, unitId: '4d764d06-6aa5-4c15-ac8c-4df655cbf867' };
+      const attestation = attest(created.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now(), credential, claims: { credentialId: credential.credentialId } });
+      const activated = await on(1, 'POST', `${devices(user)}/${created.body.id as string}`, { contentType: ACTIVATE, body: { attestation } });
+      assert.equal(activated.status, 200, activated.text);
+      const flow = await on(0, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
+      assert.equal(flow.body.status, 'ASSERTION_REQUIRED', flow.text);
+      const options = flow.body.pingIdDesktopCredentialRequestOptions as string;
+      const origin = 'https://app.pingone.eu';
+      // Each signed by a key that is not the device's.
+      const wrong = Array.from({ length: BRUTE }, () => ({ origin, assertion: handAssertion(options, credential, Date.now(), { key: newCredential().privateKey }) }));
+      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: ASSERTION_CHECK, right: { origin, assertion: handAssertion(options, credential, Date.now()) }, wrong, deviceId: created.body.id, proofTarget: 'assertion' };
+    },
+  };
 
-  test(`S1: ${BRUTE} concurrent wrong attestations across both processes → exactly the policy's 3 failures recorded, 0 successes`, async () => {
-    const user = await newUser();
-    const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
-    assert.equal(created.status, 201, created.text);
-    const options = created.body.pingIdDesktopCredentialCreationOptions as string;
-    const path = `${devices(user)}/${created.body.id as string}`;
-    // Each is well signed by a fresh key but answers a challenge the server never issued.
-    const attempts = Array.from({ length: BRUTE }, () => attest(options, { now: Date.now(), claims: { challenge: randomBytes(32).toString('base64url') } }));
-    const results = await Promise.all(attempts.map((attestation, i) => on(i, 'POST', path, { contentType: ACTIVATE, body: { attestation } })));
-    assert.equal(results.filter((r) => r.status === 200).length, 0);
-    for (const r of results) assert.equal(r.status, 400, r.text);
-    const row = await store.db.selectFrom('devices').selectAll().where('id', '=', created.body.id as string).executeTakeFirstOrThrow();
-    assert.equal(Number(row.failed_attempts), 3, 'exactly the policy failure count');
-    assert.notEqual(row.locked_until, null);
-    assert.equal(row.status, 'ACTIVATION_REQUIRED');
-    assert.equal(row.public_jwk, null);
-    // The right attestation is refused while locked.
-    const right = await on(1, 'POST', path, { contentType: ACTIVATE, body: { attestation: attest(options, { now: Date.now() }) } });
-    assert.equal(right.status, 400, right.text);
-  });
+  for (const [name, make] of Object.entries(bursts)) {
+    test(`S1: ${BRUTE} wrong ${name} in parallel across both processes, the right one last → at most the policy's 3 compared, 0 successes, the right one answered as locked`, async (t) => {
+      const burst = await make();
+      const results = await Promise.all([...burst.wrong, burst.right].map((body, i) => on(i, 'POST', burst.path, { contentType: burst.contentType, body })));
+      const successes = results.filter((r) => r.status === 200).length;
+      const compared = results.filter((r) => r.status === 400 && r.body.code === 'INVALID_DATA' && r.body.details?.[0]?.target === burst.proofTarget).length;
+      await reportFigures(t, 'attempts', { proof: name, burst: BRUTE + 1, compared, policyCount: 3, breaches: successes });
+      assert.equal(successes, 0, statuses(results));
+      assert.equal(compared, 3, `exactly the policy's 3 compared; ${compared} were`);
+      for (const r of results) assert.equal(r.status, 400, r.text);
+      const right = results.at(-1)!;
+      assert.equal(right.body.code, 'REQUEST_FAILED', right.text);
+      assert.match(right.body.details[0].message, /locked after too many failed attempts$/, right.text);
+      const row = await store.db.selectFrom('devices').selectAll().where('id', '=', burst.deviceId).executeTakeFirstOrThrow();
+      assert.equal(Number(row.failed_attempts), 3, 'exactly the policy failure count');
+      assert.notEqual(row.locked_until, null);
+    });
+  }
 
   test(`S2: ${REPLAYS} concurrent otp.check calls on one flow with ONE valid code → one COMPLETED`, async () => {
     const user = await newUser();

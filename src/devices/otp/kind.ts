@@ -12,6 +12,7 @@ import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
 import { durationMs, mfaSettings } from '../../policies/model.js';
 import { EMAIL_PATTERN } from '../../platform/users.js';
+import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
 import { codeHash, issueCode, messageFor } from './one-time-code.js';
@@ -27,14 +28,17 @@ const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 
 export const OtpBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
 
-/** The activation's one write (quality bar P2): conditional on the code, so a code is used once. */
-const activateWithCode = prepare<[string, string, number], DevicesTable>(3, (db, deviceId, hash, now) =>
+/**
+ * The activation's one write (quality bar P2): conditional on the code, so a code is used once,
+ * and on the device being unlocked or locked by this attempt (attempts.ts); it clears the count.
+ */
+const activateWithCode = prepare<[string, string, number | null, number], DevicesTable>(4, (db, deviceId, hash, attemptLock, now) =>
   db.updateTable('devices').set({
-    status: 'ACTIVE', challenge_hash: null, challenge_expires_at: null, activated_at: now, failed_attempts: 0, locked_until: null, updated_at: now,
+    status: 'ACTIVE', challenge_hash: null, challenge_expires_at: null, activated_at: now, ...CLEARED, updated_at: now,
   })
     .where('id', '=', deviceId).where('status', '=', 'ACTIVATION_REQUIRED').where('challenge_hash', '=', hash)
     .where('blocked_at', 'is', null)
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .where((eb) => unlockedOrMine(eb, attemptLock, now))
     .returningAll());
 
 export const methodOf = (policy: PolicyBody, type: OfflineType) => policy[POLICY_KEY[type]];
@@ -94,7 +98,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
       };
     },
 
-    async activate({ ctx, device, body, now }) {
+    async activate({ ctx, device, body, now, attempt }) {
       const parsed = checkBody(OtpBody, body);
       if (!parsed.ok) return { ok: false, error: parsed.error, countsAsFailure: true };
       const { otp } = parsed.value;
@@ -106,7 +110,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
         return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
       }
       // Single use: only the request that still finds this code's hash changes the device.
-      const row = await activateWithCode.first(ctx.store.db, device.id, hash, now);
+      const row = await activateWithCode.first(ctx.store.db, device.id, hash, attempt.lockedUntil, now);
       if (!row) return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this passcode' }) };
       return { ok: true, row };
     },

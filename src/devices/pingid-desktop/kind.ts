@@ -8,6 +8,7 @@ import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/e
 import { checkBody } from '../../http/validation.js';
 import { checkRpId } from '../../protocol/desktop.js';
 import { durationMs } from '../../policies/model.js';
+import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
 import { checkAttestation } from './attestation.js';
@@ -30,9 +31,9 @@ function asAttestationError(e: ApiError): ApiError {
   return invalidData({ code: 'INVALID_VALUE', target: 'attestation', message: 'The body must be exactly {"attestation": "<JWT>"}' });
 }
 
-/** The activation's one write (quality bar P3), compiled once. */
-const activateWithAttestation = prepare<[string, string, string, string, string, string | null, number], DevicesTable>(7,
-  (db, deviceId, challengeHash, credentialId, publicJwk, extra, nickname, now) => db.updateTable('devices').set({
+/** The activation's one write (quality bar P3), compiled once; conditional on the attempt (attempts.ts). */
+const activateWithAttestation = prepare<[string, string, string, string, string, string | null, number | null, number], DevicesTable>(8,
+  (db, deviceId, challengeHash, credentialId, publicJwk, extra, nickname, attemptLock, now) => db.updateTable('devices').set({
     status: 'ACTIVE',
     credential_id: credentialId,
     public_jwk: publicJwk,
@@ -41,15 +42,14 @@ const activateWithAttestation = prepare<[string, string, string, string, string,
     challenge_hash: null,
     challenge_expires_at: null,
     activated_at: now,
-    failed_attempts: 0,
-    locked_until: null,
+    ...CLEARED,
     updated_at: now,
   })
     .where('id', '=', deviceId)
     .where('status', '=', 'ACTIVATION_REQUIRED')
     .where('challenge_hash', '=', challengeHash)
     .where('blocked_at', 'is', null)
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .where((eb) => unlockedOrMine(eb, attemptLock, now))
     .returningAll());
 
 export const pingIdDesktop: DeviceKind = {
@@ -86,7 +86,7 @@ export const pingIdDesktop: DeviceKind = {
     };
   },
 
-  async activate({ ctx, environment, device, body, now }) {
+  async activate({ ctx, environment, device, body, now, attempt }) {
     const parsed = checkBody(ActivateBody, body);
     if (!parsed.ok) return { ok: false, error: asAttestationError(parsed.error), countsAsFailure: true };
     const { attestation } = parsed.value;
@@ -105,9 +105,9 @@ export const pingIdDesktop: DeviceKind = {
     const c = result.credential;
     const next: DeviceExtra = { ...extra, os: c.os, model: c.model, application: c.application, unitId: c.unitId };
     // Step 8: one conditional change. If another request activated (or locked, or blocked) the
-    // device since it was read, nothing matches and nothing changes.
+    // device since it was read, nothing matches and nothing changes; the attempt is given back.
     const row = await activateWithAttestation.first(ctx.store.db,
-      device.id, device.challenge_hash ?? '', c.credentialId, JSON.stringify(c.publicJwk), JSON.stringify(next), c.nickname ?? null, now);
+      device.id, device.challenge_hash ?? '', c.credentialId, JSON.stringify(c.publicJwk), JSON.stringify(next), c.nickname ?? null, attempt.lockedUntil, now);
     if (!row) {
       return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this activation' }) };
     }

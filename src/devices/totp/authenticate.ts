@@ -3,11 +3,12 @@
  * that is newer than the last one the device accepted, and records its step in the same
  * conditional UPDATE, so one code completes at most one flow. A code that is right for its
  * step but not newer than the last accepted one (a replay, or the loser of a race with the
- * request that used it) is refused without counting as a failed attempt — as a proof sent
- * to a flow that another request has just completed is — so a user's own double submit
- * cannot lock the device; wrong codes count.
+ * request that used it) is refused, and its reserved attempt given back (attempts.ts) — as a
+ * proof sent to a flow that another request has just completed is — so a user's own double
+ * submit cannot lock the device; wrong codes count.
  */
 import { invalidData } from '../../http/errors.js';
+import { unlockedOrMine } from '../attempts.js';
 import type { DeviceAuthentication } from '../kind.js';
 import { openTotpSecret } from './secret.js';
 import { matchingStep } from './totp.js';
@@ -19,16 +20,18 @@ export const totpAuthentication: DeviceAuthentication = {
     return { status: 'OTP_REQUIRED', challengeHash: null, challengeExpiresAt: null };
   },
 
-  async check({ ctx, device, body, now }) {
+  async check({ ctx, device, body, now, attempt }) {
     const wrong = { ok: false as const, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
     if (!device.secret_sealed) return wrong;
     const step = matchingStep(openTotpSecret(ctx.box, device.id, device.secret_sealed), body.otp ?? '', now);
     if (step === undefined) return wrong;
     const used = { ok: false as const, countsAsFailure: false, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode has already been used; wait for the next one' }) };
     if (device.last_otp_step !== null && step <= Number(device.last_otp_step)) return used;
+    // The step is taken only while the device is unlocked or locked by this very attempt.
     const res = await ctx.store.db.updateTable('devices').set({ last_otp_step: step })
       .where('id', '=', device.id)
       .where((eb) => eb.or([eb('last_otp_step', 'is', null), eb('last_otp_step', '<', step)]))
+      .where((eb) => unlockedOrMine(eb, attempt.lockedUntil, now))
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1 ? { ok: true } : used;
   },

@@ -6,6 +6,7 @@
  */
 import { invalidData, invalidValue, requestFailed } from '../../http/errors.js';
 import { checkBody } from '../../http/validation.js';
+import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
 import { OtpBody } from '../otp/kind.js';
 import { totpAuthentication } from './authenticate.js';
@@ -34,7 +35,7 @@ export const totp: DeviceKind = {
     };
   },
 
-  async activate({ ctx, device, body, now }) {
+  async activate({ ctx, device, body, now, attempt }) {
     const parsed = checkBody(OtpBody, body);
     if (!parsed.ok) return { ok: false, error: parsed.error, countsAsFailure: true };
     const { otp } = parsed.value;
@@ -46,12 +47,12 @@ export const totp: DeviceKind = {
       return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
     }
     const row = await ctx.store.db.updateTable('devices').set({
-      status: 'ACTIVE', challenge_expires_at: null, last_otp_step: step, activated_at: now, failed_attempts: 0, locked_until: null, updated_at: now,
+      status: 'ACTIVE', challenge_expires_at: null, last_otp_step: step, activated_at: now, ...CLEARED, updated_at: now,
     })
       .where('id', '=', device.id).where('status', '=', 'ACTIVATION_REQUIRED')
       .where((eb) => eb.or([eb('last_otp_step', 'is', null), eb('last_otp_step', '<', step)]))
       .where('blocked_at', 'is', null)
-      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .where((eb) => unlockedOrMine(eb, attempt.lockedUntil, now))
       .returningAll().executeTakeFirst();
     if (!row) return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this passcode' }) };
     return { ok: true, row };
