@@ -2,11 +2,12 @@
  * The SMTP client against a fake server on 127.0.0.1:0 (fake-smtp.ts): the whole dialogue,
  * AUTH PLAIN and LOGIN, STARTTLS and smtps://, headers, dot-stuffing, reply-code checks,
  * timeouts, header injection; and, through the notifier on a real store (startTestServer),
- * that an EMAIL goes out by SMTP and only its envelope is kept (body NULL, sender smtp).
+ * that an EMAIL is queued and goes out by SMTP when the queue is drained, only its envelope
+ * kept (body NULL, sender smtp); a refused one is dropped, a relay that is down is retried.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApiError, MESSAGES } from '../../src/http/errors.js';
+import { ApiError } from '../../src/http/errors.js';
 import { createNotifier } from '../../src/notify/index.js';
 import { createSmtpTransport, dotStuff, SmtpError } from '../../src/notify/smtp.js';
 import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
@@ -230,6 +231,7 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
     config: { smtpUrl: `smtp://u:p@127.0.0.1:${port}`, smtpFrom: FROM, webhookUrl: undefined, webhookSecret: undefined, rpId: 'mfa.example.com' },
     store: app.store,
     clock: app.clock,
+    box: app.ctx.box,
   });
 
   test('the message goes out by SMTP; the record keeps no text (body NULL, sender smtp)', async () => {
@@ -238,7 +240,10 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
     assert.equal(notifier.senderFor('EMAIL'), 'smtp');
     assert.equal(notifier.senderFor('SMS'), 'outbox');
     await notifier.send({ environmentId: env, userId, deviceId: 'd-1', channel: 'EMAIL', recipient: 'smtp.user@example.com', subject: 'Your passcode', body: TEXT });
+    assert.equal(server.mails.length, 0, 'queued, not sent on the request path');
+    await notifier.drain();
     await notifier.close();
+    assert.deepEqual(await app.store.db.selectFrom('deliveries').select('id').execute(), [], 'delivered: the queued copy is gone');
 
     assert.equal(server.lines[0]!.line, 'EHLO mfa.example.com');
     const rows = await app.store.db.selectFrom('messages').selectAll().where('user_id', '=', userId).execute();
@@ -260,36 +265,43 @@ describe(`EMAIL through SMTP, via the notifier (${DIALECT})`, () => {
     assert.equal(JSON.stringify(await app.store.db.selectFrom('messages').selectAll().execute()).includes('493021'), false);
   });
 
-  test('a refused recipient: 400 REQUEST_FAILED DELIVERY_FAILED, and nothing is recorded or counted', async () => {
+  test('a refused recipient: dropped after one attempt, its record removed so it does not count', async () => {
     const server = await use(startFakeSmtp({ auth: ['PLAIN'], user: 'u', pass: 'p', replies: { RCPT: '550 5.1.1 no such user' } }));
     const notifier = notifierFor(server.port);
     const before = await app.store.db.selectFrom('messages').select('id').where('user_id', '=', userId).execute();
-    await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'gone@example.com', subject: 'Your passcode', body: TEXT }), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
-      assert.equal(e.status, 400);
-      assert.equal(e.code, 'REQUEST_FAILED');
-      assert.deepEqual(e.details, [{ code: 'DELIVERY_FAILED', target: 'email', message: 'The EMAIL message was refused by the delivery service' }]);
-      return true;
-    });
+    await notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'gone@example.com', subject: 'Your passcode', body: TEXT });
+    await notifier.drain();
+    app.clock.advance(60_000);
+    await notifier.drain();
+    assert.equal(server.lines.filter((l) => l.line.startsWith('RCPT TO')).length, 1, 'not retried');
     const afterRows = await app.store.db.selectFrom('messages').select('id').where('user_id', '=', userId).execute();
     assert.equal(afterRows.length, before.length);
+    assert.deepEqual(await app.store.db.selectFrom('deliveries').select('id').execute(), []);
     await notifier.close();
   });
 
-  test('a relay that is down: 503 SERVICE_UNAVAILABLE with Retry-After, nothing recorded', async () => {
-    const server = await use(startFakeSmtp({ replies: { greeting: '421 4.3.2 Service not available' } }));
-    const notifier = notifierFor(server.port);
-    await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'later@example.com', body: TEXT }), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
-      assert.equal(e.status, 503);
-      assert.equal(e.code, 'SERVICE_UNAVAILABLE');
-      assert.equal(e.message, MESSAGES.UNAVAILABLE);
-      assert.deepEqual(e.headers, { 'Retry-After': '30' });
-      assert.deepEqual(e.details, [{ code: 'DELIVERY_FAILED', target: 'email', message: 'The EMAIL message could not be handed to the delivery service; try again later' }]);
-      return true;
-    });
-    assert.equal((await app.store.db.selectFrom('messages').select('id').where('recipient', '=', 'later@example.com').execute()).length, 0);
+  test('a relay that is down: retried after the back-off, delivered when it is back', async () => {
+    const down = await use(startFakeSmtp({ replies: { greeting: '421 4.3.2 Service not available' } }));
+    const notifier = notifierFor(down.port);
+    await notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'later@example.com', body: TEXT });
+    await notifier.drain();
+    assert.equal(down.mails.length, 0);
+    const row = await app.store.db.selectFrom('deliveries').selectAll().executeTakeFirstOrThrow();
+    assert.deepEqual([row.attempts, row.next_attempt_at - app.clock.now(), row.lease_owner], [1, 500, null]);
+    assert.match(row.last_error ?? '', /^greeting refused: 421/);
+    assert.equal((await app.store.db.selectFrom('messages').select('id').where('recipient', '=', 'later@example.com').execute()).length, 1, 'still counted: it will be sent');
     await notifier.close();
+    // The relay is back on another port; a notifier for it finds the queued message.
+    const up = await use(startFakeSmtp({ auth: ['PLAIN'], user: 'u', pass: 'p' }));
+    const again = notifierFor(up.port);
+    await again.drain();
+    assert.equal(up.mails.length, 0, 'not before its back-off');
+    app.clock.advance(500);
+    await again.drain();
+    assert.equal(up.mails.length, 1);
+    assert.equal(parseMail(up.mails[0]!.text).body, TEXT);
+    assert.deepEqual(await app.store.db.selectFrom('deliveries').select('id').execute(), []);
+    await again.close();
   });
 
   test('a recipient with CR/LF is refused by the notifier before any connection (400, target email)', async () => {
