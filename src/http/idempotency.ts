@@ -159,22 +159,29 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
         if (!rows[0]?.ok) throw keyInFlight();
       }
       const at = clock.now();
-      const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).executeTakeFirst();
-      if (row && row.expires_at > at && row.state === 'DONE' && row.status !== null && row.body_sealed !== null) {
-        if (row.request_hash !== requestHash) throw keyReused();
-        const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
-        const body = box.open(row.body_sealed, 'idempotency:' + row.id);
-        await tx.rollback();
-        claim.settled = true;
-        return reply.code(row.status).headers({ ...headers, 'idempotent-replayed': 'true' }).send(body);
-      }
-      // Expired, or unfinished and so from a request that is gone (see the header): start over.
-      if (row) await db.deleteFrom('idempotency_keys').where('id', '=', row.id).execute();
       const id = randomUUID();
-      await db.insertInto('idempotency_keys').values({
-        id, scope, environment_id: request.auth!.environment!.id, request_hash: requestHash, state: 'IN_FLIGHT',
+      const fresh = {
+        id, scope, environment_id: request.auth!.environment!.id, request_hash: requestHash, state: 'IN_FLIGHT' as const,
         status: null, headers: null, body_sealed: null, created_at: at, expires_at: at + KEY_TTL_MS,
-      }).execute();
+      };
+      // The claim is the transaction's first statement, a write: on SQLite it takes the write
+      // lock at once (waiting for it like any write) rather than upgrading a read later.
+      const claimed = await db.insertInto('idempotency_keys').values(fresh).onConflict((oc) => oc.column('scope').doNothing())
+        .returning('id').executeTakeFirst();
+      if (!claimed) {
+        const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).executeTakeFirstOrThrow();
+        if (row.expires_at > at && row.state === 'DONE' && row.status !== null && row.body_sealed !== null) {
+          if (row.request_hash !== requestHash) throw keyReused();
+          const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
+          const body = box.open(row.body_sealed, 'idempotency:' + row.id);
+          await tx.rollback();
+          claim.settled = true;
+          return reply.code(row.status).headers({ ...headers, 'idempotent-replayed': 'true' }).send(body);
+        }
+        // Expired, or unfinished and so from a request that is gone (see the header): start over.
+        await db.deleteFrom('idempotency_keys').where('id', '=', row.id).execute();
+        await db.insertInto('idempotency_keys').values(fresh).execute();
+      }
       claim.rowId = id;
       claim.tx = tx;
     } catch (e) {

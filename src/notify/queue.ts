@@ -44,6 +44,11 @@ export const LEASE_MS = 2 * 60 * 1000;
 export const MAX_RETRY_AFTER_MS = 5 * 60 * 1000;
 const POLL_MS = 1_000;
 const BATCH = 16;
+/**
+ * Ticks one process runs at once: a wake while one tick waits on a receiver that hangs (up to
+ * the webhook's timeout) starts another, so one slow receiver does not hold back new messages.
+ */
+const MAX_TICKS = 4;
 
 export interface DeliveryQueueOptions {
   store: Store;
@@ -70,7 +75,7 @@ export class DeliveryQueue {
   /** This queue's lease name: a process (or a test's notifier) that holds a row. */
   readonly #owner = randomUUID();
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  readonly #running = new Set<Promise<void>>();
   #again = false;
   #started = false;
   #closed = false;
@@ -128,7 +133,7 @@ export class DeliveryQueue {
 
   /** Resolves when no tick is running. */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
   /** Stops the timer and waits for the attempts in flight to be recorded. */
@@ -141,11 +146,11 @@ export class DeliveryQueue {
 
   #wake(): void {
     if (this.#closed) return;
-    if (this.#running) {
+    if (this.#running.size >= MAX_TICKS) {
       this.#again = true;
       return;
     }
-    this.#running = (async () => {
+    const run = (async () => {
       try {
         do {
           this.#again = false;
@@ -153,10 +158,10 @@ export class DeliveryQueue {
         } while (this.#again && !this.#closed);
       } catch (e) {
         this.#log().error({ err: { message: (e as Error).message } }, 'delivery queue tick failed');
-      } finally {
-        this.#running = undefined;
       }
     })();
+    this.#running.add(run);
+    void run.then(() => this.#running.delete(run));
   }
 
   /** Claims up to one batch of due messages and makes one attempt at each; returns how many. */

@@ -21,6 +21,8 @@ export interface WebhookReceiver {
   mode: 'ok' | 'fail' | 'hang';
   /** Resolves once `count` requests have arrived. */
   until(count: number): Promise<void>;
+  /** Resolves with the first request (already arrived or still to come) that matches. */
+  first(match: (post: ReceivedPost) => boolean): Promise<ReceivedPost>;
   /** Distinct message IDs received, and how many times each. */
   counts(): Map<string, number>;
   close(): Promise<void>;
@@ -28,6 +30,7 @@ export interface WebhookReceiver {
 
 export async function startWebhookReceiver(mode: WebhookReceiver['mode'] = 'ok'): Promise<WebhookReceiver> {
   const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const matchers: Array<{ match: (post: ReceivedPost) => boolean; resolve: (post: ReceivedPost) => void }> = [];
   const held: http.ServerResponse[] = [];
   const r: WebhookReceiver = {
     url: '',
@@ -36,6 +39,11 @@ export async function startWebhookReceiver(mode: WebhookReceiver['mode'] = 'ok')
     until: (count) => new Promise<void>((resolve) => {
       if (r.received.length >= count) resolve();
       else waiters.push({ count, resolve });
+    }),
+    first: (match) => new Promise<ReceivedPost>((resolve) => {
+      const found = r.received.find(match);
+      if (found) resolve(found);
+      else matchers.push({ match, resolve });
     }),
     counts() {
       const m = new Map<string, number>();
@@ -57,6 +65,10 @@ export async function startWebhookReceiver(mode: WebhookReceiver['mode'] = 'ok')
         res.writeHead(now === 'ok' ? 204 : 503);
         res.end();
         post.answered = true;
+      }
+      for (const m of matchers.filter((x) => x.match(post))) {
+        matchers.splice(matchers.indexOf(m), 1);
+        m.resolve(post);
       }
       for (const w of waiters.filter((x) => r.received.length >= x.count)) {
         waiters.splice(waiters.indexOf(w), 1);
