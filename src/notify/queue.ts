@@ -21,9 +21,9 @@
  *              ticks at once), so messages queued before a crash or a restart are sent when any
  *              process is running again.
  *
- * Times (due, lease, back-off) come from the injected clock. A lease (2 minutes, longer than
- * any one attempt: the webhook's 10 s timeout, SMTP's reply timeouts) bounds how long a message
- * claimed by a process that died waits before another takes it; on SQLite one process owns the
+ * Times (due, lease, back-off) come from the injected clock. A lease (15 s, renewed every 5 s
+ * while its attempt runs, so a slow SMTP dialogue keeps it) bounds how long a message claimed
+ * by a process that died waits before another process takes it; on SQLite one process owns the
  * file, so start() frees every lease at once. Delivery is at least once: a process killed after
  * the receiver accepted and before the row is deleted leaves it to be sent again — receivers
  * deduplicate by X-OpenMFA-Message-Id / Message-ID, which is the message's ID on every attempt.
@@ -39,7 +39,7 @@ import { DeliveryFailed, type Sender, type StoredMessage } from './sender.js';
 import type { NotifyLog } from './webhook.js';
 
 export const DEFAULT_BACKOFF_MS: readonly number[] = [500, 1_000, 2_000, 4_000, 8_000];
-export const LEASE_MS = 2 * 60 * 1000;
+export const LEASE_MS = 15_000;
 /** A Retry-After longer than this ends the retries: the code would be close to expiring. */
 export const MAX_RETRY_AFTER_MS = 5 * 60 * 1000;
 const POLL_MS = 1_000;
@@ -201,6 +201,22 @@ export class DeliveryQueue {
       return;
     }
     const sender = this.#senders(row.sender);
+    // The lease is renewed while the attempt runs: a live process keeps what it is sending.
+    const renew = setInterval(() => {
+      void db.updateTable('deliveries').set({ lease_until: this.#clock.now() + this.#leaseMs })
+        .where('id', '=', row.id).where('lease_owner', '=', this.#owner).execute().catch(() => {});
+    }, Math.max(1, Math.floor(this.#leaseMs / 3)));
+    renew.unref();
+    try {
+      await this.#settle(row, ref, message, sender);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  async #settle(row: DeliveriesTable, ref: Record<string, unknown>, message: OutgoingMessage, sender: Sender | undefined): Promise<void> {
+    const db = this.#store.db;
+    const mine = () => db.deleteFrom('deliveries').where('id', '=', row.id).where('lease_owner', '=', this.#owner);
     let failure: DeliveryFailed;
     if (!sender) {
       failure = new DeliveryFailed(`no ${row.sender} sender is configured in this process`, false);

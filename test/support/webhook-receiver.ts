@@ -13,6 +13,8 @@ export interface ReceivedPost {
   body: { id: string; body: string; recipient: string; deviceId: string | null; userId: string };
   /** Whether an answer was sent (false while a hanging request is held). */
   answered: boolean;
+  /** The status answered (204 or 503), once answered. */
+  status?: number;
 }
 
 export interface WebhookReceiver {
@@ -62,7 +64,8 @@ export async function startWebhookReceiver(mode: WebhookReceiver['mode'] = 'ok')
       const now = r.mode;
       if (now === 'hang') held.push(res);
       else {
-        res.writeHead(now === 'ok' ? 204 : 503);
+        post.status = now === 'ok' ? 204 : 503;
+        res.writeHead(post.status);
         res.end();
         post.answered = true;
       }
