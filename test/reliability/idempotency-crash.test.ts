@@ -146,3 +146,48 @@ describe(`Idempotency-Key across kill -9 with a hanging receiver (${DIALECT})`, 
     await reportFigures(t, 'idempotency-crash', { retries: retryMs.length, maxRetryAnswerMs: Math.round(Math.max(...retryMs)) });
   });
 });
+
+describe('Idempotency-Key while the first request still runs in another process', { skip: DIALECT !== 'postgres' ? 'PostgreSQL only: two processes cannot share one SQLite store (in one SQLite process a retry waits for the first: test/reliability/idempotency.test.ts)' : false, timeout: 120_000 }, () => {
+  test('a retry on the other process answers 409 IDEMPOTENCY_KEY_IN_FLIGHT while the first truly runs, then replays it', async () => {
+    const pgStore = await freshStore('postgres');
+    const procs = await startProcesses({ count: 2, databaseUrl: pgStore.databaseUrl });
+    try {
+      const env = procs.bootstrap.environmentId;
+      const toks = await Promise.all([0, 1].map((i) => tokenOf(procs.urls[i]!, env, procs.bootstrap.clientId, procs.bootstrap.clientSecret)));
+      const u = await call(procs.urls[0]!, 'POST', `/v1/environments/${env}/users`, { token: toks[0]!, body: { username: 'in-flight' } });
+      assert.equal(u.status, 201, u.text);
+      const url = `/v1/environments/${env}/users/${u.body.id as string}/devices`;
+      const post = (i: number) => fetch(procs.urls[i]! + url, {
+        method: 'POST', body: JSON.stringify({ type: 'EMAIL', email: 'in-flight@example.com' }),
+        headers: { authorization: `Bearer ${toks[i]!}`, 'content-type': 'application/json', 'idempotency-key': 'running' },
+      });
+      // The first request holds its key while it waits for the user's row, which the test holds.
+      const lock = await pgStore.store.begin();
+      await sql`select id from users where id = ${u.body.id as string} for update`.execute(lock.trx);
+      const { rows } = await sql<{ x: string }>`select pg_current_xact_id()::text as x`.execute(lock.trx);
+      const first = post(0);
+      for (;;) {
+        const { rows: waiting } = await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'transactionid' and transactionid::text = ${rows[0]!.x} and not granted`.execute(pgStore.store.db);
+        if (waiting[0]!.n > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const busy = await post(1);
+      assert.equal(busy.status, 409);
+      assert.equal(busy.headers.get('retry-after'), '1');
+      const busyBody = await busy.json() as { code: string; details: Array<{ code: string; target: string }> };
+      assert.equal(busyBody.code, 'REQUEST_FAILED');
+      assert.deepEqual(busyBody.details.map((d) => [d.code, d.target]), [['IDEMPOTENCY_KEY_IN_FLIGHT', 'Idempotency-Key']]);
+      await lock.rollback();
+      const done = await first;
+      assert.equal(done.status, 201);
+      const created = await done.json() as { id: string };
+      const replay = await post(1);
+      assert.equal(replay.status, 201);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(((await replay.json()) as { id: string }).id, created.id);
+    } finally {
+      await procs.stopAll();
+      await pgStore.dispose();
+    }
+  });
+});
