@@ -28,7 +28,7 @@ import { outboxSender } from './outbox.js';
 import { DeliveryQueue } from './queue.js';
 import { DeliveryFailed, type Sender } from './sender.js';
 import { createSmtpTransport, SmtpError, type SmtpTransport } from './smtp.js';
-import { silentLog, WebhookRetry, WebhookSender, type FetchFn, type NotifyLog } from './webhook.js';
+import { silentLog, WebhookRefused, WebhookRetry, WebhookSender, type FetchFn, type NotifyLog } from './webhook.js';
 
 export type { Channel, Notifier, OutgoingMessage } from './notifier.js';
 export type { NotifyLog } from './webhook.js';
@@ -137,7 +137,7 @@ function webhookSender(webhook: WebhookSender): Sender {
         });
       } catch (e) {
         if (e instanceof WebhookRetry) throw new DeliveryFailed(e.message, false, e.notBeforeMs);
-        throw new DeliveryFailed(e instanceof Error ? e.message : String(e), true);
+        throw new DeliveryFailed(e instanceof Error ? e.message : String(e), e instanceof WebhookRefused);
       }
     },
     close: () => webhook.close(),
