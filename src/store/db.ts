@@ -37,6 +37,8 @@ interface Scope {
   /** Run once the outermost transaction has committed (rolled-back work drops its entries). */
   readonly afterCommit: Array<() => void>;
   savepoints: number;
+  /** Set when the transaction has ended: a late continuation of its work gets the database again. */
+  ended?: boolean;
 }
 
 /** A transaction begun with Store.begin: work runs inside it with `run`, then it ends once. */
@@ -61,6 +63,12 @@ export class Store {
    * (notify/queue.ts) and, on an idempotent route, the key's stored response (http/idempotency.ts).
    */
   readonly #scope = new AsyncLocalStorage<Scope>();
+  /**
+   * Transactions open in this process. When none is, the scope is disabled: on Node 20 an
+   * enabled AsyncLocalStorage runs a hook on every promise, which costs a plain GET ~10 %
+   * (quality bar P1), and with no transaction open there is nothing for it to carry.
+   */
+  #open = 0;
 
   private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>) {
     this.#db = db;
@@ -70,7 +78,8 @@ export class Store {
 
   /** The database, or the transaction of the current async context when there is one. */
   get db(): Db {
-    return this.#scope.getStore()?.trx ?? this.#db;
+    const scope = this.#scope.getStore();
+    return scope !== undefined && !scope.ended ? scope.trx : this.#db;
   }
 
   static open(options: StoreOptions): Store {
@@ -167,9 +176,17 @@ export class Store {
    */
   async transaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
     const outer = this.#scope.getStore();
-    if (outer) return this.#savepoint(outer, fn);
+    if (outer && !outer.ended) return this.#savepoint(outer, fn);
     const afterCommit: Array<() => void> = [];
-    const value = await this.#db.transaction().execute((trx) => this.#scope.run({ trx, afterCommit, savepoints: 0 }, () => fn(trx)));
+    let scope: Scope | undefined;
+    this.#open++;
+    let value: T;
+    try {
+      value = await this.#db.transaction().execute((trx) => this.#scope.run(scope = { trx, afterCommit, savepoints: 0 }, () => fn(trx)));
+    } finally {
+      if (scope) scope.ended = true;
+      this.#closeOne();
+    }
     // Outside the transaction's scope: what they start must not resolve `store.db` to it.
     for (const callback of afterCommit) this.#scope.exit(callback);
     return value;
@@ -180,6 +197,7 @@ export class Store {
     const trx = await this.#db.startTransaction().execute();
     const scope: Scope = { trx, afterCommit: [], savepoints: 0 };
     let done = false;
+    this.#open++;
     const store = this;
     return {
       trx,
@@ -193,6 +211,9 @@ export class Store {
         } catch (e) {
           await trx.rollback().execute().catch(() => {});
           throw e;
+        } finally {
+          scope.ended = true;
+          store.#closeOne();
         }
         // Outside the transaction's scope: what they start must not resolve `store.db` to it.
         for (const callback of scope.afterCommit) store.#scope.exit(callback);
@@ -200,9 +221,19 @@ export class Store {
       async rollback() {
         if (done) return;
         done = true;
-        await trx.rollback().execute();
+        try {
+          await trx.rollback().execute();
+        } finally {
+          scope.ended = true;
+          store.#closeOne();
+        }
       },
     };
+  }
+
+  /** One transaction ended; with none left open the scope is disabled (see #open). */
+  #closeOne(): void {
+    if (--this.#open === 0) this.#scope.disable();
   }
 
   async #savepoint<T>(scope: Scope, fn: (trx: Db) => Promise<T>): Promise<T> {
@@ -229,13 +260,14 @@ export class Store {
    */
   afterCommit(callback: () => void): void {
     const scope = this.#scope.getStore();
-    if (scope) scope.afterCommit.push(callback);
+    if (scope && !scope.ended) scope.afterCommit.push(callback);
     else callback();
   }
 
   /** True inside Store.transaction or an OpenTransaction's `run`. */
   get inTransaction(): boolean {
-    return this.#scope.getStore() !== undefined;
+    const scope = this.#scope.getStore();
+    return scope !== undefined && !scope.ended;
   }
 
   /**
