@@ -39,6 +39,7 @@ say('\n=== stress figures ===');
 for (const r of rows) {
   if (r.name === 'crash') say(`R1 ${r.dialect}: ${r.killsSurvived} kill -9 survived, ${r.ackedUsers} users / ${r.ackedDevices} devices / ${r.ackedActivations} activations acknowledged and found, max listen→/health ${r.maxListenToHealthMs} ms (spawn→/health ${r.maxSpawnToHealthMs} ms, tsx start-up included)`);
   else if (r.name === 'shutdown') say(`R2 ${r.dialect}: ${r.rounds} SIGTERM rounds, ${r.inFlight} in-flight requests: ${r.ok2xx} 2xx, ${r.clean503} clean 503, ${r.inFlightFailed} failed; max exit ${r.maxExitMs} ms after SIGTERM`);
+  else if (r.name === 'idempotency-kills') say(`R6 ${r.dialect}: ${r.kills} kill -9 during idempotent creates with a hanging receiver, ${r.createsSent} creates (${r.cutByKill} cut by a kill), every retry 201 with one device, ${r.retries409} answered 409, max retry answer ${r.maxRetryAnswerMs} ms`);
   else if (r.name === 'secrets-scan') say(`S8 ${r.dialect}: ${r.secretsIssued} secrets issued, ${r.logLines} log lines and ${r.getResponsesScanned} GET responses scanned, ${r.leaks} leaks`);
   else say(JSON.stringify(r));
 }
