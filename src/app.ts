@@ -53,7 +53,7 @@ export function buildContext(deps: AppDeps): Context {
   const keys = new KeyRing(deps.store, deps.box, clock);
   const tokens = new AccessTokens(keys, clock, links);
   const access = new Access(deps.store.db, tokens, clock);
-  const notifier = createNotifier({ config: deps.config, store: deps.store, clock });
+  const notifier = createNotifier({ config: deps.config, store: deps.store, clock, box: deps.box });
   const rateLimiter = new RateLimiter(deps.config, clock);
   return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access, notifier, rateLimiter };
 }
@@ -177,7 +177,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerEnvironmentRateLimit(app, ctx.rateLimiter);
   registerIdempotencyHooks(app, ctx);
   attachNotifierLog(ctx.notifier, app.log.child({ module: 'notify' }));
-  // Background webhook retries stop before the store closes.
+  // The delivery worker stops, its attempts in flight recorded, before the store closes.
   app.addHook('onClose', async () => { await ctx.notifier.close(); });
   registerBodyHandling(app);
 

@@ -42,6 +42,9 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     const created = await bootstrap(ctx);
     const app = await buildApp(deps, ctx);
     const connections = trackConnections(app.server);
+    // The delivery worker's timer runs in the server only (tests drain the queue themselves):
+    // what was queued before a crash or restart is sent now.
+    await ctx.notifier.start?.();
     // Fastify's own "Server listening" log line is written asynchronously and could come
     // before the banner below, whose first line scripts read for the port (--port 0): the
     // banner takes its place, and the structured line is logged after it.

@@ -1,7 +1,7 @@
 /**
  * Selecting a device inside a flow: the device's type starts its method (sends a code, or
  * signs request options), the flow records the challenge in one conditional UPDATE, and the
- * code is delivered only once that is stored.
+ * code is queued in the same transaction, to be sent once it commits.
  */
 import type { Context } from '../context.js';
 import type { DeviceKind } from '../devices/kind.js';
@@ -22,18 +22,21 @@ export async function startMethod(ctx: Context, args: {
   const now = ctx.clock.now();
   const kind = kinds[args.device.type as DeviceType];
   const started = await kind.authentication.start({ ctx, environment: args.environment, user: args.user, device: args.device, policy: args.policy, flowId: args.flow.id, now });
-  const row = await ctx.store.db.updateTable('device_authentications').set({
-    status: started.status,
-    selected_device_id: args.device.id,
-    challenge_hash: started.challengeHash,
-    challenge_expires_at: started.challengeExpiresAt,
-    updated_at: now,
-  })
-    .where('id', '=', args.flow.id)
-    .where('status', 'not in', [...TERMINAL])
-    .where('expires_at', '>', now)
-    .returningAll().executeTakeFirst();
-  if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication has already ended' });
-  if (started.deliver) await started.deliver();
-  return { row, shownOnce: started.shownOnce ?? {}, kind };
+  // The challenge and its queued code commit together (R7).
+  return ctx.store.transaction(async () => {
+    const row = await ctx.store.db.updateTable('device_authentications').set({
+      status: started.status,
+      selected_device_id: args.device.id,
+      challenge_hash: started.challengeHash,
+      challenge_expires_at: started.challengeExpiresAt,
+      updated_at: now,
+    })
+      .where('id', '=', args.flow.id)
+      .where('status', 'not in', [...TERMINAL])
+      .where('expires_at', '>', now)
+      .returningAll().executeTakeFirst();
+    if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication has already ended' });
+    if (started.deliver) await started.deliver();
+    return { row, shownOnce: started.shownOnce ?? {}, kind };
+  });
 }

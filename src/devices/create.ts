@@ -1,8 +1,8 @@
 /**
  * POST …/users/{userID}/devices (reference §5, §11.2). Order: the user exists (404); the type's
  * own checks and the policy allow it (400); then, in one transaction holding the user's row, the
- * device limit is checked and the device inserted — so parallel creates cannot pass the limit
- * together (quality bar R4).
+ * device limit is checked, the device inserted and its pairing code queued — so parallel
+ * creates cannot pass the limit together (quality bar R4), and no device exists without its code.
  */
 import { Type, type Static } from 'typebox';
 import type { Context } from '../context.js';
@@ -79,17 +79,10 @@ export async function createDevice(ctx: Context, request: FastifyRequest<{ Param
     const max = settings.pairing.maxAllowedDevices;
     if (Number(n) >= max) throw maxDevicesReached(max);
     await trx.insertInto('devices').values(row).execute();
+    // The code is queued in this transaction: past a daily limit the device is not made, and a
+    // made device always has its message (R7).
+    if (prepared.deliver) await prepared.deliver();
   });
-
-  if (prepared.deliver) {
-    try {
-      await prepared.deliver();
-    } catch (e) {
-      // Nothing was delivered (a daily limit, a refused sender): the device goes with it.
-      await store.db.deleteFrom('devices').where('id', '=', row.id).execute();
-      throw e;
-    }
-  }
 
   return { ...presentDevice(ctx, row), ...(prepared.shownOnce ?? {}) };
 }

@@ -30,7 +30,7 @@ export interface PreparedDevice {
   challengeExpiresAt?: number | null;
   /** Fields shown once, in the 201 response only (creation options, a TOTP secret, a test OTP). */
   shownOnce?: Record<string, unknown>;
-  /** Sends the pairing code once the device is stored; if it throws, the device is removed again. */
+  /** Queues the pairing code in the transaction that stores the device; if it throws, no device is made. */
   deliver?: () => Promise<void>;
 }
 
@@ -66,7 +66,7 @@ export interface AuthenticationStart {
   challengeHash: string | null;
   challengeExpiresAt: number | null;
   shownOnce?: Record<string, unknown>;
-  /** Sends the code after the flow is stored. */
+  /** Queues the code in the transaction that stores the flow's challenge. */
   deliver?: () => Promise<void>;
 }
 

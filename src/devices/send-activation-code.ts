@@ -23,6 +23,7 @@ export async function sendActivationCode(ctx: Context, request: FastifyRequest<{
   // A blocked device cannot be activated, so it gets no code to activate with.
   if (device.blocked_at !== null) throw requestFailed({ code: 'INVALID_VALUE', target: 'block.status', message: 'The device is blocked' });
   const policy = await policyForDevice(ctx.store.db, environment.id, device.policy_id);
-  const { row, shownOnce } = await kind.resendCode({ ctx, environment, device, policy, now: ctx.clock.now() });
+  // The new code and its queued message commit together: past a daily limit the old code stays.
+  const { row, shownOnce } = await ctx.store.transaction(() => kind.resendCode!({ ctx, environment, device, policy, now: ctx.clock.now() }));
   return { ...presentDevice(ctx, row), ...(shownOnce ?? {}) };
 }

@@ -1,24 +1,45 @@
 /**
- * `Idempotency-Key` (quality bar R3) on the POST routes marked `config.idempotent`:
+ * `Idempotency-Key` (quality bar R3, R6) on the POST routes marked `config.idempotent`:
  * device create, device actions, device authentication create and its actions.
  *
  *   same key, same request            → the first response again (status, body, content-type,
  *                                       cache-control) with `Idempotent-Replayed: true`
  *   same key, another request         → 422 REQUEST_FAILED / IDEMPOTENCY_KEY_REUSED
  *   same key while the first runs     → 409 REQUEST_FAILED / IDEMPOTENCY_KEY_IN_FLIGHT, Retry-After: 1
- *   a 5xx answer                      → the key is released, so a retry runs again
+ *                                       (PostgreSQL; on SQLite the retry waits for the first)
+ *   a 5xx answer                      → the request's writes are rolled back and the key released
  *
  * A key is scoped to (environment, calling application, method, path, key) and kept 24 hours.
- * The claim is one INSERT of an IN_FLIGHT row with a unique scope, so it is atomic across
- * processes; the response is stored in onSend, before it leaves. Stored bodies are sealed
- * with the master key (they may carry OTP secrets and pairing options). The hooks run after
- * authentication and validation: a bad token or body never touches a key.
+ * Stored bodies are sealed with the master key (they may carry OTP secrets and pairing
+ * options). The hooks run after authentication and validation: a bad token or body never
+ * touches a key.
+ *
+ * Crash safety (R6). The key's claim, the handler's every write and the stored response are
+ * one store transaction: the handler runs inside it (store.begin; `store.db` resolves to it
+ * through the store's AsyncLocalStorage scope, so nested `store.transaction`s become
+ * savepoints), and onSend writes the response into the key's row and COMMITs before the
+ * response leaves — so, as with group commit, no answer acknowledges what is not committed. A
+ * kill -9 at any moment leaves either nothing (the transaction dies with the process: no key,
+ * no device, no queued message) or everything (key, device, message, response); the retry then
+ * runs afresh or replays the stored response. A committed row is always finished: a key row
+ * left unfinished (written by an older version that claimed keys apart) belongs to a request
+ * that is gone and is taken over at once.
+ *
+ * Who is still running. PostgreSQL: the transaction first takes a transaction-scoped advisory
+ * lock on the key's scope with pg_try_advisory_xact_lock; a retry that cannot take it answers
+ * 409 — the lock is held only by a live session, and PostgreSQL releases it when the session's
+ * transaction ends, or when its process dies and the connection drops. SQLite: one process owns
+ * the file and runs one write transaction at a time, so a retry in that process waits for the
+ * first to commit and then replays it; a claim never outlives its process.
+ *
+ * Nothing slow runs inside the transaction: codes are queued, not sent (notify/queue.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { FastifyInstance, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler, RouteHandlerMethod } from 'fastify';
+import { sql } from 'kysely';
 import type { Context } from '../context.js';
-import { isUniqueViolation } from '../store/db.js';
+import type { OpenTransaction } from '../store/db.js';
 import { mediaType } from './content-type.js';
 import { ApiError, MESSAGES, invalidValue } from './errors.js';
 
@@ -28,18 +49,31 @@ declare module 'fastify' {
     idempotent?: true | readonly string[];
   }
   interface FastifyRequest {
-    idempotency?: { rawBody?: Buffer[]; rowId?: string; settled?: boolean };
+    idempotency?: Claim;
   }
+}
+
+interface Claim {
+  rawBody?: Buffer[];
+  /** Set by preHandler once the key is valid. */
+  scope?: string;
+  requestHash?: string;
+  /** The key's row, inside `tx`. */
+  rowId?: string;
+  tx?: OpenTransaction;
+  /** The response is recorded (or the key was not claimed): onSend leaves it alone. */
+  settled?: boolean;
 }
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000;
-/** An IN_FLIGHT row older than this belongs to a request that died with its process. */
-const LEASE_MS = 5 * 60 * 1000;
 const PURGE_EVERY_MS = 60 * 1000;
 const REPLAYED_HEADERS = ['content-type', 'cache-control'] as const;
 
 const sha256 = (value: string | Buffer): string => createHash('sha256').update(value).digest('hex');
+
+/** The advisory lock's key: the first 64 bits of the scope hash, as PostgreSQL's signed bigint. */
+const lockKey = (scope: string): string => BigInt.asIntN(64, BigInt('0x' + scope.slice(0, 16))).toString();
 
 const keyReused = (): ApiError => new ApiError(422, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
   { code: 'IDEMPOTENCY_KEY_REUSED', target: 'Idempotency-Key', message: 'This Idempotency-Key was used with a different request' },
@@ -67,7 +101,6 @@ function keyOf(request: FastifyRequest): string {
 
 export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): void {
   const { store, clock, box } = ctx;
-  const db = store.db;
   let lastPurge = Number.NEGATIVE_INFINITY;
 
   // The raw body, as sent, is part of the request fingerprint.
@@ -85,93 +118,133 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
     return payload.pipe(tee);
   };
 
-  const preHandler: preHandlerAsyncHookHandler = async (request, reply) => {
+  // The key is checked and fingerprinted after authentication and validation; the claim itself
+  // is made by the handler wrapper, inside the request's transaction.
+  const preHandler: preHandlerAsyncHookHandler = async (request) => {
     if (!applies(request)) return;
     const key = keyOf(request);
     const auth = request.auth;
     const environmentId = auth?.environment?.id;
     if (!auth || environmentId === undefined) throw new Error('idempotent route is missing authentication');
     const path = request.url.split('?')[0]!;
-    const scope = sha256(JSON.stringify([environmentId, auth.caller.clientId, request.method, path, key]));
     const raw = Buffer.concat(request.idempotency?.rawBody ?? []);
-    const requestHash = sha256(Buffer.concat([
-      Buffer.from(JSON.stringify([request.method, request.url, request.headers['content-type'] ?? '']) + '\n'), raw,
-    ]));
-
+    request.idempotency = {
+      scope: sha256(JSON.stringify([environmentId, auth.caller.clientId, request.method, path, key])),
+      requestHash: sha256(Buffer.concat([
+        Buffer.from(JSON.stringify([request.method, request.url, request.headers['content-type'] ?? '']) + '\n'), raw,
+      ])),
+    };
     const now = clock.now();
     if (now - lastPurge >= PURGE_EVERY_MS) {
       lastPurge = now;
-      await db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).execute()
+      await store.db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).execute()
         .catch((e: unknown) => request.log.warn({ err: { message: (e as Error).message } }, 'idempotency purge failed'));
     }
-
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const id = randomUUID();
-      const at = clock.now();
-      try {
-        await db.insertInto('idempotency_keys').values({
-          id, scope, environment_id: environmentId, request_hash: requestHash, state: 'IN_FLIGHT',
-          status: null, headers: null, body_sealed: null, created_at: at, expires_at: at + KEY_TTL_MS,
-        }).execute();
-        request.idempotency = { rowId: id };
-        return;
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-      }
-      const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).executeTakeFirst();
-      if (!row) continue; // released meanwhile: claim again
-      const stale = row.expires_at <= at || (row.state === 'IN_FLIGHT' && at - row.created_at > LEASE_MS);
-      if (stale) {
-        await db.deleteFrom('idempotency_keys').where('id', '=', row.id).execute();
-        continue;
-      }
-      if (row.request_hash !== requestHash) throw keyReused();
-      if (row.state !== 'DONE' || row.status === null || row.body_sealed === null) throw keyInFlight();
-      const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
-      const body = box.open(row.body_sealed, 'idempotency:' + row.id);
-      request.idempotency = { settled: true };
-      reply.code(row.status).headers({ ...headers, 'idempotent-replayed': 'true' });
-      return reply.send(body);
-    }
-    throw keyInFlight();
   };
 
+  /**
+   * Claims the key inside a new transaction and runs the handler in it; returns the replayed
+   * reply instead when the key already holds a response. Throws 409 or 422 with the
+   * transaction rolled back.
+   */
+  async function claimAndRun(this: FastifyInstance, handler: RouteHandlerMethod, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const claim = request.idempotency;
+    if (!claim?.scope || !claim.requestHash) return handler.call(this, request, reply);
+    const { scope, requestHash } = claim;
+    const tx = await store.begin();
+    try {
+      const db = tx.trx;
+      if (store.dialect === 'postgres') {
+        const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${lockKey(scope)}::bigint) as ok`.execute(db);
+        if (!rows[0]?.ok) throw keyInFlight();
+      }
+      const at = clock.now();
+      const id = randomUUID();
+      const fresh = {
+        id, scope, environment_id: request.auth!.environment!.id, request_hash: requestHash, state: 'IN_FLIGHT' as const,
+        status: null, headers: null, body_sealed: null, created_at: at, expires_at: at + KEY_TTL_MS,
+      };
+      // The claim is the transaction's first statement, a write: on SQLite it takes the write
+      // lock at once (waiting for it like any write) rather than upgrading a read later.
+      const claimed = await db.insertInto('idempotency_keys').values(fresh).onConflict((oc) => oc.column('scope').doNothing())
+        .returning('id').executeTakeFirst();
+      if (!claimed) {
+        const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).executeTakeFirstOrThrow();
+        if (row.expires_at > at && row.state === 'DONE' && row.status !== null && row.body_sealed !== null) {
+          if (row.request_hash !== requestHash) throw keyReused();
+          const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
+          const body = box.open(row.body_sealed, 'idempotency:' + row.id);
+          await tx.rollback();
+          claim.settled = true;
+          return reply.code(row.status).headers({ ...headers, 'idempotent-replayed': 'true' }).send(body);
+        }
+        // Expired, or unfinished and so from a request that is gone (see the header): start over.
+        await db.deleteFrom('idempotency_keys').where('id', '=', row.id).execute();
+        await db.insertInto('idempotency_keys').values(fresh).execute();
+      }
+      claim.rowId = id;
+      claim.tx = tx;
+    } catch (e) {
+      claim.settled = true;
+      if (!tx.done) await tx.rollback().catch(() => {});
+      throw e;
+    }
+    return tx.run(async () => handler.call(this, request, reply));
+  }
+
+  // Records the response in the key's row and commits, before the response leaves.
   const onSend: onSendAsyncHookHandler = async (request, reply, payload) => {
     const claim = request.idempotency;
-    if (!claim?.rowId || claim.settled) return payload;
+    if (!claim?.tx || claim.settled) return payload;
     claim.settled = true;
-    const id = claim.rowId;
+    const { tx, rowId } = claim;
     const status = reply.statusCode;
     const body = typeof payload === 'string' ? payload
       : Buffer.isBuffer(payload) ? payload.toString('utf8')
         : payload === null || payload === undefined ? '' : undefined;
+    if (status >= 500 || body === undefined || rowId === undefined) {
+      // The request failed: nothing it wrote stays, and the key is free for a retry.
+      await tx.rollback().catch((e: unknown) => request.log.error({ err: { message: (e as Error).message } }, 'rollback failed'));
+      return payload;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const v = reply.getHeader(name);
+      if (v !== undefined) headers[name] = String(v);
+    }
     try {
-      if (status >= 500 || body === undefined) {
-        await db.deleteFrom('idempotency_keys').where('id', '=', id).execute();
-        return payload;
-      }
-      const headers: Record<string, string> = {};
-      for (const name of REPLAYED_HEADERS) {
-        const v = reply.getHeader(name);
-        if (v !== undefined) headers[name] = String(v);
-      }
-      await db.updateTable('idempotency_keys').set({
-        state: 'DONE', status, headers: JSON.stringify(headers), body_sealed: box.seal(body, 'idempotency:' + id),
-      }).where('id', '=', id).execute();
+      await tx.trx.updateTable('idempotency_keys').set({
+        state: 'DONE', status, headers: JSON.stringify(headers), body_sealed: box.seal(body, 'idempotency:' + rowId),
+      }).where('id', '=', rowId).execute();
+      await tx.commit();
     } catch (e) {
-      request.log.error({ err: { message: (e as Error).message } }, 'could not record the Idempotency-Key response');
-      await db.deleteFrom('idempotency_keys').where('id', '=', id).execute().catch(() => {});
+      // Not committed: this answer must not go out as if it were (the error handler makes it a 500).
+      if (!tx.done) await tx.rollback().catch(() => {});
+      request.log.error({ err: { message: (e as Error).message } }, 'could not commit the Idempotency-Key response');
+      throw e;
     }
     return payload;
   };
 
+  // A response that ended without our onSend having finished the transaction (another onSend
+  // hook threw first) must not keep it open: on SQLite that would stop every other write.
+  const release = async (request: FastifyRequest): Promise<void> => {
+    const tx = request.idempotency?.tx;
+    if (tx && !tx.done) await tx.rollback().catch(() => {});
+  };
+
   // The hooks are attached to the routes that honour the header, not to every request: a
-  // GET never pays for three hook calls that could only return at once (quality bar P1).
+  // GET never pays for hook calls that could only return at once (quality bar P1).
   app.addHook('onRoute', (route) => {
     if (!route.config?.idempotent) return;
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      return claimAndRun.call(this, handler, request, reply);
+    };
     route.preParsing = [...asArray(route.preParsing), preParsing];
     route.preHandler = [...asArray(route.preHandler), preHandler];
     route.onSend = [...asArray(route.onSend), onSend];
+    route.onResponse = [...asArray(route.onResponse), release];
   });
 }
 

@@ -3,28 +3,32 @@
  *
  *   1. checks the message (no control characters in the recipient or subject);
  *   2. in one transaction holding the user's row (FOR UPDATE on PostgreSQL; SQLite runs one
- *      transaction at a time), counts the user's messages on that channel in the last 24 h
- *      and, below the limit, records the new one — so parallel sends never overshoot the
- *      limit; past it, 429 REQUEST_LIMITED with Retry-After;
- *   3. hands it to the channel's sender: EMAIL → SMTP when an SMTP URL (or transport) is
- *      configured, SMS/VOICE/WHATSAPP → the signed webhook when a webhook URL is, everything
- *      else → the outbox. Only the outbox row keeps the text.
+ *      transaction at a time) — a savepoint of the caller's transaction when there is one, so
+ *      the message stands or falls with the device or flow change that made its code — counts
+ *      the user's messages on that channel in the last 24 h and, below the limit, records the
+ *      new one — so parallel sends never overshoot the limit; past it, 429 REQUEST_LIMITED with
+ *      Retry-After;
+ *   3. picks the channel's sender: EMAIL → SMTP when an SMTP URL (or transport) is configured,
+ *      SMS/VOICE/WHATSAPP → the signed webhook when a webhook URL is, everything else → the
+ *      outbox. The outbox row, text included, is the whole delivery (readable as soon as the
+ *      transaction commits). For SMTP and the webhook the record keeps no text and the message
+ *      is queued, sealed, in the same transaction (queue.ts); the worker sends it after commit,
+ *      so no request waits on a relay or a receiver.
  *
- * When a sender refuses at once (the SMTP relay is down or rejects the address, the webhook
- * answers 4xx), the record is removed — it does not count against the limit — and send()
- * rejects: 503 SERVICE_UNAVAILABLE (transient) or 400 REQUEST_FAILED (permanent), detail
- * DELIVERY_FAILED. Nothing here logs a message's text.
+ * Nothing here logs a message's text.
  */
 import { iso, type Clock } from '../clock.js';
 import type { ServerConfig } from '../config.js';
 import { newId } from '../crypto/random.js';
-import { ApiError, MESSAGES, invalidValue, notFound, requestFailed, requestLimited } from '../http/errors.js';
+import type { SecretBox } from '../crypto/secretbox.js';
+import { ApiError, MESSAGES, invalidValue, notFound, requestLimited } from '../http/errors.js';
 import type { Store } from '../store/db.js';
 import type { Channel, Notifier, OutgoingMessage } from './notifier.js';
 import { outboxSender } from './outbox.js';
+import { DeliveryQueue } from './queue.js';
 import { DeliveryFailed, type Sender } from './sender.js';
 import { createSmtpTransport, SmtpError, type SmtpTransport } from './smtp.js';
-import { silentLog, WebhookRefused, WebhookSender, type DelayFn, type FetchFn, type NotifyLog } from './webhook.js';
+import { silentLog, WebhookRefused, WebhookRetry, WebhookSender, type FetchFn, type NotifyLog } from './webhook.js';
 
 export type { Channel, Notifier, OutgoingMessage } from './notifier.js';
 export type { NotifyLog } from './webhook.js';
@@ -39,24 +43,30 @@ export interface NotifierOptions {
   config: Pick<ServerConfig, 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret'> & Partial<Pick<ServerConfig, 'rpId'>>;
   store: Store;
   clock: Clock;
+  /** Seals queued messages (their text carries the code) under the master key. */
+  box: SecretBox;
   /** The webhook's fetch (tests pass one). */
   fetch?: FetchFn;
-  /** The webhook's wait between retries (tests pass one that does not sleep). */
-  delay?: DelayFn;
+  /** One webhook attempt's bound (default 10 s). */
+  webhookTimeoutMs?: number;
   /** Replaces the SMTP client; also turns SMTP on without an smtpUrl. */
   smtpTransport?: SmtpTransport;
   /** Where delivery problems are logged; can also be attached later (attachNotifierLog). */
   log?: NotifyLog;
   /** Per-channel overrides of DAILY_LIMITS. */
   limits?: Partial<Record<Channel, number>>;
-  /** Retry waits of the webhook (default 0.5 s, 1 s, 2 s, 4 s, 8 s). */
-  webhookBackoffMs?: readonly number[];
+  /** Retry waits of the delivery queue (default 0.5 s, 1 s, 2 s, 4 s, 8 s). */
+  backoffMs?: readonly number[];
 }
 
 export interface OpenMfaNotifier extends Notifier {
   /** Which sender a channel goes to. */
   senderFor(channel: Channel): 'outbox' | 'smtp' | 'webhook';
-  /** Resolves when no background retry is pending. */
+  /** Sends every queued message that is due on the clock, until none is (tests drive the queue so). */
+  drain(): Promise<void>;
+  /** One batch of due messages: how many were attempted. */
+  tick(): Promise<number>;
+  /** Resolves when no attempt is in flight. */
   idle(): Promise<void>;
   useLog(log: NotifyLog): void;
 }
@@ -126,25 +136,13 @@ function webhookSender(webhook: WebhookSender): Sender {
           createdAt: iso(stored.createdAt),
         });
       } catch (e) {
+        if (e instanceof WebhookRetry) throw new DeliveryFailed(e.message, false, e.notBeforeMs);
         throw new DeliveryFailed(e instanceof Error ? e.message : String(e), e instanceof WebhookRefused);
       }
     },
     close: () => webhook.close(),
   };
 }
-
-const deliveryError = (channel: Channel, failure: DeliveryFailed): ApiError => {
-  const detail = {
-    code: 'DELIVERY_FAILED',
-    target: targetOf(channel),
-    message: failure.permanent
-      ? `The ${channel} message was refused by the delivery service`
-      : `The ${channel} message could not be handed to the delivery service; try again later`,
-  };
-  return failure.permanent
-    ? requestFailed(detail)
-    : new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, [detail], { 'Retry-After': '30' });
-};
 
 export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
   const { config, store, clock } = options;
@@ -166,17 +164,26 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
       url: config.webhookUrl,
       secret: config.webhookSecret,
       clock,
-      log: () => log,
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.delay ? { delay: options.delay } : {}),
-      ...(options.webhookBackoffMs ? { backoffMs: options.webhookBackoffMs } : {}),
+      ...(options.webhookTimeoutMs !== undefined ? { timeoutMs: options.webhookTimeoutMs } : {}),
     });
   }
   const phone: Sender = webhook ? webhookSender(webhook) : outboxSender;
   const senderFor = (channel: Channel): Sender => (channel === 'EMAIL' ? email : phone);
+  const queue = new DeliveryQueue({
+    store,
+    clock,
+    box: options.box,
+    senders: (name) => [email, phone].find((s) => s.name === name && s.name !== 'outbox'),
+    log: () => log,
+    ...(options.backoffMs ? { backoffMs: options.backoffMs } : {}),
+  });
 
-  /** Counts and records in one transaction holding the user's row; throws 429 past the limit. */
-  async function record(message: OutgoingMessage, sender: Sender): Promise<{ id: string; createdAt: number }> {
+  /**
+   * Counts, records and (SMTP, webhook) queues in one transaction holding the user's row;
+   * throws 429 past the limit.
+   */
+  async function record(message: OutgoingMessage, sender: Sender): Promise<void> {
     return store.transaction(async (trx) => {
       const user = await store.forUpdate(trx.selectFrom('users').select('id')
         .where('id', '=', message.userId).where('environment_id', '=', message.environmentId)).executeTakeFirst();
@@ -212,7 +219,7 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
         sender: sender.name,
         created_at: now,
       }).execute();
-      return { id, createdAt: now };
+      if (!sender.keepsText) await queue.enqueue(message, { id, createdAt: now }, sender);
     });
   }
 
@@ -222,19 +229,13 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
     async send(message) {
       if (closed) throw new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, undefined, { 'Retry-After': '1' });
       checkMessage(message);
-      const sender = senderFor(message.channel);
-      const stored = await record(message, sender);
-      try {
-        await sender.deliver(message, stored);
-      } catch (e) {
-        if (!(e instanceof DeliveryFailed)) throw e;
-        log.warn({ messageId: stored.id, channel: message.channel, sender: sender.name, permanent: e.permanent, reason: e.message.slice(0, 300) }, 'message not delivered');
-        await store.db.deleteFrom('messages').where('id', '=', stored.id).execute();
-        throw deliveryError(message.channel, e);
-      }
+      await record(message, senderFor(message.channel));
     },
 
-    idle: async () => { await webhook?.idle(); },
+    start: () => queue.start(),
+    drain: () => queue.drain(),
+    tick: () => queue.tick(),
+    idle: () => queue.idle(),
 
     useLog(l) {
       log = l;
@@ -242,7 +243,9 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
 
     async close() {
       closed = true;
+      // An attempt in flight is cut short and rescheduled before the store closes.
       await webhook?.close();
+      await queue.close();
     },
   };
 }

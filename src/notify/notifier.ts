@@ -20,8 +20,13 @@ export interface OutgoingMessage {
 }
 
 export interface Notifier {
-  /** Delivers, or throws ApiError (429 past the daily limit). Resolves once the message is accepted for delivery. */
+  /**
+   * Records the message and queues it in the caller's transaction, or throws ApiError (429 past
+   * the daily limit). It is sent after that transaction commits; it never waits on a receiver.
+   */
   send(message: OutgoingMessage): Promise<void>;
-  /** Stops retries and timers (shutdown). */
+  /** Starts the delivery worker's timer (the running server; tests drive the queue themselves). */
+  start?(): Promise<void>;
+  /** Stops the worker and its timers (shutdown). */
   close(): Promise<void>;
 }

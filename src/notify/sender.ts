@@ -8,9 +8,11 @@ export interface StoredMessage {
 }
 
 /**
- * The notifier first records the message (counting it against the daily limit), then calls
- * `deliver`. A rejection with DeliveryFailed means nothing was sent: the record is removed
- * and the caller gets an error.
+ * The notifier records the message (counting it against the daily limit) and, for SMTP and the
+ * webhook, queues it in the same transaction; the delivery worker (queue.ts) calls `deliver`
+ * after commit, one attempt per call. A rejection with DeliveryFailed means nothing was sent:
+ * a transient one is tried again with back-off, a permanent one is dropped and its record
+ * removed (it does not count against the limit).
  */
 export interface Sender {
   readonly name: 'outbox' | 'smtp' | 'webhook';
@@ -23,9 +25,12 @@ export interface Sender {
 export class DeliveryFailed extends Error {
   /** True when the relay refused for good (SMTP 5xx, webhook 4xx); else worth trying later. */
   readonly permanent: boolean;
-  constructor(message: string, permanent: boolean) {
+  /** The relay asked not to be tried again before this many milliseconds (Retry-After). */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, permanent: boolean, retryAfterMs?: number) {
     super(message);
     this.name = 'DeliveryFailed';
     this.permanent = permanent;
+    this.retryAfterMs = retryAfterMs;
   }
 }

@@ -2,6 +2,7 @@
  * Opening the store, and every place where SQLite and PostgreSQL differ. The rest of the code
  * writes one Kysely query for both.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -31,18 +32,58 @@ const pgTypes = {
     oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
 };
 
+/** The transaction that `store.db` means in this async context (see Store.transaction). */
+interface Scope {
+  readonly trx: Db;
+  /** Run once the outermost transaction has committed (rolled-back work drops its entries). */
+  readonly afterCommit: Array<() => void>;
+  savepoints: number;
+  /** Set when the transaction has ended: a late continuation of its work gets the database again. */
+  ended?: boolean;
+}
+
+/** A transaction begun with Store.begin: work runs inside it with `run`, then it ends once. */
+export interface OpenTransaction {
+  readonly trx: Db;
+  /** Runs `fn` with `store.db` (and nested `store.transaction`s) resolving to this transaction. */
+  run<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  /** COMMIT, then the after-commit callbacks; on a failed COMMIT it rolls back and throws. */
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  readonly done: boolean;
+}
+
 export class Store {
-  readonly db: Db;
+  readonly #db: Db;
   readonly dialect: Dialect;
   readonly #onClose: () => Promise<void>;
   /** Set by noteFailure when the store could not write or be reached; cleared by a write probe. */
   #failing = false;
   #probe: Promise<boolean> | undefined;
+  /**
+   * Code deep in a request (a device kind, the notifier) asks `store.db` and `store.transaction`
+   * without being handed a transaction. Inside a transaction they resolve to it, so everything a
+   * handler writes commits or rolls back together: the device or flow change, the queued message
+   * (notify/queue.ts) and, on an idempotent route, the key's stored response (http/idempotency.ts).
+   */
+  readonly #scope = new AsyncLocalStorage<Scope>();
+  /**
+   * Transactions open in this process. When none is, the scope is disabled: on Node 20 an
+   * enabled AsyncLocalStorage runs a hook on every promise, which costs a plain GET ~10 %
+   * (quality bar P1), and with no transaction open there is nothing for it to carry.
+   */
+  #open = 0;
 
   private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>) {
-    this.db = db;
+    this.#db = db;
     this.dialect = dialect;
     this.#onClose = onClose;
+  }
+
+  /** The database, or the transaction of the current async context when there is one. */
+  get db(): Db {
+    const scope = this.#scope.getStore();
+    return scope !== undefined && !scope.ended ? scope.trx : this.#db;
   }
 
   static open(options: StoreOptions): Store {
@@ -140,8 +181,106 @@ export class Store {
     return current.rows[0]?.s ?? undefined;
   }
 
-  transaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
+  /**
+   * Runs `fn` in a transaction; `store.db` inside it (in every async continuation of `fn`) is
+   * that transaction. Inside another transaction it is a SAVEPOINT of it: `fn`'s writes are
+   * undone alone when it throws, and commit only with the outer transaction. (On SQLite a second
+   * BEGIN would wait for the connection the outer transaction holds — forever.)
+   */
+  async transaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    const outer = this.#scope.getStore();
+    if (outer && !outer.ended) return this.#savepoint(outer, fn);
+    const afterCommit: Array<() => void> = [];
+    let scope: Scope | undefined;
+    this.#open++;
+    let value: T;
+    try {
+      value = await this.#db.transaction().execute((trx) => this.#scope.run(scope = { trx, afterCommit, savepoints: 0 }, () => fn(trx)));
+    } finally {
+      if (scope) scope.ended = true;
+      this.#closeOne();
+    }
+    // Outside the transaction's scope: what they start must not resolve `store.db` to it.
+    for (const callback of afterCommit) this.#scope.exit(callback);
+    return value;
+  }
+
+  /** Begins a transaction that its caller ends (the Idempotency-Key hooks end it in onSend). */
+  async begin(): Promise<OpenTransaction> {
+    const trx = await this.#db.startTransaction().execute();
+    const scope: Scope = { trx, afterCommit: [], savepoints: 0 };
+    let done = false;
+    this.#open++;
+    const store = this;
+    return {
+      trx,
+      get done() { return done; },
+      run: (fn) => this.#scope.run(scope, () => fn(trx)),
+      async commit() {
+        if (done) return;
+        done = true;
+        try {
+          await trx.commit().execute();
+        } catch (e) {
+          await trx.rollback().execute().catch(() => {});
+          throw e;
+        } finally {
+          scope.ended = true;
+          store.#closeOne();
+        }
+        // Outside the transaction's scope: what they start must not resolve `store.db` to it.
+        for (const callback of scope.afterCommit) store.#scope.exit(callback);
+      },
+      async rollback() {
+        if (done) return;
+        done = true;
+        try {
+          await trx.rollback().execute();
+        } finally {
+          scope.ended = true;
+          store.#closeOne();
+        }
+      },
+    };
+  }
+
+  /** One transaction ended; with none left open the scope is disabled (see #open). */
+  #closeOne(): void {
+    if (--this.#open === 0) this.#scope.disable();
+  }
+
+  async #savepoint<T>(scope: Scope, fn: (trx: Db) => Promise<T>): Promise<T> {
+    const name = sql.id(`sp_${++scope.savepoints}`);
+    const callbacks = scope.afterCommit.length;
+    await sql`savepoint ${name}`.execute(scope.trx);
+    let value: T;
+    try {
+      value = await fn(scope.trx);
+    } catch (e) {
+      await sql`rollback to savepoint ${name}`.execute(scope.trx);
+      await sql`release savepoint ${name}`.execute(scope.trx);
+      scope.afterCommit.length = callbacks;
+      throw e;
+    }
+    await sql`release savepoint ${name}`.execute(scope.trx);
+    return value;
+  }
+
+  /**
+   * `callback` runs once what the current transaction wrote is committed (at once outside a
+   * transaction); never if it rolls back. The delivery worker is woken this way (R7: sent after
+   * commit).
+   */
+  afterCommit(callback: () => void): void {
+    const scope = this.#scope.getStore();
+    if (scope && !scope.ended) scope.afterCommit.push(callback);
+    else callback();
+  }
+
+  /** True inside Store.transaction or an OpenTransaction's `run`. */
+  get inTransaction(): boolean {
+    const scope = this.#scope.getStore();
+    return scope !== undefined && !scope.ended;
   }
 
   /**
@@ -194,7 +333,7 @@ export class Store {
   async #probeWrite(): Promise<boolean> {
     const name = `openmfa_write_probe_${randomBytes(4).toString('hex')}`;
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.#db.transaction().execute(async (trx) => {
         await trx.schema.createTable(name).addColumn('x', 'integer').execute();
         await sql`insert into ${sql.table(name)} (x) values (1)`.execute(trx);
         await trx.schema.dropTable(name).execute();

@@ -168,6 +168,22 @@ export interface Database {
   device_authentications: DeviceAuthenticationsTable;
   meta: MetaTable;
   idempotency_keys: IdempotencyKeysTable;
+  deliveries: DeliveriesTable;
+}
+
+/** The delivery queue (migration 005, src/notify/queue.ts). */
+export interface DeliveriesTable {
+  id: string;
+  environment_id: string;
+  channel: string;
+  sender: string;
+  message_sealed: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
 }
 
 /** Idempotency-Key records (migration 004, src/http/idempotency.ts). */

@@ -1,8 +1,9 @@
 /**
  * SMS, VOICE and WHATSAPP through the signed webhook, against a fake receiver (node:http on
- * 127.0.0.1:0) and a real store (startTestServer): the payload and its signature, retries
- * after 5xx/429/network errors with the back-off and Retry-After, 4xx as final, close()
- * stopping retries. The delay is injected: no test sleeps.
+ * 127.0.0.1:0) and a real store (startTestServer): the payload and its signature, sent by the
+ * delivery queue (notify/queue.ts) when drained; retries after 5xx/429/network errors and
+ * timeouts with the back-off and Retry-After on the ManualClock, 4xx as final, close() cutting
+ * an attempt short and keeping the message queued. No test sleeps.
  */
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -12,7 +13,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { iso } from '../../src/clock.js';
 import { ApiError } from '../../src/http/errors.js';
 import { createNotifier, type NotifyLog, type OpenMfaNotifier } from '../../src/notify/index.js';
-import { retryAfterMs, webhookSignature, type DelayFn } from '../../src/notify/webhook.js';
+import { retryAfterMs, webhookSignature } from '../../src/notify/webhook.js';
 import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
 
 const SECRET = 'whsec_0123456789abcdef0123';
@@ -26,8 +27,8 @@ interface Received {
 interface Receiver {
   url: string;
   received: Received[];
-  /** Replies in order; the last one repeats. */
-  script: Array<{ status: number; headers?: Record<string, string> }>;
+  /** Replies in order; the last one repeats. `hang` never answers. */
+  script: Array<{ status: number; headers?: Record<string, string>; hang?: boolean }>;
   close(): Promise<void>;
 }
 
@@ -40,6 +41,7 @@ async function startReceiver(): Promise<Receiver> {
     req.on('end', () => {
       received.push({ headers: req.headers, raw: Buffer.concat(chunks).toString('utf8') });
       const reply = r.script[Math.min(received.length - 1, r.script.length - 1)]!;
+      if (reply.hang) return;
       res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
       res.end('ok');
     });
@@ -75,7 +77,6 @@ describe(`webhook sender (${DIALECT})`, () => {
   let userId: string;
   let receiver: Receiver;
   let notifier: OpenMfaNotifier;
-  let waits: number[];
   let log: CaptureLog;
 
   before(async () => {
@@ -87,30 +88,44 @@ describe(`webhook sender (${DIALECT})`, () => {
     await app?.close();
   });
 
-  const make = (delay?: DelayFn, fetchFn?: typeof fetch) => createNotifier({
+  const make = (o: { fetch?: typeof fetch; webhookTimeoutMs?: number } = {}) => createNotifier({
     config: { smtpUrl: undefined, smtpFrom: 'x <x@example.com>', webhookUrl: receiver.url, webhookSecret: SECRET },
     store: app.store,
     clock: app.clock,
+    box: app.ctx.box,
     log,
-    delay: delay ?? (async (ms) => { waits.push(ms); }),
-    ...(fetchFn ? { fetch: fetchFn } : {}),
+    ...o,
   });
 
   beforeEach(async () => {
     receiver = await startReceiver();
-    waits = [];
     log = new CaptureLog();
     notifier = make();
   });
   afterEach(async () => {
     await notifier.close();
     await receiver.close();
+    await app.store.db.deleteFrom('deliveries').execute();
     // No log line of any test carries the text or the code.
     assert.equal(log.text.includes('771203'), false);
   });
 
   const sms = (extra: Partial<Parameters<OpenMfaNotifier['send']>[0]> = {}) =>
     notifier.send({ environmentId: env, userId, deviceId: 'dev-1', channel: 'SMS', recipient: '+15125550100', body: TEXT, ...extra });
+  const queued = () => app.store.db.selectFrom('deliveries').selectAll().execute();
+
+  /** Drains, then moves the clock to the next attempt, until nothing is queued; the waits on the clock. */
+  async function driveToEnd(): Promise<number[]> {
+    const waits: number[] = [];
+    for (;;) {
+      await notifier.drain();
+      const rows = await queued();
+      if (rows.length === 0) return waits;
+      const wait = rows[0]!.next_attempt_at - app.clock.now();
+      waits.push(wait);
+      app.clock.advance(wait);
+    }
+  }
 
   test('the POST: JSON payload, signed headers that verify, and a record without the text', async () => {
     assert.equal(notifier.senderFor('SMS'), 'webhook');
@@ -118,6 +133,8 @@ describe(`webhook sender (${DIALECT})`, () => {
     assert.equal(notifier.senderFor('WHATSAPP'), 'webhook');
     assert.equal(notifier.senderFor('EMAIL'), 'outbox');
     await sms();
+    assert.equal(receiver.received.length, 0, 'send() queues; the worker sends');
+    await notifier.drain();
     assert.equal(receiver.received.length, 1);
     const got = receiver.received[0]!;
     const row = await app.store.db.selectFrom('messages').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
@@ -138,49 +155,49 @@ describe(`webhook sender (${DIALECT})`, () => {
     assert.equal(row.body, null);
     assert.equal(row.recipient, '+15125550100');
     assert.equal(row.channel, 'SMS');
+    assert.deepEqual(await queued(), [], 'delivered: the queued copy is gone');
   });
 
-  test('a 500, then success: send() resolves after the first attempt; the retry comes after 0.5 s, same ID, re-signed', async () => {
+  test('a 500, then success: the retry comes 0.5 s later on the clock, same ID, re-signed', async () => {
     receiver.script = [{ status: 500 }, { status: 200 }];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    await notifier.close();
-    notifier = make(async (ms) => { waits.push(ms); await gate; });
     await sms({ channel: 'VOICE' });
-    assert.equal(receiver.received.length, 1, 'send() resolved with the retry still queued');
-    app.clock.advance(500);
-    release();
-    await notifier.idle();
-    assert.deepEqual(waits, [500]);
+    await notifier.drain();
+    assert.equal(receiver.received.length, 1);
+    app.clock.advance(499);
+    await notifier.drain();
+    assert.equal(receiver.received.length, 1, 'not before its back-off');
+    app.clock.advance(1);
+    await notifier.drain();
     assert.equal(receiver.received.length, 2);
     const [a, b] = receiver.received as [Received, Received];
     assert.equal(a.raw, b.raw, 'the same payload');
     assert.equal(a.headers['x-openmfa-message-id'], b.headers['x-openmfa-message-id']);
     assert.ok(verify(SECRET, a) && verify(SECRET, b));
-    assert.equal(log.entries.at(-1)!.msg, 'webhook delivered');
+    assert.equal(log.entries.at(-1)!.msg, 'message delivered');
+    assert.deepEqual(await queued(), []);
   });
 
   test('5xx every time: six attempts with back-off 0.5, 1, 2, 4, 8 s, then it gives up (logged)', async () => {
     receiver.script = [{ status: 503 }];
     await sms();
-    await notifier.idle();
+    assert.deepEqual(await driveToEnd(), [500, 1000, 2000, 4000, 8000]);
     assert.equal(receiver.received.length, 6);
-    assert.deepEqual(waits, [500, 1000, 2000, 4000, 8000]);
     const last = log.entries.at(-1)!;
     assert.equal(last.level, 'error');
-    assert.equal(last.msg, 'webhook delivery failed; giving up');
-    assert.deepEqual(Object.keys(last.obj).sort(), ['attempts', 'channel', 'messageId', 'reason', 'status']);
+    assert.equal(last.msg, 'message delivery failed; giving up');
+    assert.deepEqual(Object.keys(last.obj).sort(), ['attempt', 'channel', 'messageId', 'reason', 'sender']);
   });
 
   test('429 with Retry-After (seconds, or an HTTP date) waits at least that long', async () => {
     const date = new Date(app.clock.now() + 30_000).toUTCString();
     receiver.script = [{ status: 429, headers: { 'retry-after': '7' } }, { status: 429, headers: { 'retry-after': date } }, { status: 202 }];
+    const t0 = app.clock.now();
     await sms({ channel: 'WHATSAPP' });
-    await notifier.idle();
+    const waits = await driveToEnd();
     assert.equal(receiver.received.length, 3);
     // HTTP dates have whole seconds: the wait runs to that second.
-    assert.deepEqual(waits, [7000, Date.parse(date) - app.clock.now()]);
-    assert.ok(waits[1]! > 29_000);
+    assert.deepEqual(waits, [7000, Date.parse(date) - (t0 + 7000)]);
+    assert.ok(waits[1]! > 22_000);
     // Shorter than the back-off: the back-off wins.
     assert.equal(retryAfterMs('0', 0), 0);
     assert.equal(retryAfterMs('soon', 0), undefined);
@@ -190,70 +207,72 @@ describe(`webhook sender (${DIALECT})`, () => {
   test('a Retry-After beyond five minutes ends the retries', async () => {
     receiver.script = [{ status: 503, headers: { 'retry-after': '3600' } }];
     await sms();
-    await notifier.idle();
+    assert.deepEqual(await driveToEnd(), []);
     assert.equal(receiver.received.length, 1);
-    assert.deepEqual(waits, []);
-    assert.equal(log.entries.at(-1)!.msg, 'webhook asked to retry too late; message dropped');
+    assert.equal(log.entries.at(-1)!.msg, 'delivery service asked to retry too late; message dropped');
   });
 
-  test('a 400 on the first attempt is final: send() rejects with REQUEST_FAILED, the record goes, no retry', async () => {
+  test('a 400 on the first attempt is final: no retry, and the record goes (it does not count against the limit)', async () => {
     receiver.script = [{ status: 400 }];
     const count = async () => (await app.store.db.selectFrom('messages').select('id').where('user_id', '=', userId).execute()).length;
     const before = await count();
-    await assert.rejects(sms(), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
-      assert.equal(e.status, 400);
-      assert.equal(e.code, 'REQUEST_FAILED');
-      assert.deepEqual(e.details, [{ code: 'DELIVERY_FAILED', target: 'phone', message: 'The SMS message was refused by the delivery service' }]);
-      return true;
-    });
-    await notifier.idle();
+    await sms();
+    assert.equal(await count(), before + 1, 'counted while queued');
+    assert.deepEqual(await driveToEnd(), []);
     assert.equal(receiver.received.length, 1);
-    assert.deepEqual(waits, []);
     assert.equal(await count(), before);
+    assert.equal(log.entries.at(-1)!.msg, 'message refused by the delivery service; not retried');
   });
 
   test('a 4xx on a retry is final too', async () => {
     receiver.script = [{ status: 502 }, { status: 404 }];
     await sms();
-    await notifier.idle();
+    assert.deepEqual(await driveToEnd(), [500]);
     assert.equal(receiver.received.length, 2);
-    assert.deepEqual(waits, [500]);
-    assert.equal(log.entries.at(-1)!.msg, 'webhook refused the message; not retried');
+    assert.equal(log.entries.at(-1)!.msg, 'message refused by the delivery service; not retried');
   });
 
   test('a network error is retried', async () => {
     let calls = 0;
     await notifier.close();
-    notifier = make(undefined, async (url, init) => {
-      calls++;
-      if (calls === 1) throw new TypeError('fetch failed');
-      return fetch(url, init);
+    notifier = make({
+      fetch: async (url, init) => {
+        calls++;
+        if (calls === 1) throw new TypeError('fetch failed');
+        return fetch(url, init);
+      },
     });
     await sms();
+    await notifier.drain();
     assert.equal(receiver.received.length, 0);
-    await notifier.idle();
+    assert.deepEqual(await driveToEnd(), [500]);
     assert.equal(calls, 2);
     assert.equal(receiver.received.length, 1);
     assert.ok(verify(SECRET, receiver.received[0]!));
   });
 
-  test('close() stops pending retries; send() after close is refused', async () => {
-    receiver.script = [{ status: 500 }];
+  test('a receiver that never answers times out, and the message is retried', async () => {
+    receiver.script = [{ status: 0, hang: true }, { status: 204 }];
     await notifier.close();
-    const started: number[] = [];
-    // A delay that only ends when aborted, as a real timer would be on shutdown.
-    notifier = make((ms, signal) => new Promise((_resolve, reject) => {
-      started.push(ms);
-      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
-    }));
+    notifier = make({ webhookTimeoutMs: 200 });
     await sms();
+    await notifier.drain();
+    assert.equal(receiver.received.length, 1);
+    const [row] = await queued();
+    assert.deepEqual([row!.attempts, row!.last_error, row!.next_attempt_at - app.clock.now()], [1, 'timeout', 500]);
+    assert.deepEqual(await driveToEnd(), [500]);
+    assert.equal(receiver.received.length, 2);
+  });
+
+  test('close() cuts an attempt in flight short and keeps the message queued; send() after close is refused', async () => {
+    receiver.script = [{ status: 0, hang: true }];
     await sms();
-    assert.deepEqual(started, [500, 500]);
+    const ticking = notifier.tick();
+    while (receiver.received.length === 0) await new Promise((r) => setImmediate(r));
     await notifier.close();
-    await notifier.idle();
-    assert.equal(receiver.received.length, 2, 'no attempt after close');
-    assert.equal(log.entries.filter((e) => e.msg === 'webhook retries stopped by shutdown; message not delivered').length, 2);
+    assert.equal(await ticking, 1);
+    const [row] = await queued();
+    assert.deepEqual([row!.attempts, row!.lease_owner, row!.last_error], [1, null, 'stopped by shutdown']);
     await assert.rejects(sms(), (e: unknown) => e instanceof ApiError && e.status === 503);
   });
 });
