@@ -9,23 +9,27 @@
  */
 import { sql, type ExpressionBuilder } from 'kysely';
 import { Type } from 'typebox';
-import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { clearAttempts, releaseAttempt, reserveAttempt, unlockedOrMine } from '../devices/attempts.js';
+import { clearAttempts, releaseAttempt, reserveAttempt } from '../devices/attempts.js';
 import { kinds } from '../devices/kinds.js';
 import { ACTIVE, isLocked, lockOf, type DeviceType } from '../devices/model.js';
-import { listDevices } from '../devices/store.js';
-import { environmentOf } from '../http/access.js';
+import { findDevice, listDevices, stillUsable, unusable } from '../devices/store.js';
 import { ApiError, invalidValue, notFound, requestFailed } from '../http/errors.js';
 import { validateBody } from '../http/validation.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
-import type { Database, DeviceAuthenticationsTable, DevicesTable } from '../store/schema.js';
+import type { Database, DeviceAuthenticationsTable, DevicesTable, EnvironmentsTable } from '../store/schema.js';
 import { requireEnabledUser } from './enabled-user.js';
 import { TERMINAL, effective, presentFlow } from './model.js';
 import { startMethod } from './start.js';
 
-export type FlowRequest = FastifyRequest<{ Params: { envId: string; flowId: string } }>;
+/** What a flow action is given: plain values the route handler unpacked from the request. */
+export interface FlowAction {
+  environment: EnvironmentsTable;
+  flowId: string;
+  body: unknown;
+  now: number;
+}
 
 const SelectBody = Type.Object({
   device: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
@@ -38,9 +42,7 @@ const AssertionCheckBody = Type.Object({
 }, { additionalProperties: false });
 const CancelBody = Type.Union([Type.Undefined(), Type.Object({ reason: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })]);
 
-export async function loadFlow(ctx: Context, request: FlowRequest): Promise<DeviceAuthenticationsTable> {
-  const environment = environmentOf(request);
-  const id = request.params.flowId;
+export async function loadFlow(ctx: Context, { environment, flowId: id }: Pick<FlowAction, 'environment' | 'flowId'>): Promise<DeviceAuthenticationsTable> {
   const row = id.length > 64 ? undefined : await ctx.store.db.selectFrom('device_authentications').selectAll()
     .where('environment_id', '=', environment.id).where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound();
@@ -59,34 +61,35 @@ async function show(ctx: Context, row: DeviceAuthenticationsTable, shownOnce?: R
   return presentFlow(ctx, row, devices, authenticator, shownOnce);
 }
 
-export async function readFlow(ctx: Context, request: FlowRequest) {
-  return show(ctx, await loadFlow(ctx, request));
+export async function readFlow(ctx: Context, input: Pick<FlowAction, 'environment' | 'flowId'>) {
+  return show(ctx, await loadFlow(ctx, input));
 }
 
-export async function selectDevice(ctx: Context, request: FlowRequest) {
-  const flow = await loadFlow(ctx, request);
+export async function selectDevice(ctx: Context, input: FlowAction) {
+  const { environment, now } = input;
+  const flow = await loadFlow(ctx, input);
   await requireEnabledUser(ctx.store.db, flow.environment_id, flow.user_id);
-  const now = ctx.clock.now();
   requireOpen(flow, now);
-  const body = validateBody(SelectBody, request.body);
-  const environment = environmentOf(request);
+  const body = validateBody(SelectBody, input.body);
   const user = await requireUser(ctx.store.db, environment.id, flow.user_id);
   const device = (await listDevices(ctx.store.db, environment.id, user.id)).find((d) => d.id === body.device.id);
-  if (!device || device.status !== ACTIVE) throw invalidValue('device.id', 'No active device with this ID belongs to the user');
-  if (device.blocked_at !== null) throw invalidValue('device.id', 'The device is blocked');
-  if (isLocked(device, now)) throw invalidValue('device.id', 'The device is locked after too many failed attempts', 'INVALID_VALUE', { lock: lockOf(device, now) });
+  switch (device ? unusable(device, ACTIVE, now) : 'status') {
+    case 'status': throw invalidValue('device.id', 'No active device with this ID belongs to the user');
+    case 'blocked': throw invalidValue('device.id', 'The device is blocked');
+    case 'locked': throw invalidValue('device.id', 'The device is locked after too many failed attempts', 'INVALID_VALUE', { lock: lockOf(device!, now) });
+    case undefined:
+  }
   const policy = await policyForDevice(ctx.store.db, environment.id, flow.policy_id);
-  const started = await startMethod(ctx, { environment, user, flow, device, policy });
+  const started = await startMethod(ctx, { environment, user, flow, device: device!, policy, now });
   return show(ctx, started.row, started.shownOnce);
 }
 
 type Expected = 'OTP_REQUIRED' | 'ASSERTION_REQUIRED';
 
 /** The flow and its selected device as they are now (the device row is read fresh each time). */
-async function loadProofState(ctx: Context, request: FlowRequest) {
-  const flow = await loadFlow(ctx, request);
-  const device = flow.selected_device_id === null ? undefined
-    : await ctx.store.db.selectFrom('devices').selectAll().where('id', '=', flow.selected_device_id).where('user_id', '=', flow.user_id).executeTakeFirst();
+async function loadProofState(ctx: Context, input: FlowAction) {
+  const flow = await loadFlow(ctx, input);
+  const device = flow.selected_device_id === null ? undefined : await findDevice(ctx.store.db, flow.environment_id, flow.user_id, flow.selected_device_id);
   return { flow, device };
 }
 
@@ -99,10 +102,13 @@ async function loadProofState(ctx: Context, request: FlowRequest) {
 function requireProofState(flow: DeviceAuthenticationsTable, device: DevicesTable | undefined, expected: Expected, now: number): DevicesTable {
   requireOpen(flow, now);
   if (flow.status !== expected) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device authentication is ${flow.status}, not ${expected}` });
-  if (!device || device.status !== ACTIVE) throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is no longer active' });
-  if (device.blocked_at !== null) throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is blocked' });
-  if (isLocked(device, now)) throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is locked after too many failed attempts', innerError: { lock: lockOf(device, now) } });
-  return device;
+  switch (device ? unusable(device, ACTIVE, now) : 'status') {
+    case 'status': throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is no longer active' });
+    case 'blocked': throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is blocked' });
+    case 'locked': throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is locked after too many failed attempts', innerError: { lock: lockOf(device!, now) } });
+    case undefined:
+  }
+  return device!;
 }
 
 const changedMeanwhile = () => requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication was completed or changed by another request' });
@@ -114,11 +120,10 @@ const changedMeanwhile = () => requestFailed({ code: 'INVALID_VALUE', target: 's
  * was checked and the device is unlocked or locked by this attempt — so a proof is used once
  * however many requests carry it, and at most N proofs are compared per lock window.
  */
-async function checkProof(ctx: Context, request: FlowRequest, expected: Expected) {
+async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   const { db } = ctx.store;
-  const now = ctx.clock.now();
-  const environment = environmentOf(request);
-  let { flow, device } = await loadProofState(ctx, request);
+  const { environment, now } = input;
+  let { flow, device } = await loadProofState(ctx, input);
   await requireEnabledUser(db, flow.environment_id, flow.user_id);
   const selected = requireProofState(flow, device, expected, now);
   const kind = kinds[selected.type as DeviceType];
@@ -129,17 +134,14 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: Expected
     challenge === null ? eb('device_authentications.challenge_hash', 'is', null) : eb('device_authentications.challenge_hash', '=', challenge);
   // Counted only while the flow still waits for this proof: a request that arrives after the
   // flow completed, was cancelled or got a new challenge counts nothing.
-  const attempt = await reserveAttempt(db, selected.id, now, rule, (eb) => eb.and([
-    eb('status', '=', ACTIVE),
-    eb('blocked_at', 'is', null),
+  const attempt = await reserveAttempt(db, selected.id, now, rule, ACTIVE, (eb) =>
     eb.exists(eb.selectFrom('device_authentications').select(sql<number>`1`.as('one'))
       .where('device_authentications.id', '=', flow.id)
       .where('device_authentications.status', '=', expected)
       .where('device_authentications.expires_at', '>', now)
-      .where((f) => sameChallenge(f))),
-  ]));
+      .where((f) => sameChallenge(f))));
   if (!attempt) {
-    ({ flow, device } = await loadProofState(ctx, request));
+    ({ flow, device } = await loadProofState(ctx, input));
     requireProofState(flow, device, expected, now);
     throw changedMeanwhile();
   }
@@ -149,7 +151,7 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: Expected
   const refuse = async (error: ApiError, countsAsFailure: boolean): Promise<never> => {
     if (!countsAsFailure) {
       await releaseAttempt(db, attempt);
-      ({ flow, device } = await loadProofState(ctx, request));
+      ({ flow, device } = await loadProofState(ctx, input));
       if (device && isLocked(device, now)) requireProofState(flow, device, expected, now);
     }
     throw error;
@@ -157,7 +159,7 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: Expected
 
   // A malformed proof counts like a wrong one: its reservation stands.
   const body: { otp?: string; origin?: string; assertion?: string } = expected === 'OTP_REQUIRED'
-    ? validateBody(OtpCheckBody, request.body) : validateBody(AssertionCheckBody, request.body);
+    ? validateBody(OtpCheckBody, input.body) : validateBody(AssertionCheckBody, input.body);
   const outcome = await kind.authentication.check({
     ctx, environment, device: selected, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
   });
@@ -165,9 +167,7 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: Expected
   const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
     .where('id', '=', flow.id).where('status', '=', expected).where('expires_at', '>', now)
     .where((eb) => sameChallenge(eb))
-    .where((eb) => eb.exists(eb.selectFrom('devices').select(sql<number>`1`.as('one'))
-      .where('devices.id', '=', selected.id)
-      .where((d) => unlockedOrMine(d, attempt.lockedUntil, now))))
+    .where((eb) => stillUsable(eb, selected.id, ACTIVE, attempt.lockedUntil, now))
     .returningAll().executeTakeFirst();
   if (!row) return refuse(changedMeanwhile(), false);
   // A success ends the run of failures (the count is of consecutive failures).
@@ -175,14 +175,14 @@ async function checkProof(ctx: Context, request: FlowRequest, expected: Expected
   return show(ctx, row);
 }
 
-export const checkOtp = (ctx: Context, request: FlowRequest) => checkProof(ctx, request, 'OTP_REQUIRED');
-export const checkAssertion = (ctx: Context, request: FlowRequest) => checkProof(ctx, request, 'ASSERTION_REQUIRED');
+export const checkOtp = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'OTP_REQUIRED');
+export const checkAssertion = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'ASSERTION_REQUIRED');
 
-export async function cancelFlow(ctx: Context, request: FlowRequest) {
-  const flow = await loadFlow(ctx, request);
-  const now = ctx.clock.now();
+export async function cancelFlow(ctx: Context, input: FlowAction) {
+  const { now } = input;
+  const flow = await loadFlow(ctx, input);
   requireOpen(flow, now);
-  const body = validateBody(CancelBody, request.body);
+  const body = validateBody(CancelBody, input.body);
   const reason = body?.reason ?? 'CANCELED';
   const row = await ctx.store.db.updateTable('device_authentications').set({
     status: 'FAILED', challenge_hash: null, challenge_expires_at: null, updated_at: now,

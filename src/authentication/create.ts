@@ -7,17 +7,15 @@
  * locked device cannot be chosen until its lock ends.
  */
 import { Type, type Static } from 'typebox';
-import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
-import { ACTIVE, isLocked } from '../devices/model.js';
-import { listDevices } from '../devices/store.js';
-import { environmentOf } from '../http/access.js';
+import { ACTIVE } from '../devices/model.js';
+import { listDevices, unusable } from '../devices/store.js';
 import { notFound, requestFailed } from '../http/errors.js';
 import { IdRef } from '../http/schemas.js';
 import { resolvePolicy } from '../policies/model.js';
 import { findUser } from '../platform/users.js';
-import type { DeviceAuthenticationsTable } from '../store/schema.js';
+import type { DeviceAuthenticationsTable, EnvironmentsTable } from '../store/schema.js';
 import { assertUserEnabled } from './enabled-user.js';
 import { FLOW_LIFETIME_MS, presentFlow } from './model.js';
 import { startMethod } from './start.js';
@@ -27,21 +25,22 @@ export const FlowInput = Type.Object({
   policy: Type.Optional(IdRef()),
 }, { additionalProperties: false });
 
-export async function createFlow(ctx: Context, request: FastifyRequest<{ Body: Static<typeof FlowInput> }>) {
-  const { store, clock } = ctx;
-  const environment = environmentOf(request);
+/** The body was validated (FlowInput) by the route. */
+export async function createFlow(ctx: Context, { environment, body, now }: { environment: EnvironmentsTable; body: Static<typeof FlowInput>; now: number }) {
+  const { store } = ctx;
   // An ID of another environment's user is "not found", as everywhere (quality bar S5).
-  const user = await findUser(store.db, environment.id, request.body.user.id);
+  const user = await findUser(store.db, environment.id, body.user.id);
   if (!user) throw notFound();
   assertUserEnabled(user);
-  const policy = await resolvePolicy(store.db, environment.id, request.body.policy?.id);
-  const now = clock.now();
+  const policy = await resolvePolicy(store.db, environment.id, body.policy?.id);
   const devices = await listDevices(store.db, environment.id, user.id);
-  const candidates = devices.filter((d) => d.status === ACTIVE && d.blocked_at === null);
+  // A locked device is a candidate (it is listed, and a prompt waits for its lock to end) but not usable now.
+  const problems = new Map(devices.map((d) => [d, unusable(d, ACTIVE, now)]));
+  const candidates = devices.filter((d) => problems.get(d) === undefined || problems.get(d) === 'locked');
   if (candidates.length === 0) {
     throw requestFailed({ code: 'NO_USABLE_DEVICES', target: 'user.id', message: 'The user has no active, unblocked device' });
   }
-  const usable = candidates.filter((d) => !isLocked(d, now));
+  const usable = candidates.filter((d) => problems.get(d) === undefined);
   const mode = policy.body.authentication?.deviceSelection ?? 'DEFAULT_TO_FIRST';
   const chosen = user.device_order === 'NONE' || mode === 'ALWAYS_DISPLAY_DEVICES' ? undefined
     : mode === 'PROMPT_TO_SELECT' ? (candidates.length === 1 ? usable[0] : undefined)
@@ -63,6 +62,6 @@ export async function createFlow(ctx: Context, request: FastifyRequest<{ Body: S
   };
   await store.db.insertInto('device_authentications').values(flow).execute();
   if (!chosen) return presentFlow(ctx, flow, devices, undefined);
-  const started = await startMethod(ctx, { environment, user, flow, device: chosen, policy });
+  const started = await startMethod(ctx, { environment, user, flow, device: chosen, policy, now });
   return presentFlow(ctx, started.row, devices, undefined, started.shownOnce);
 }

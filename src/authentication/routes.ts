@@ -1,15 +1,17 @@
 /** The auth host's deviceAuthentications endpoints (reference §3.5), worker token of the environment. */
 import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
+import { environmentOf } from '../http/access.js';
 import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { unsupportedMediaType } from '../http/errors.js';
 import { STD_ERRORS, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowRequest } from './actions.js';
+import { cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowAction } from './actions.js';
 import { FlowInput, createFlow } from './create.js';
 import { ACTIONS, FlowAnswerSchema, FlowSchema, type presentFlow } from './model.js';
 
-const BY_TYPE = new Map<string, (ctx: Context, request: FlowRequest) => Promise<ReturnType<typeof presentFlow>>>([
+const BY_TYPE = new Map<string, (ctx: Context, input: FlowAction) => Promise<ReturnType<typeof presentFlow>>>([
   [ACTIONS.select, selectDevice],
   [ACTIONS.otpCheck, checkOtp],
   [ACTIONS.assertionCheck, checkAssertion],
@@ -20,14 +22,18 @@ const BY_TYPE = new Map<string, (ctx: Context, request: FlowRequest) => Promise<
 const Params = Type.Object({ envId: Type.String(), flowId: Type.String() });
 
 export function registerAuthenticationRoutes(app: App, ctx: Context): void {
+  // The handlers unpack the request into plain values; the actions never see it.
+  const onFlow = (request: FastifyRequest<{ Params: { envId: string; flowId: string } }>): FlowAction =>
+    ({ environment: environmentOf(request), flowId: request.params.flowId, body: request.body, now: ctx.clock.now() });
+
   app.post('/:envId/deviceAuthentications', {
     schema: { tags: ['deviceAuthentications'], params: Type.Object({ envId: Type.String() }), body: FlowInput, response: { 200: FlowAnswerSchema, ...errorResponses(...STD_ERRORS) } },
     config: { accepts: [JSON_TYPE], idempotent: true },
-  }, async (request, reply) => reply.header('Cache-Control', 'no-store').send(await createFlow(ctx, request)));
+  }, async (request, reply) => reply.header('Cache-Control', 'no-store').send(await createFlow(ctx, { environment: environmentOf(request), body: request.body, now: ctx.clock.now() })));
 
   app.get('/:envId/deviceAuthentications/:flowId', {
     schema: { tags: ['deviceAuthentications'], params: Params, response: { 200: FlowSchema, ...errorResponses(...STD_ERRORS) } },
-  }, async (request) => readFlow(ctx, request));
+  }, async (request) => readFlow(ctx, onFlow(request)));
 
   app.post('/:envId/deviceAuthentications/:flowId', {
     schema: {
@@ -40,6 +46,6 @@ export function registerAuthenticationRoutes(app: App, ctx: Context): void {
     const type = mediaType(request);
     const action = type === undefined ? undefined : BY_TYPE.get(type);
     if (!action) throw unsupportedMediaType(type);
-    return reply.header('Cache-Control', 'no-store').send(await action(ctx, request));
+    return reply.header('Cache-Control', 'no-store').send(await action(ctx, onFlow(request)));
   });
 }

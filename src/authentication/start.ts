@@ -18,8 +18,9 @@ export async function startMethod(ctx: Context, args: {
   flow: DeviceAuthenticationsTable;
   device: DevicesTable;
   policy: PolicyRecord;
+  now: number;
 }): Promise<{ row: DeviceAuthenticationsTable; shownOnce: Record<string, unknown>; kind: DeviceKind }> {
-  const now = ctx.clock.now();
+  const { now } = args;
   const kind = kinds[args.device.type as DeviceType];
   const started = await kind.authentication.start({ ctx, environment: args.environment, user: args.user, device: args.device, policy: args.policy, flowId: args.flow.id, now });
   // The challenge and its queued code commit together (R7).

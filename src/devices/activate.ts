@@ -5,36 +5,32 @@
  * locked (400 REQUEST_FAILED naming which); an attempt is reserved (attempts.ts: no reservation,
  * no comparison); then the type checks the body and its proof, and settles the attempt.
  */
-import type { FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { environmentOf } from '../http/access.js';
 import { requestFailed } from '../http/errors.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
 import type { DevicesTable } from '../store/schema.js';
 import { releaseAttempt, reserveAttempt } from './attempts.js';
 import { kinds } from './kinds.js';
 import { ACTIVATION_REQUIRED, isLocked, lockOf, presentDevice, type DeviceType } from './model.js';
-import { requireDevice } from './store.js';
+import type { DeviceInput } from './operation.js';
+import { requireDevice, unusable } from './store.js';
 
-export type DeviceParams = { envId: string; userId: string; deviceId: string };
-
-/** The state checks, in order; the same answer whether they run before or after a refused reservation. */
+/** The state checks, in order (store.ts `unusable`); the same answer whether they run before or after a refused reservation. */
 function requireActivatable(device: DevicesTable, now: number): void {
-  if (device.status !== ACTIVATION_REQUIRED) {
-    throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device is ${device.status}; only a device in ACTIVATION_REQUIRED can be activated` });
-  }
-  if (device.blocked_at !== null) throw requestFailed({ code: 'INVALID_VALUE', target: 'block.status', message: 'The device is blocked' });
-  if (isLocked(device, now)) {
-    throw requestFailed({ code: 'INVALID_VALUE', target: 'lock.status', message: 'The device is locked after too many failed attempts', innerError: { lock: lockOf(device, now) } });
+  switch (unusable(device, ACTIVATION_REQUIRED, now)) {
+    case 'status':
+      throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device is ${device.status}; only a device in ACTIVATION_REQUIRED can be activated` });
+    case 'blocked':
+      throw requestFailed({ code: 'INVALID_VALUE', target: 'block.status', message: 'The device is blocked' });
+    case 'locked':
+      throw requestFailed({ code: 'INVALID_VALUE', target: 'lock.status', message: 'The device is locked after too many failed attempts', innerError: { lock: lockOf(device, now) } });
+    case undefined:
   }
 }
 
-export async function activateDevice(ctx: Context, request: FastifyRequest<{ Params: DeviceParams }>) {
-  const { store, clock } = ctx;
-  const environment = environmentOf(request);
-  const { userId, deviceId } = request.params;
+export async function activateDevice(ctx: Context, { environment, userId, deviceId, body, now }: DeviceInput) {
+  const { store } = ctx;
   let device = await requireDevice(store.db, environment.id, userId, deviceId);
-  const now = clock.now();
   requireActivatable(device, now);
   const kind = kinds[device.type as DeviceType];
   const policy = await policyForDevice(store.db, environment.id, device.policy_id);
@@ -42,18 +38,15 @@ export async function activateDevice(ctx: Context, request: FastifyRequest<{ Par
   // Only while the device still waits for the pairing this request read (its challenge): a
   // request that arrives after the activation, or after a new code, counts nothing.
   const challenge = device.challenge_hash;
-  const attempt = await reserveAttempt(store.db, device.id, now, rule, (eb) => eb.and([
-    eb('status', '=', ACTIVATION_REQUIRED),
-    eb('blocked_at', 'is', null),
-    challenge === null ? eb('challenge_hash', 'is', null) : eb('challenge_hash', '=', challenge),
-  ]));
+  const attempt = await reserveAttempt(store.db, device.id, now, rule, ACTIVATION_REQUIRED, (eb) =>
+    challenge === null ? eb('challenge_hash', 'is', null) : eb('challenge_hash', '=', challenge));
   if (!attempt) {
     // Locked meanwhile, activated, blocked or re-coded: answer what the device is now.
     device = await requireDevice(store.db, environment.id, userId, deviceId);
     requireActivatable(device, now);
     throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this activation' });
   }
-  const outcome = await kind.activate({ ctx, environment, device, policy, body: request.body, now, attempt });
+  const outcome = await kind.activate({ ctx, environment, device, policy, body, now, attempt });
   if (!outcome.ok) {
     if (!outcome.countsAsFailure) {
       // A right proof that could not be used gives its attempt back; if other attempts locked

@@ -32,9 +32,9 @@
  * the Nth reservation, and the first reservation after a lock ended — moves `updated_at`, so a
  * reservation's `updatedAt` names its window.
  */
-import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../store/db.js';
-import type { Database } from '../store/schema.js';
+import { CLEARED, unlockedOrMine, usable, type DeviceExpressions } from './store.js';
 
 export interface AttemptRule {
   /** Comparisons allowed per lock window (the Nth starts the lock). */
@@ -53,34 +53,18 @@ export interface Attempt {
   updatedAt: number;
 }
 
-type DeviceExpressions = ExpressionBuilder<Database, 'devices'>;
-
-/** True while the device takes attempts at `now`: no lock, or one that has ended. */
-export const unlocked = (eb: DeviceExpressions, now: number): Expression<SqlBool> =>
-  eb.or([eb('devices.locked_until', 'is', null), eb('devices.locked_until', '<=', now)]);
-
 /**
- * The condition of a success's final write: unlocked, or locked by this attempt itself. With
- * `lockedUntil` null the last term is `locked_until = NULL`, never true, so the shape of the
- * condition does not depend on the attempt (prepared statements keep one text).
- */
-export const unlockedOrMine = (eb: DeviceExpressions, lockedUntil: number | null, now: number): Expression<SqlBool> =>
-  eb.or([eb('devices.locked_until', 'is', null), eb('devices.locked_until', '<=', now), eb('devices.locked_until', '=', lockedUntil as number)]);
-
-/** What a success writes into the device row, beside its own change. */
-export const CLEARED = { failed_attempts: 0, locked_until: null } as const;
-
-/**
- * Reserves one attempt on the device, or answers undefined (locked, or no longer waiting for
- * the proof: `stillWaiting` adds the caller's condition — e.g. the pairing challenge it read, or
- * that the flow is still open — so a request that arrives after the proof was used counts
- * nothing).
+ * Reserves one attempt on the device, or answers undefined: the device does not take a proof
+ * for `status` (store.ts `usable`: in that status, unblocked, unlocked), or no longer waits for
+ * this proof — `stillWaiting` adds the caller's condition, e.g. the pairing challenge it read or
+ * that the flow is still open, so a request that arrives after the proof was used counts nothing.
  */
 export async function reserveAttempt(
   db: Db,
   deviceId: string,
   now: number,
   rule: AttemptRule,
+  status: string,
   stillWaiting?: (eb: DeviceExpressions) => Expression<SqlBool>,
 ): Promise<Attempt | undefined> {
   const ended = sql<boolean>`(locked_until is not null and locked_until <= ${now})`;
@@ -95,7 +79,7 @@ export async function reserveAttempt(
       updated_at: sql<number>`(case when ${locks} or ${ended} then ${now} else updated_at end)`,
     })
     .where('id', '=', deviceId)
-    .where((eb) => (stillWaiting ? eb.and([unlocked(eb, now), stillWaiting(eb)]) : unlocked(eb, now)))
+    .where((eb) => (stillWaiting ? eb.and([usable(eb, status, now), stillWaiting(eb)]) : usable(eb, status, now)))
     .returning(['failed_attempts', 'locked_until', 'updated_at'])
     .executeTakeFirst();
   if (!row) return undefined;

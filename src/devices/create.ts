@@ -7,15 +7,15 @@
 import { Type, type Static } from 'typebox';
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
-import { environmentOf } from '../http/access.js';
 import { maxDevicesReached, notFound } from '../http/errors.js';
 import { IdRef } from '../http/schemas.js';
 import { mfaSettings, resolvePolicy } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
 import type { DevicesTable } from '../store/schema.js';
-import type { FastifyRequest } from 'fastify';
 import { DEVICE_TYPES, presentDevice } from './model.js';
 import { kinds } from './kinds.js';
+import type { UserDevicesInput } from './operation.js';
+import { addDevice } from './store.js';
 
 export const DeviceCreateInput = Type.Object({
   type: Type.Enum(DEVICE_TYPES),
@@ -32,13 +32,12 @@ export const DeviceCreateInput = Type.Object({
 }, { additionalProperties: false });
 export type DeviceCreateInput = Static<typeof DeviceCreateInput>;
 
-export async function createDevice(ctx: Context, request: FastifyRequest<{ Params: { userId: string } }>, body: DeviceCreateInput) {
-  const { store, clock } = ctx;
-  const environment = environmentOf(request);
-  const user = await requireUser(store.db, environment.id, request.params.userId);
+/** The body was validated (DeviceCreateInput) by the route. */
+export async function createDevice(ctx: Context, { environment, userId, body, now }: UserDevicesInput & { body: DeviceCreateInput }) {
+  const { store } = ctx;
+  const user = await requireUser(store.db, environment.id, userId);
   const kind = kinds[body.type];
   const policy = await resolvePolicy(store.db, environment.id, body.policy?.id);
-  const now = clock.now();
   const deviceId = newId();
   const prepared = await kind.prepare({ ctx, environment, user, policy, body, deviceId, now });
   const settings = await mfaSettings(store.db, environment.id);
@@ -67,22 +66,10 @@ export async function createDevice(ctx: Context, request: FastifyRequest<{ Param
     updated_at: now,
   };
 
-  await store.transaction(async (trx) => {
-    // Holding the user's row serialises this user's creates (FOR UPDATE on PostgreSQL; SQLite
-    // runs one write transaction at a time).
-    const locked = await store.forUpdate(trx.selectFrom('users').select('id').where('id', '=', user.id)).executeTakeFirst();
-    if (!locked) throw notFound();
-    // OpenMFA counts pending pairings too (PingOne counts ACTIVE and BLOCKED), so the limit
-    // also bounds how many unfinished pairings one user can hold open.
-    const { n } = await trx.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('user_id', '=', user.id).executeTakeFirstOrThrow();
-    const max = settings.pairing.maxAllowedDevices;
-    if (Number(n) >= max) throw maxDevicesReached(max);
-    await trx.insertInto('devices').values(row).execute();
-    // The code is queued in this transaction: past a daily limit the device is not made, and a
-    // made device always has its message (R7).
-    if (prepared.deliver) await prepared.deliver();
-  });
+  // The code is queued in the insert's transaction: past a daily limit the device is not made,
+  // and a made device always has its message (R7).
+  const added = await addDevice(store, row, settings.pairing.maxAllowedDevices, prepared.deliver);
+  if (!added.ok) throw added.reason === 'limit' ? maxDevicesReached(added.max) : notFound();
 
   return { ...presentDevice(ctx, row), ...(prepared.shownOnce ?? {}) };
 }

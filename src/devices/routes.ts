@@ -16,23 +16,24 @@ import { Links, NoContent, STD_ERRORS, errorResponses } from '../http/schemas.js
 import type { App } from '../http/types.js';
 import { validateBody } from '../http/validation.js';
 import { requireUser } from '../platform/users.js';
-import { activateDevice, type DeviceParams } from './activate.js';
+import { activateDevice } from './activate.js';
 import { blockDevice, unblockDevice } from './block.js';
 import { DeviceCreateInput, createDevice } from './create.js';
 import { CreatedDeviceSchema, DeviceActionSchema, DeviceSchema, lockOf, presentDevice } from './model.js';
 import { NicknameInput, setNickname } from './nickname.js';
-import { afterDelete, orderOf, removeOrder, reorderDevices } from './order.js';
+import type { DeviceInput, UserDevicesInput } from './operation.js';
+import { removeOrder, reorderDevices } from './order.js';
 import { sendActivationCode } from './send-activation-code.js';
-import { listDevices, requireDevice } from './store.js';
+import { deleteDevice, listDevices, orderOf, requireDevice } from './store.js';
 import { unlockDevice } from './unlock.js';
 
-type ItemRequest = FastifyRequest<{ Params: DeviceParams }>;
 type UserRequest = FastifyRequest<{ Params: { envId: string; userId: string } }>;
+type ItemRequest = FastifyRequest<{ Params: { envId: string; userId: string; deviceId: string } }>;
 
 /** POST on the item: the action each media type names. */
 type DeviceView = ReturnType<typeof presentDevice>;
 
-export const ITEM_ACTIONS: Record<string, (ctx: Context, request: ItemRequest) => Promise<DeviceView>> = {
+export const ITEM_ACTIONS: Record<string, (ctx: Context, input: DeviceInput) => Promise<DeviceView>> = {
   'application/vnd.pingidentity.device.activate+json': activateDevice,
   'application/vnd.pingidentity.device.block+json': blockDevice,
   'application/vnd.pingidentity.device.unblock+json': unblockDevice,
@@ -61,6 +62,11 @@ const FILTER_ATTRIBUTES = ['status', 'type', 'nickname', 'lock.status', 'block.s
 
 export function registerDeviceRoutes(app: App, ctx: Context): void {
   const { store, clock } = ctx;
+  // The handlers unpack the request into plain values (operation.ts); the operations never see it.
+  const onUser = (request: UserRequest): UserDevicesInput =>
+    ({ environment: environmentOf(request), userId: request.params.userId, body: request.body, now: clock.now() });
+  const onDevice = (request: ItemRequest): DeviceInput => ({ ...onUser(request), deviceId: request.params.deviceId });
+
   const collection = '/v1/environments/:envId/users/:userId/devices';
   const item = `${collection}/:deviceId`;
 
@@ -104,12 +110,13 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE], idempotent: [JSON_TYPE] },
   }, async (request, reply) => {
     const type = mediaType(request) ?? JSON_TYPE;
-    if (type === REORDER) return reply.send(await reorderDevices(ctx, request));
+    if (type === REORDER) return reply.send(await reorderDevices(ctx, onUser(request)));
     if (type === ORDER_REMOVE) {
-      await removeOrder(ctx, request);
+      await removeOrder(ctx, onUser(request));
       return reply.code(204).send(null);
     }
-    const created = await createDevice(ctx, request, validateBody(DeviceCreateInput, request.body));
+    const input = onUser(request);
+    const created = await createDevice(ctx, { ...input, body: validateBody(DeviceCreateInput, request.body) });
     return reply.code(201).header('Cache-Control', 'no-store').send(created);
   });
 
@@ -118,7 +125,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     config: { accepts: [ORDER_REMOVE] },
   }, async (request: UserRequest, reply) => {
     if (mediaType(request) !== ORDER_REMOVE) throw unsupportedMediaType(mediaType(request));
-    await removeOrder(ctx, request);
+    await removeOrder(ctx, onUser(request));
     return reply.code(204).send(null);
   });
 
@@ -141,7 +148,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     const type = mediaType(request);
     const action = type === undefined ? undefined : ACTION_BY_TYPE.get(type);
     if (!action) throw unsupportedMediaType(type);
-    const body = await action(ctx, request);
+    const body = await action(ctx, onDevice(request));
     // A test device's new code (`test.otp`) is in this response, as in create's: never cached.
     if (action === sendActivationCode) reply.header('Cache-Control', 'no-store');
     return reply.send(body);
@@ -149,16 +156,13 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
 
   app.put(`${item}/nickname`, {
     schema: { tags: ['devices'], params: DeviceParamsSchema, body: NicknameInput, response: { 200: DeviceSchema, ...errorResponses(...STD_ERRORS) } },
-  }, async (request) => setNickname(ctx, request));
+  }, async (request) => setNickname(ctx, { ...onDevice(request), body: request.body }));
 
   app.delete(item, {
     schema: { tags: ['devices'], params: DeviceParamsSchema, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const environment = environmentOf(request);
-    const res = await store.db.deleteFrom('devices').where('environment_id', '=', environment.id)
-      .where('user_id', '=', request.params.userId).where('id', '=', request.params.deviceId).executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) throw notFound();
-    await afterDelete(store.db, request.params.userId, clock.now());
+    const { environment, userId, deviceId, now } = onDevice(request);
+    if (!(await deleteDevice(store, environment.id, userId, deviceId, now))) throw notFound();
     return reply.code(204).send(null);
   });
 }

@@ -12,14 +12,12 @@ import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
 import { durationMs, mfaSettings } from '../../policies/model.js';
 import { EMAIL_PATTERN } from '../../platform/users.js';
-import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
 import { codeHash, issueCode, messageFor } from './one-time-code.js';
 import { offlineAuthentication } from './authenticate.js';
 import { normalizePhone } from './phone.js';
-import { prepare } from '../../store/prepared.js';
-import type { DevicesTable } from '../../store/schema.js';
+import { activateWithCode, replaceCode } from '../store.js';
 
 type OfflineType = 'EMAIL' | 'SMS' | 'VOICE' | 'WHATSAPP';
 const POLICY_KEY: Record<OfflineType, 'email' | 'sms' | 'voice' | 'whatsApp'> = { EMAIL: 'email', SMS: 'sms', VOICE: 'voice', WHATSAPP: 'whatsApp' };
@@ -27,19 +25,6 @@ const TEST_MODE_TYPES: readonly OfflineType[] = ['EMAIL', 'SMS', 'VOICE'];
 const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 
 export const OtpBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
-
-/**
- * The activation's one write (quality bar P2): conditional on the code, so a code is used once,
- * and on the device being unlocked or locked by this attempt (attempts.ts); it clears the count.
- */
-const activateWithCode = prepare<[string, string, number | null, number], DevicesTable>(4, (db, deviceId, hash, attemptLock, now) =>
-  db.updateTable('devices').set({
-    status: 'ACTIVE', challenge_hash: null, challenge_expires_at: null, activated_at: now, ...CLEARED, updated_at: now,
-  })
-    .where('id', '=', deviceId).where('status', '=', 'ACTIVATION_REQUIRED').where('challenge_hash', '=', hash)
-    .where('blocked_at', 'is', null)
-    .where((eb) => unlockedOrMine(eb, attemptLock, now))
-    .returningAll());
 
 export const methodOf = (policy: PolicyBody, type: OfflineType) => policy[POLICY_KEY[type]];
 
@@ -110,7 +95,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
         return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
       }
       // Single use: only the request that still finds this code's hash changes the device.
-      const row = await activateWithCode.first(ctx.store.db, device.id, hash, attempt.lockedUntil, now);
+      const row = await activateWithCode(ctx.store.db, device.id, hash, attempt.lockedUntil, now);
       if (!row) return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this passcode' }) };
       return { ok: true, row };
     },
@@ -124,10 +109,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
       const issued = issueCode(ctx, device.id, length, lifetimeMs, now);
       const extra = extraOf(device);
       // The new code replaces the old one, which dies with it.
-      const row = await ctx.store.db.updateTable('devices')
-        .set({ challenge_hash: issued.hash, challenge_expires_at: issued.expiresAt, updated_at: now })
-        .where('id', '=', device.id).where('status', '=', 'ACTIVATION_REQUIRED')
-        .returningAll().executeTakeFirst();
+      const row = await replaceCode(ctx.store.db, device.id, issued.hash, issued.expiresAt, now);
       if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is not waiting for activation' });
       if (extra.testMode) return { row, shownOnce: { test: { otp: issued.code } } };
       await ctx.notifier.send({ environmentId: environment.id, userId: device.user_id, deviceId: device.id, channel: type as Channel, recipient: recipientOf(extra), ...messageFor(issued.code, lifetimeMs) });

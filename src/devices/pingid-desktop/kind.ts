@@ -3,19 +3,16 @@
  * agent; activate takes the agent's attestation and stores the credential's public key.
  */
 import { Type } from 'typebox';
-import { sql } from 'kysely';
 import { ApiError, invalidData, invalidValue, requestFailed } from '../../http/errors.js';
 import { checkBody } from '../../http/validation.js';
 import { checkRpId } from '../../protocol/desktop.js';
 import { durationMs } from '../../policies/model.js';
-import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
 import { extraOf, type DeviceExtra } from '../model.js';
 import { checkAttestation } from './attestation.js';
 import { desktopAuthentication } from './authenticate.js';
 import { makeCreationOptions } from './creation-options.js';
-import { prepare } from '../../store/prepared.js';
-import type { DevicesTable } from '../../store/schema.js';
+import { activateWithCredential } from '../store.js';
 
 /** Protocol §1.3 step 4: exactly `{attestation: string}`, at most 8 KiB. */
 const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
@@ -30,27 +27,6 @@ function asAttestationError(e: ApiError): ApiError {
   if (first?.code === 'REQUIRED_VALUE') return invalidData({ code: 'REQUIRED_VALUE', target: 'attestation', message: 'attestation is required' });
   return invalidData({ code: 'INVALID_VALUE', target: 'attestation', message: 'The body must be exactly {"attestation": "<JWT>"}' });
 }
-
-/** The activation's one write (quality bar P3), compiled once; conditional on the attempt (attempts.ts). */
-const activateWithAttestation = prepare<[string, string, string, string, string, string | null, number | null, number], DevicesTable>(8,
-  (db, deviceId, challengeHash, credentialId, publicJwk, extra, nickname, attemptLock, now) => db.updateTable('devices').set({
-    status: 'ACTIVE',
-    credential_id: credentialId,
-    public_jwk: publicJwk,
-    extra,
-    nickname: sql<string | null>`coalesce(nickname, ${nickname})`,
-    challenge_hash: null,
-    challenge_expires_at: null,
-    activated_at: now,
-    ...CLEARED,
-    updated_at: now,
-  })
-    .where('id', '=', deviceId)
-    .where('status', '=', 'ACTIVATION_REQUIRED')
-    .where('challenge_hash', '=', challengeHash)
-    .where('blocked_at', 'is', null)
-    .where((eb) => unlockedOrMine(eb, attemptLock, now))
-    .returningAll());
 
 export const pingIdDesktop: DeviceKind = {
   type: 'PINGID_DESKTOP_GEN2',
@@ -106,8 +82,8 @@ export const pingIdDesktop: DeviceKind = {
     const next: DeviceExtra = { ...extra, os: c.os, model: c.model, application: c.application, unitId: c.unitId };
     // Step 8: one conditional change. If another request activated (or locked, or blocked) the
     // device since it was read, nothing matches and nothing changes; the attempt is given back.
-    const row = await activateWithAttestation.first(ctx.store.db,
-      device.id, device.challenge_hash ?? '', c.credentialId, JSON.stringify(c.publicJwk), JSON.stringify(next), c.nickname ?? null, attempt.lockedUntil, now);
+    const row = await activateWithCredential(ctx.store.db, device.id, device.challenge_hash ?? '',
+      { credentialId: c.credentialId, publicJwk: JSON.stringify(c.publicJwk), extra: JSON.stringify(next), nickname: c.nickname ?? null }, attempt.lockedUntil, now);
     if (!row) {
       return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this activation' }) };
     }

@@ -8,10 +8,10 @@
  * submit cannot lock the device; wrong codes count.
  */
 import { invalidData } from '../../http/errors.js';
-import { unlockedOrMine } from '../attempts.js';
 import type { DeviceAuthentication } from '../kind.js';
 import { openTotpSecret } from './secret.js';
 import { matchingStep } from './totp.js';
+import { takeStep } from '../store.js';
 
 export const totpAuthentication: DeviceAuthentication = {
   name: 'totp',
@@ -27,12 +27,7 @@ export const totpAuthentication: DeviceAuthentication = {
     if (step === undefined) return wrong;
     const used = { ok: false as const, countsAsFailure: false, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode has already been used; wait for the next one' }) };
     if (device.last_otp_step !== null && step <= Number(device.last_otp_step)) return used;
-    // The step is taken only while the device is unlocked or locked by this very attempt.
-    const res = await ctx.store.db.updateTable('devices').set({ last_otp_step: step })
-      .where('id', '=', device.id)
-      .where((eb) => eb.or([eb('last_otp_step', 'is', null), eb('last_otp_step', '<', step)]))
-      .where((eb) => unlockedOrMine(eb, attempt.lockedUntil, now))
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1 ? { ok: true } : used;
+    // The step is taken only while the device is usable for this very attempt.
+    return (await takeStep(ctx.store.db, device.id, step, attempt.lockedUntil, now)) ? { ok: true } : used;
   },
 };

@@ -6,12 +6,12 @@
  */
 import { invalidData, invalidValue, requestFailed } from '../../http/errors.js';
 import { checkBody } from '../../http/validation.js';
-import { CLEARED, unlockedOrMine } from '../attempts.js';
 import type { DeviceKind } from '../kind.js';
 import { OtpBody } from '../otp/kind.js';
 import { totpAuthentication } from './authenticate.js';
 import { openTotpSecret, sealTotpSecret } from './secret.js';
 import { keyUri, matchingStep, newTotpSecret } from './totp.js';
+import { activateWithStep } from '../store.js';
 
 export const TOTP_PAIRING_MS = 30 * 60_000;
 
@@ -46,14 +46,7 @@ export const totp: DeviceKind = {
     if (step === undefined || (device.last_otp_step !== null && step <= device.last_otp_step)) {
       return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
     }
-    const row = await ctx.store.db.updateTable('devices').set({
-      status: 'ACTIVE', challenge_expires_at: null, last_otp_step: step, activated_at: now, ...CLEARED, updated_at: now,
-    })
-      .where('id', '=', device.id).where('status', '=', 'ACTIVATION_REQUIRED')
-      .where((eb) => eb.or([eb('last_otp_step', 'is', null), eb('last_otp_step', '<', step)]))
-      .where('blocked_at', 'is', null)
-      .where((eb) => unlockedOrMine(eb, attempt.lockedUntil, now))
-      .returningAll().executeTakeFirst();
+    const row = await activateWithStep(ctx.store.db, device.id, step, attempt.lockedUntil, now);
     if (!row) return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is no longer waiting for this passcode' }) };
     return { ok: true, row };
   },
