@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
-import { ACTIVE, blockOf, extraOf, isLocked } from '../devices/model.js';
+import { ACTIVE, blockOf, extraOf, isLocked, shownExtra } from '../devices/model.js';
 import { link, type Links } from '../http/links.js';
 import { Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
 import type { DeviceAuthenticationsTable, DevicesTable } from '../store/schema.js';
@@ -84,14 +84,9 @@ export function summary(d: DevicesTable, now: number) {
     usableStatus: usableStatusOf(d, now),
     ...(d.nickname !== null ? { nickname: d.nickname } : {}),
     ...(d.blocked_at !== null ? { block: blockOf(d) } : {}),
-    ...(x.email ? { email: x.email } : {}),
-    ...(x.phone ? { phone: x.phone } : {}),
-    ...(x.os ? { os: x.os } : {}),
-    ...(x.model ? { model: x.model } : {}),
-    ...(x.application ? { application: x.application } : {}),
+    ...shownExtra(x),
     ...(x.rp ? { rp: x.rp } : {}),
     ...(d.credential_id ? { credentialId: d.credential_id } : {}),
-    ...(x.unitId ? { unitId: x.unitId } : {}),
   };
 }
 

@@ -34,13 +34,17 @@ export interface PreparedDevice {
   deliver?: () => Promise<void>;
 }
 
-export interface ActivateRequest {
+/** What every call on a device type is given. */
+interface OnDevice {
   ctx: Context;
   environment: EnvironmentsTable;
   device: DevicesTable;
+  now: number;
+}
+
+export interface ActivateRequest extends OnDevice {
   policy: PolicyRecord;
   body: unknown;
-  now: number;
   /** The attempt reserved for this proof (attempts.ts): the final write is conditional on it. */
   attempt: Attempt;
 }
@@ -50,14 +54,10 @@ export type ActivateOutcome =
   | { ok: false; error: ApiError; countsAsFailure: boolean };
 
 /** What a device type does inside a device authentication flow (reference §3.5, protocol §2). */
-export interface AuthenticationStartRequest {
-  ctx: Context;
-  environment: EnvironmentsTable;
+export interface AuthenticationStartRequest extends OnDevice {
   user: UsersTable;
-  device: DevicesTable;
   policy: PolicyRecord;
   flowId: string;
-  now: number;
 }
 
 export interface AuthenticationStart {
@@ -70,14 +70,10 @@ export interface AuthenticationStart {
   deliver?: () => Promise<void>;
 }
 
-export interface AuthenticationCheckRequest {
-  ctx: Context;
-  environment: EnvironmentsTable;
-  device: DevicesTable;
+export interface AuthenticationCheckRequest extends OnDevice {
   flow: { id: string; challengeHash: string | null; challengeExpiresAt: number | null };
   /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion}). */
   body: { otp?: string; origin?: string; assertion?: string };
-  now: number;
   /** The attempt reserved for this proof (attempts.ts). */
   attempt: Attempt;
 }

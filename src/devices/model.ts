@@ -74,6 +74,18 @@ export interface DeviceExtra {
 
 export const extraOf = (row: DevicesTable): DeviceExtra => JSON.parse(row.extra) as DeviceExtra;
 
+/** The public fields of `extra` that a device and a flow's device summary both show, each only when set. */
+export function shownExtra(extra: DeviceExtra) {
+  return {
+    ...(extra.os ? { os: extra.os } : {}),
+    ...(extra.model ? { model: extra.model } : {}),
+    ...(extra.application ? { application: extra.application } : {}),
+    ...(extra.unitId ? { unitId: extra.unitId } : {}),
+    ...(extra.phone ? { phone: extra.phone } : {}),
+    ...(extra.email ? { email: extra.email } : {}),
+  };
+}
+
 export function lockOf(row: Pick<DevicesTable, 'locked_until'>, now: number): { status: 'LOCKED'; expiresAt: string } | { status: 'UNLOCKED' } {
   return row.locked_until !== null && row.locked_until > now ? { status: 'LOCKED', expiresAt: iso(row.locked_until) } : { status: 'UNLOCKED' };
 }
@@ -112,12 +124,7 @@ export function presentDevice(ctx: Context, row: DevicesTable) {
     status: row.status,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
-    ...(extra.os ? { os: extra.os } : {}),
-    ...(extra.model ? { model: extra.model } : {}),
-    ...(extra.application ? { application: extra.application } : {}),
-    ...(extra.unitId ? { unitId: extra.unitId } : {}),
-    ...(extra.phone ? { phone: extra.phone } : {}),
-    ...(extra.email ? { email: extra.email } : {}),
+    ...shownExtra(extra),
     ...(extra.testMode ? { testMode: true } : {}),
   };
 }
