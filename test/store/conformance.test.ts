@@ -18,6 +18,7 @@ import { keysetPage } from '../../src/store/keyset.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import type { DevicesTable } from '../../src/store/schema.js';
 import { DIALECT, freshStore, PG_URL } from '../helper.js';
+import { insertUser } from './rows.js';
 
 const T0 = Date.parse('2026-02-17T13:34:34.840Z');
 const uid = () => crypto.randomUUID();
@@ -48,24 +49,14 @@ async function appliedMigrations(db: Db): Promise<string[]> {
 
 /** An environment with one of everything that hangs off it, inserted directly. */
 async function seedEnvironment(db: Db, at = T0) {
-  const env = uid();
-  const pop = uid();
-  const user = uid();
+  const { env, pop, user } = await insertUser(db, at);
   const device = uid();
-  await db.insertInto('environments').values({
-    id: env, name: `env ${env.slice(0, 8)}`, description: null, region: 'NA', type: 'SANDBOX', license_id: null,
-    organization_id: uid(), status: 'ACTIVE', extra: '{}', created_at: at, updated_at: at,
-  }).execute();
   await db.insertInto('signing_keys').values({
     kid: uid(), environment_id: env, public_jwk: '{}', private_sealed: 'sealed', status: 'ACTIVE', created_at: at, retired_at: null,
   }).execute();
   await db.insertInto('applications').values({
     id: uid(), environment_id: env, name: 'app', description: null, type: 'WORKER', enabled: 1, token_endpoint_auth_method: 'CLIENT_SECRET_BASIC',
     secret_hash: 'h', secret_sealed: 's', manages_all: 0, created_at: at, updated_at: at,
-  }).execute();
-  await db.insertInto('populations').values({ id: pop, environment_id: env, name: 'Default', description: null, is_default: 1, extra: '{}', created_at: at, updated_at: at }).execute();
-  await db.insertInto('users').values({
-    id: user, environment_id: env, population_id: pop, username: 'u', email: null, enabled: 1, mfa_enabled: 1, extra: '{}', device_order: 'AUTO', created_at: at, updated_at: at,
   }).execute();
   await insertDevice(db, env, user, device, at);
   await db.insertInto('device_authentication_policies').values({ id: uid(), environment_id: env, name: 'p', is_default: 1, body: '{}', created_at: at, updated_at: at }).execute();

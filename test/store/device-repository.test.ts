@@ -16,25 +16,13 @@ import {
 import type { Db, Store } from '../../src/store/db.js';
 import type { DevicesTable } from '../../src/store/schema.js';
 import { DIALECT, freshStore } from '../helper.js';
+import { insertUser } from './rows.js';
 
 const T0 = Date.parse('2026-02-17T13:34:34.840Z');
 const uid = () => crypto.randomUUID();
 const RULE: AttemptRule = { count: 3, lockMs: 60_000 };
 
-async function seedUser(db: Db): Promise<{ env: string; user: string }> {
-  const env = uid();
-  const pop = uid();
-  const user = uid();
-  await db.insertInto('environments').values({
-    id: env, name: `env ${env.slice(0, 8)}`, description: null, region: 'NA', type: 'SANDBOX', license_id: null,
-    organization_id: uid(), status: 'ACTIVE', extra: '{}', created_at: T0, updated_at: T0,
-  }).execute();
-  await db.insertInto('populations').values({ id: pop, environment_id: env, name: 'Default', description: null, is_default: 1, extra: '{}', created_at: T0, updated_at: T0 }).execute();
-  await db.insertInto('users').values({
-    id: user, environment_id: env, population_id: pop, username: 'u', email: null, enabled: 1, mfa_enabled: 1, extra: '{}', device_order: 'AUTO', created_at: T0, updated_at: T0,
-  }).execute();
-  return { env, user };
-}
+const seedUser = (db: Db) => insertUser(db, T0);
 
 function deviceRow(env: string, user: string, over: Partial<DevicesTable> = {}): DevicesTable {
   return {
