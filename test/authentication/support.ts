@@ -15,7 +15,8 @@ import { loadAgentConfig } from '../../src/agent/config.js';
 import { KEYSTORE_FILE, type EcPrivateJwk } from '../../src/agent/keystore.js';
 import { AGENT_APPLICATION_ID, AGENT_VERSION, createAgent, type Agent } from '../../src/agent/server.js';
 import { epochSeconds, iso } from '../../src/clock.js';
-import { decodeCompact, importPublicRsaJwk, signCompact, verifySignature } from '../../src/crypto/jws.js';
+import { decodeCompact, importPublicRsaJwk, verifySignature } from '../../src/crypto/jws.js';
+import { signJws } from '../support/jws.js';
 import { TYP } from '../../src/protocol/desktop.js';
 import { createEnvironment, createUser, createWorker, type RequestOptions, type Response, type TestServer } from '../helper.js';
 import { request as rawRequest } from '../agent/helpers.js';
@@ -361,8 +362,9 @@ export interface HandAssertion {
 /**
  * An assertion exactly as the agent makes it (protocol §2 step 2) for `requestOptions`,
  * signed with `credential`'s key unless told otherwise — to build the ones it would refuse to.
+ * Signed with jose, not the server's signer (test/support/jws.ts).
  */
-export function handAssertion(requestOptions: string, credential: { credentialId: string; privateKey: KeyObject; unitId: string }, now: number, o: HandAssertion = {}): string {
+export function handAssertion(requestOptions: string, credential: { credentialId: string; privateKey: KeyObject; unitId: string }, now: number, o: HandAssertion = {}): Promise<string> {
   const options = claimsOf(requestOptions);
   const iat = epochSeconds(o.now ?? now);
   const claims: Record<string, unknown> = {
@@ -378,7 +380,7 @@ export function handAssertion(requestOptions: string, credential: { credentialId
     ...o.claims,
   };
   for (const k of o.omit ?? []) delete claims[k];
-  return signCompact('ES256', o.key ?? credential.privateKey, { typ: TYP.assertion, kid: credential.credentialId, ...o.header }, claims);
+  return signJws('ES256', o.key ?? credential.privateKey, { typ: TYP.assertion, kid: credential.credentialId, ...o.header }, claims);
 }
 
 export const b64u = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
