@@ -142,7 +142,7 @@ export async function verifyJwt<C, F = never>(token: string, o: JwtVerifyOptions
   if (times) return times;
   if (o.claims) {
     const bad = firstBadClaim(o.claims, payload);
-    if (bad !== undefined) return fail('shape', `the claim ${bad} does not have the expected shape`, bad);
+    if (bad !== undefined) return fail('shape', `the JWT claim ${bad} does not have the expected shape`, bad);
   }
   return { ok: true, header, payload, context: resolved.context };
 }

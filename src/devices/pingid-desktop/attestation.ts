@@ -8,9 +8,10 @@
 import { Type, type Static } from 'typebox';
 import { sha256Hex, digestEquals } from '../../crypto/hash.js';
 import { importPublicEcJwk, type PublicJwk } from '../../crypto/jws.js';
-import { verifyJwt, type JwtFailure, type KeyResolver } from '../../crypto/jwt.js';
+import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
+import { desktopJwtRefusal, type RefusalTexts } from './jwt-refusal.js';
 
 export interface AttestedCredential {
   credentialId: string;
@@ -62,24 +63,7 @@ const headerJwk: KeyResolver<PublicJwk, never> = ({ header }) => {
   return imported.ok ? { ok: true, key: imported.key, context: imported.jwk } : { ok: false, message: `The attestation jwk is not acceptable: ${imported.reason}` };
 };
 
-/** Maps the verifier's refusal to the INVALID_DATA detail the protocol names (§1.3 steps 5–7). */
-function refusal(f: JwtFailure): AttestationResult {
-  switch (f.code) {
-    case 'malformed': return fail('INVALID_VALUE', `The attestation is not a well-formed JWT: ${f.message}`);
-    case 'alg': return fail('INVALID_VALUE', 'The attestation must be signed with ES256');
-    case 'typ': return fail('INVALID_VALUE', `The attestation typ must be ${TYP.attestation}`);
-    case 'header': return fail('INVALID_VALUE', `The attestation header must not carry ${f.claim}; its key is the jwk header alone`);
-    case 'key': return fail('INVALID_VALUE', f.message);
-    case 'signature': return fail('INVALID_SIGNATURE', 'The attestation signature does not verify with its jwk');
-    case 'shape': return fail('INVALID_VALUE', SHAPE_MESSAGES[(f.claim ?? '').split('.')[0] ?? ''] ?? `The attestation claim ${f.claim} is not acceptable`);
-    case 'expired':
-    case 'claim':
-      if (f.claim === 'iss') return fail('INVALID_VALUE', `The attestation iss must be ${AGENT_ISSUER}`);
-      if (f.claim === 'aud') return fail('INVALID_VALUE', 'The attestation is for another environment (aud)');
-      if (f.claim === 'sub') return fail('INVALID_VALUE', 'The attestation is for another device (sub)');
-      return fail(f.claim === 'exp' ? 'EXPIRED' : 'INVALID_VALUE', `The attestation ${f.message.replace(/^the JWT /, '')}`);
-  }
-}
+const TEXTS: RefusalTexts = { keyRule: 'its key is the jwk header alone', signer: 'its jwk', subject: 'device', shapes: SHAPE_MESSAGES };
 
 export async function checkAttestation(token: string, expect: AttestationExpectations): Promise<AttestationResult> {
   // Steps 5–7 up to the claim shapes: jku, x5u, x5c and kid are refused, not followed.
@@ -96,7 +80,10 @@ export async function checkAttestation(token: string, expect: AttestationExpecta
     maxLength: 8192,
     claims: AttestationClaims,
   });
-  if (!verified.ok) return refusal(verified);
+  if (!verified.ok) {
+    const r = desktopJwtRefusal('attestation', verified, TEXTS);
+    return fail(r.code, r.message);
+  }
   const payload = verified.payload;
 
   // The stored strings follow the rule for every stored string (http/text.ts): no control

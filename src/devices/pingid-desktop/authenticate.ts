@@ -8,12 +8,13 @@ import { randomBytes, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { epochSeconds } from '../../clock.js';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import { signCompact } from '../../crypto/jws.js';
-import { verifyJwt, type JwtFailure, type KeyResolver } from '../../crypto/jwt.js';
+import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { newId } from '../../crypto/random.js';
 import { invalidData } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_AUDIENCE, AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 import type { AuthenticationCheck, DeviceAuthentication } from '../kind.js';
+import { desktopJwtRefusal, type RefusalTexts } from './jwt-refusal.js';
 import { extraOf } from '../model.js';
 
 export const REQUEST_OPTIONS_LIFETIME_MS = 2 * 60_000;
@@ -32,23 +33,7 @@ const deviceKey = (device: { credential_id: string | null; public_jwk: string | 
   return { ok: true, key: createPublicKey({ key: JSON.parse(device.public_jwk) as JsonWebKey, format: 'jwk' }), context: undefined };
 };
 
-function refusal(f: JwtFailure): AuthenticationCheck {
-  switch (f.code) {
-    case 'malformed': return fail('INVALID_VALUE', `The assertion is not a well-formed JWT: ${f.message}`);
-    case 'alg': return fail('INVALID_VALUE', 'The assertion must be signed with ES256');
-    case 'typ': return fail('INVALID_VALUE', `The assertion typ must be ${TYP.assertion}`);
-    case 'header': return fail('INVALID_VALUE', `The assertion header must not carry ${f.claim}; the key is the one stored at pairing`);
-    case 'key': return fail('INVALID_VALUE', f.message);
-    case 'signature': return fail('INVALID_SIGNATURE', 'The assertion signature does not verify with the device\'s key');
-    case 'shape':
-    case 'expired':
-    case 'claim':
-      if (f.claim === 'iss') return fail('INVALID_VALUE', `The assertion iss must be ${AGENT_ISSUER}`);
-      if (f.claim === 'aud') return fail('INVALID_VALUE', 'The assertion is for another environment (aud)');
-      if (f.claim === 'sub') return fail('INVALID_VALUE', 'The assertion is for another device authentication (sub)');
-      return fail(f.claim === 'exp' ? 'EXPIRED' : 'INVALID_VALUE', `The assertion ${f.message.replace(/^the JWT /, '')}`);
-  }
-}
+const TEXTS: RefusalTexts = { keyRule: 'the key is the one stored at pairing', signer: 'the device\'s key', subject: 'device authentication' };
 
 export const desktopAuthentication: DeviceAuthentication = {
   name: 'desktop',
@@ -93,7 +78,10 @@ export const desktopAuthentication: DeviceAuthentication = {
       now,
       maxLength: 8192,
     });
-    if (!verified.ok) return refusal(verified);
+    if (!verified.ok) {
+      const r = desktopJwtRefusal('assertion', verified, TEXTS);
+      return fail(r.code, r.message);
+    }
     const { payload } = verified;
     // The same rule as for an attestation's claims (http/text.ts).
     const bad = textProblemAt(payload);
