@@ -1,6 +1,6 @@
 /**
- * buildApp(deps) → a Fastify instance that is not listening: tests `inject` into it, and
- * server.ts listens. Everything it needs comes in through `deps`.
+ * buildApp(deps) → a Fastify instance that is neither ready nor listening: tests `inject`
+ * into it, and server.ts readies it and listens. Everything it needs comes in through `deps`.
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -228,6 +228,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);
 
-  await app.ready();
+  // Not ready yet: the caller may add to it first (a test registers a route), then readies it
+  // (listen and inject do so too).
   return app;
 }

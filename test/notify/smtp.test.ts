@@ -14,7 +14,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadServerConfig } from '../../src/config.js';
-import { ApiError } from '../../src/http/errors.js';
 import { createNotifier } from '../../src/notify/index.js';
 import { createSmtpTransport, parseSmtpUrl, SmtpError } from '../../src/notify/smtp.js';
 import { TEST_CERT } from '../fixtures/smtp-cert.js';
@@ -408,11 +407,11 @@ describe(`EMAIL through SMTP, via the notifier and the delivery queue (${DIALECT
     await again.close();
   });
 
-  test('a recipient with CR/LF is refused by the notifier before any connection (400, target email)', async () => {
+  test('a recipient with CR/LF is refused by the notifier before any connection (BadRecipient, target email)', async () => {
     const r = await use({ tls: 'none' });
     const notifier = notifierFor(`smtp://127.0.0.1:${r.port}`);
-    await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'a@example.com\r\nBcc: x@example.com', body: TEXT }),
-      (e: unknown) => e instanceof ApiError && e.status === 400 && e.details?.[0]?.target === 'email');
+    assert.deepEqual(await notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'a@example.com\r\nBcc: x@example.com', body: TEXT }),
+      { ok: false, reason: 'BadRecipient', target: 'email', message: 'The recipient is empty, too long, or contains spaces or control characters' });
     await assert.rejects(notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'a@example.com', subject: 'x\r\nBcc: y@example.com', body: TEXT }));
     await notifier.drain();
     assert.equal(r.connections, 0);

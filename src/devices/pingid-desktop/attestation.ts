@@ -6,6 +6,7 @@
  */
 import { sha256Hex, digestEquals } from '../../crypto/hash.js';
 import { checkTimes, decodeCompact, importPublicEcJwk, verifySignature, type PublicJwk } from '../../crypto/jws.js';
+import type { DetailCode } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 
@@ -19,7 +20,7 @@ export interface AttestedCredential {
   application: { id: string; nativeName: string; version: string; pushSandbox: boolean };
 }
 
-export type AttestationResult = { ok: true; credential: AttestedCredential } | { ok: false; code: string; message: string };
+export type AttestationResult = { ok: true; credential: AttestedCredential } | { ok: false; code: DetailCode; message: string };
 
 export interface AttestationExpectations {
   issuer: string;
@@ -30,7 +31,7 @@ export interface AttestationExpectations {
   now: number;
 }
 
-const fail = (code: string, message: string): AttestationResult => ({ ok: false, code, message });
+const fail = (code: DetailCode, message: string): AttestationResult => ({ ok: false, code, message });
 const str = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
