@@ -18,7 +18,7 @@ import { prepare } from '../../store/prepared.js';
 import type { DevicesTable } from '../../store/schema.js';
 
 /** Protocol §1.3 step 4: exactly `{attestation: string}`, at most 8 KiB. */
-const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
+export const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
 
 /**
  * Protocol §1.3: a failure of steps 4–7 names `attestation` as its target, whatever is wrong
