@@ -38,10 +38,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import { sql } from 'kysely';
+import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import type { OpenTransaction } from '../store/db.js';
 import { mediaType } from './content-type.js';
 import { idempotencyKeyInFlight, idempotencyKeyReused, invalidValue } from './errors.js';
+import { parseStored } from './validation.js';
+
+const StoredHeaders = Type.Record(Type.String(), Type.String());
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -165,7 +169,7 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
         const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).executeTakeFirstOrThrow();
         if (row.expires_at > at && row.state === 'DONE' && row.status !== null && row.body_sealed !== null) {
           if (row.request_hash !== requestHash) throw idempotencyKeyReused();
-          const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
+          const headers = parseStored(StoredHeaders, row.headers ?? '{}', 'replayed headers');
           const body = box.open(row.body_sealed, 'idempotency:' + row.id);
           await tx.rollback();
           claim.settled = true;

@@ -109,6 +109,16 @@ function compiledFor(schema: TSchema): ReturnType<typeof Compile> {
   return validator;
 }
 
+/**
+ * JSON the server wrote itself, read back: checked against its schema rather than cast, so a
+ * row that does not hold what the code expects is a fault (500, logged), never a wrong answer.
+ */
+export function parseStored<S extends TSchema>(schema: S, text: string, what: string): Static<S> {
+  const value: unknown = JSON.parse(text);
+  if (!compiledFor(schema).Check(value)) throw new Error(`the stored ${what} does not match its schema`);
+  return value as Static<S>;
+}
+
 export type BodyCheck<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
 /**

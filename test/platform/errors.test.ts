@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
-import { DETAIL_CODES, ERROR_CODES } from '../../src/http/errors.js';
+import { DETAIL_CODES, ERROR_CODES, notSent, renderError } from '../../src/http/errors.js';
 import { createEnvironment, createUser, createWorker, DIALECT, startTestServer, type Response, type TestServer } from '../helper.js';
 import { assertError, forbiddenBody, invalidDataBody, MSG, notFoundBody, unauthorizedBody, UUID } from './support.js';
 
@@ -196,6 +196,23 @@ describe(`an unexpected error (${DIALECT})`, () => {
   });
 });
 
+describe(`stored JSON that does not hold what the server wrote (${DIALECT})`, () => {
+  let server: TestServer;
+  before(async () => { server = await startTestServer(); });
+  after(() => server.close());
+
+  test('threat: a tampered row is answered as if it were sound — it is a logged 500 instead', async () => {
+    const env = await createEnvironment(server, 'tampered');
+    await server.store.db.updateTable('environments').set({ extra: '{"subtype":5}' }).where('id', '=', env).execute();
+    const res = await server.request('GET', `/v1/environments/${env}`);
+    assert.equal(res.status, 500, res.text);
+    const { id, ...rest } = res.body;
+    assert.match(id, UUID);
+    assert.deepEqual(rest, { code: 'UNEXPECTED_ERROR', message: 'The request could not be completed. An unexpected error occurred.' });
+    assert.match(server.logs.text, /the stored environment does not match its schema/);
+  });
+});
+
 describe('the README error table', () => {
   /** `| `CODE` | 400, 415 | meaning |` rows of the two tables under Decisions → Errors. */
   const rows = (): Map<string, string>[] => {
@@ -213,5 +230,22 @@ describe('the README error table', () => {
   test('lists every detail code the server can emit, and no other', () => {
     const [, details] = rows();
     assert.deepEqual([...(details ?? new Map()).keys()].sort(), [...DETAIL_CODES].sort());
+  });
+});
+
+test('the notifier\'s refusals as the API answers them: a bad recipient on its field, a gone user 404, shutdown 503', () => {
+  const answer = (e: ReturnType<typeof notSent>) => {
+    const { id: _id, ...body } = renderError(e);
+    return { status: e.status, headers: e.headers, body };
+  };
+  assert.deepEqual(answer(notSent({ ok: false, reason: 'BadRecipient', target: 'phone', message: 'The recipient is empty' })), {
+    status: 400, headers: {},
+    body: { code: 'INVALID_DATA', message: MSG.INVALID_DATA, details: [{ code: 'INVALID_VALUE', target: 'phone', message: 'The recipient is empty' }] },
+  });
+  assert.deepEqual(answer(notSent({ ok: false, reason: 'UnknownUser' })), {
+    status: 404, headers: {}, body: { code: 'NOT_FOUND', message: 'The request could not be completed. The requested resource was not found.' },
+  });
+  assert.deepEqual(answer(notSent({ ok: false, reason: 'Closed' })), {
+    status: 503, headers: { 'Retry-After': '1' }, body: { code: 'SERVICE_UNAVAILABLE', message: 'The request could not be completed. The service is temporarily unavailable.' },
   });
 });
