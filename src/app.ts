@@ -1,6 +1,6 @@
 /**
- * buildApp(deps) → a Fastify instance that is not listening: tests `inject` into it, and
- * server.ts listens. Everything it needs comes in through `deps`.
+ * buildApp(deps) → a Fastify instance that is neither ready nor listening: tests `inject`
+ * into it, and server.ts readies it and listens. Everything it needs comes in through `deps`.
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -20,7 +20,7 @@ import { RequestLog, serializeRequest } from './http/request-log.js';
 import { ApiError, headersTooLarge, invalidRequest, notFound, payloadTooLarge, renderError, requestTimedOut, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
 import type { App } from './http/types.js';
-import { validationError } from './http/validation.js';
+import { validatorCompiler } from './http/validation.js';
 import { registerApplicationRoutes } from './platform/applications.js';
 import { registerEnvironmentRoutes } from './platform/environments.js';
 import { KeyRing } from './platform/keys.js';
@@ -79,7 +79,6 @@ function fromFastifyError(error: FastifyError): ApiError | undefined {
     default:
       break;
   }
-  if (error.validation) return validationError(error.validation as never, error.validationContext ?? 'body');
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return error.statusCode === 404 ? notFound() : invalidRequest();
   }
@@ -154,7 +153,6 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
     return503OnClosing: true,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
-    ajv: { customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: false } },
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     // Errors the router raises before any route or hook runs (a path that is not valid
     // percent-encoding, say) are answered in the same envelope as everything else.
@@ -164,6 +162,8 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
       void reply.code(apiError.status).headers(apiError.headers).type('application/json').send(renderError(apiError));
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  // One validation engine for routes and handlers (http/validation.ts).
+  app.setValidatorCompiler(validatorCompiler);
   // A cap on connections held at once (S9): Node closes further ones as they are accepted.
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 
@@ -228,6 +228,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);
 
-  await app.ready();
+  // Not ready yet: the caller may add to it first (a test registers a route), then readies it
+  // (listen and inject do so too).
   return app;
 }

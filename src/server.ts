@@ -41,6 +41,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
     const app = await buildApp(deps, ctx);
+    await app.ready();
     const connections = trackConnections(app.server);
     // The delivery worker's timer runs in the server only (tests drain the queue themselves):
     // what was queued before a crash or restart is sent now.

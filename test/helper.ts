@@ -99,6 +99,8 @@ export interface TestServerOptions {
   config?: Record<string, string>;
   /** A store the test opened itself (and closes): used instead of a fresh one. */
   store?: Store;
+  /** Adds to the app before it is made ready (a route only a test has). */
+  beforeReady?: (app: App) => void;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -114,6 +116,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const boot = await bootstrap(ctx);
   if (!boot) throw new Error('a fresh store must bootstrap');
   const app = await buildApp(deps, ctx);
+  options.beforeReady?.(app);
+  await app.ready();
 
   const request = async <T>(method: string, url: string, o: RequestOptions = {}): Promise<Response<T>> => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };

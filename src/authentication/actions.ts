@@ -31,16 +31,17 @@ export interface FlowAction {
   now: number;
 }
 
-const SelectBody = Type.Object({
+export const SelectBody = Type.Object({
   device: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
   compatibility: Type.Optional(Type.Enum(['FULL', 'PARTIAL', 'NONE'])),
 }, { additionalProperties: false });
-const OtpCheckBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
-const AssertionCheckBody = Type.Object({
+export const OtpCheckBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
+export const AssertionCheckBody = Type.Object({
   origin: Type.String({ minLength: 1, maxLength: 2048 }),
   assertion: Type.String({ minLength: 1, maxLength: 8192 }),
 }, { additionalProperties: false });
-const CancelBody = Type.Union([Type.Undefined(), Type.Object({ reason: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })]);
+export const CancelInput = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false });
+const CancelBody = Type.Union([Type.Undefined(), CancelInput]);
 
 export async function loadFlow(ctx: Context, { environment, flowId: id }: Pick<FlowAction, 'environment' | 'flowId'>): Promise<DeviceAuthenticationsTable> {
   const row = id.length > 64 ? undefined : await ctx.store.db.selectFrom('device_authentications').selectAll()

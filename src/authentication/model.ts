@@ -9,7 +9,10 @@ import type { Context } from '../context.js';
 import { ACTIVE, blockOf, extraOf, isLocked, shownExtra } from '../devices/model.js';
 import { link, type Links } from '../http/links.js';
 import { Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
+import { parseStored } from '../http/validation.js';
 import type { DeviceAuthenticationsTable, DevicesTable } from '../store/schema.js';
+
+const StoredFlowError = Type.Object({ code: Type.String(), message: Type.String() });
 
 export const FLOW_LIFETIME_MS = 5 * 60_000;
 export const TERMINAL = new Set(['COMPLETED', 'FAILED']);
@@ -95,7 +98,7 @@ export function effective(row: DeviceAuthenticationsTable, now: number): { statu
   if (!TERMINAL.has(row.status) && row.expires_at <= now) {
     return { status: 'FAILED', error: { code: 'EXPIRED', message: 'The device authentication expired before it completed' } };
   }
-  return { status: row.status, error: row.error ? (JSON.parse(row.error) as { code: string; message: string }) : undefined };
+  return { status: row.status, error: row.error ? parseStored(StoredFlowError, row.error, 'flow error') : undefined };
 }
 
 export function flowUrl(ctx: Context, environmentId: string, id?: string): string {

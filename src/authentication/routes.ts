@@ -5,9 +5,9 @@ import type { Context } from '../context.js';
 import { environmentOf } from '../http/access.js';
 import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { unsupportedMediaType } from '../http/errors.js';
-import { STD_ERRORS, errorResponses } from '../http/schemas.js';
+import { STD_ERRORS, bodiesByMediaType, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowAction } from './actions.js';
+import { AssertionCheckBody, CancelInput, OtpCheckBody, SelectBody, cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowAction } from './actions.js';
 import { FlowInput, createFlow } from './create.js';
 import { ACTIONS, FlowAnswerSchema, FlowSchema, type presentFlow } from './model.js';
 
@@ -18,6 +18,14 @@ const BY_TYPE = new Map<string, (ctx: Context, input: FlowAction) => Promise<Ret
   [ACTIONS.cancel, cancelFlow],
   [ACTIONS.cancelPush, cancelFlow],
 ]);
+
+const ACTION_BODIES = {
+  [ACTIONS.select]: SelectBody,
+  [ACTIONS.otpCheck]: OtpCheckBody,
+  [ACTIONS.assertionCheck]: AssertionCheckBody,
+  [ACTIONS.cancel]: CancelInput,
+  [ACTIONS.cancelPush]: CancelInput,
+};
 
 const Params = Type.Object({ envId: Type.String(), flowId: Type.String() });
 
@@ -39,8 +47,11 @@ export function registerAuthenticationRoutes(app: App, ctx: Context): void {
     schema: {
       tags: ['deviceAuthentications'], params: Params,
       description: `An action chosen by Content-Type: ${[...BY_TYPE.keys()].join(', ')}.`,
+      body: bodiesByMediaType(ACTION_BODIES),
       response: { 200: FlowAnswerSchema, ...errorResponses(...STD_ERRORS) },
     },
+    // The flow (404) and its state come before the body; otp.check reserves an attempt first (actions.ts).
+    attachValidation: true,
     config: { accepts: [...BY_TYPE.keys()], idempotent: true },
   }, async (request, reply) => {
     const type = mediaType(request);

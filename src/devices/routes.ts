@@ -12,7 +12,7 @@ import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { invalidValue, notFound, unsupportedMediaType } from '../http/errors.js';
 import { matchesFilter, parseFilter } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { Links, NoContent, STD_ERRORS, errorResponses } from '../http/schemas.js';
+import { EmptyBody, Links, NoContent, STD_ERRORS, bodiesByMediaType, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { validateBody } from '../http/validation.js';
 import { requireUser } from '../platform/users.js';
@@ -22,7 +22,9 @@ import { DeviceCreateInput, createDevice } from './create.js';
 import { CreatedDeviceSchema, DeviceActionSchema, DeviceSchema, lockOf, presentDevice } from './model.js';
 import { NicknameInput, setNickname } from './nickname.js';
 import type { DeviceInput, UserDevicesInput } from './operation.js';
-import { removeOrder, reorderDevices } from './order.js';
+import { ReorderInput, removeOrder, reorderDevices } from './order.js';
+import { OtpBody } from './otp/kind.js';
+import { ActivateBody as DesktopActivateBody } from './pingid-desktop/kind.js';
 import { sendActivationCode } from './send-activation-code.js';
 import { deleteDevice, listDevices, orderOf, requireDevice } from './store.js';
 import { unlockDevice } from './unlock.js';
@@ -40,6 +42,15 @@ export const ITEM_ACTIONS: Record<string, (ctx: Context, input: DeviceInput) => 
   'application/vnd.pingidentity.device.unlock+json': unlockDevice,
   'application/vnd.pingidentity.device.sendActivationCode+json': sendActivationCode,
 };
+
+/** Each action's body (activation: a passcode, or a desktop attestation — the device type says which). */
+const ITEM_BODIES = {
+  'application/vnd.pingidentity.device.activate+json': Type.Union([OtpBody, DesktopActivateBody]),
+  'application/vnd.pingidentity.device.block+json': EmptyBody,
+  'application/vnd.pingidentity.device.unblock+json': EmptyBody,
+  'application/vnd.pingidentity.device.unlock+json': EmptyBody,
+  'application/vnd.pingidentity.device.sendActivationCode+json': EmptyBody,
+} satisfies Record<keyof typeof ITEM_ACTIONS, unknown>;
 
 const ACTION_BY_TYPE = new Map(Object.entries(ITEM_ACTIONS).map(([type, action]) => [type.toLowerCase(), action]));
 
@@ -104,9 +115,12 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     schema: {
       tags: ['devices'],
       params: UserParams,
-      description: `application/json creates a device (body: DeviceCreateInput); ${REORDER} sets the order ({"order":[{"id"}]}); ${ORDER_REMOVE} removes it.`,
+      description: `application/json creates a device; ${REORDER} sets the order; ${ORDER_REMOVE} removes it.`,
+      body: bodiesByMediaType({ [JSON_TYPE]: DeviceCreateInput, [REORDER]: ReorderInput, [ORDER_REMOVE]: EmptyBody }),
       response: { 200: OrderResponse, 201: CreatedDeviceSchema, 204: NoContent, ...errorResponses(...STD_ERRORS) },
     },
+    // The user's 404 comes before a reorder's body (order.ts); create checks its own below.
+    attachValidation: true,
     config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE], idempotent: [JSON_TYPE] },
   }, async (request, reply) => {
     const type = mediaType(request) ?? JSON_TYPE;
@@ -121,7 +135,12 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
   });
 
   app.delete(collection, {
-    schema: { tags: ['devices'], params: UserParams, description: `With Content-Type ${ORDER_REMOVE}: removes the device order.`, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
+    schema: {
+      tags: ['devices'], params: UserParams, description: `With Content-Type ${ORDER_REMOVE}: removes the device order.`,
+      body: bodiesByMediaType({ [ORDER_REMOVE]: EmptyBody }),
+      response: { 204: NoContent, ...errorResponses(...STD_ERRORS) },
+    },
+    attachValidation: true,
     config: { accepts: [ORDER_REMOVE] },
   }, async (request: UserRequest, reply) => {
     if (mediaType(request) !== ORDER_REMOVE) throw unsupportedMediaType(mediaType(request));
@@ -141,8 +160,11 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       tags: ['devices'],
       params: DeviceParamsSchema,
       description: `An action chosen by Content-Type: ${Object.keys(ITEM_ACTIONS).join(', ')}.`,
+      body: bodiesByMediaType(ITEM_BODIES),
       response: { 200: DeviceActionSchema, ...errorResponses(...STD_ERRORS) },
     },
+    // 404, then the device's state, then (activation) an attempt reserved, then the body (activate.ts).
+    attachValidation: true,
     config: { accepts: Object.keys(ITEM_ACTIONS), idempotent: true },
   }, async (request, reply) => {
     const type = mediaType(request);

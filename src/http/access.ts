@@ -1,5 +1,5 @@
 /**
- * Who is calling and what they may touch (issue 2 §5, reference §9.3):
+ * Who is calling and what they may touch (reference §9.3):
  *   no/bad/expired token                      → 401 ACCESS_FAILED
  *   environment not managed by the caller,
  *   or not existing (same body either way)     → 403 ACCESS_FAILED

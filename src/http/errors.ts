@@ -3,9 +3,37 @@
  * `renderError` in PingOne's envelope (reference §7.3): `{id, code, message, details[]}`.
  */
 import { randomUUID } from 'node:crypto';
+import { iso } from '../clock.js';
+import type { SendRefused } from '../notify/notifier.js';
+
+/**
+ * Every detail code the API can answer (README, Decisions → Errors, lists each; a test keeps
+ * the two in step). PingOne's own where it has one (reference §7.3).
+ */
+export const DETAIL_CODES = [
+  'INVALID_VALUE', 'REQUIRED_VALUE', 'EMPTY_VALUE', 'SIZE_LIMIT_EXCEEDED', 'OUT_OF_RANGE',
+  'INVALID_PARAMETER', 'INVALID_FILTER', 'UNIQUENESS_VIOLATION', 'CONSTRAINT_VIOLATION',
+  'INVALID_OTP', 'INVALID_SIGNATURE', 'EXPIRED', 'LIMIT_EXCEEDED', 'NO_USABLE_DEVICES', 'USER_DISABLED',
+  'INVALID_TOKEN', 'INSUFFICIENT_PERMISSIONS', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_KEY_IN_FLIGHT',
+] as const;
+export type DetailCode = (typeof DETAIL_CODES)[number];
+
+/** Every top-level code, with the statuses it is answered with. */
+export const ERROR_CODES = {
+  INVALID_DATA: [400],
+  REQUEST_FAILED: [400, 409, 422],
+  INVALID_REQUEST: [400, 408, 413, 415, 431],
+  ACCESS_FAILED: [401, 403],
+  NOT_FOUND: [404],
+  METHOD_NOT_ALLOWED: [405],
+  REQUEST_LIMITED: [429],
+  UNEXPECTED_ERROR: [500],
+  SERVICE_UNAVAILABLE: [503],
+} as const satisfies Record<string, readonly number[]>;
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface ErrorDetail {
-  code: string;
+  code: DetailCode;
   target?: string;
   message: string;
   innerError?: Record<string, unknown>;
@@ -13,7 +41,7 @@ export interface ErrorDetail {
 
 export interface ErrorBody {
   id: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: ErrorDetail[];
 }
@@ -37,10 +65,11 @@ export const MESSAGES = {
 
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: ErrorDetail[] | undefined;
   readonly headers: Record<string, string>;
-  constructor(status: number, code: string, message: string, details?: ErrorDetail[], headers: Record<string, string> = {}) {
+  /** Made only by the functions below: the catalogue. */
+  constructor(status: number, code: ErrorCode, message: string, details?: ErrorDetail[], headers: Record<string, string> = {}) {
     super(message);
     this.status = status;
     this.code = code;
@@ -53,7 +82,7 @@ export const invalidData = (...details: ErrorDetail[]): ApiError =>
   new ApiError(400, 'INVALID_DATA', MESSAGES.INVALID_DATA, details);
 
 /** One field's problem, the most common shape. */
-export const invalidValue = (target: string, message: string, code = 'INVALID_VALUE', innerError?: Record<string, unknown>): ApiError =>
+export const invalidValue = (target: string, message: string, code: DetailCode = 'INVALID_VALUE', innerError?: Record<string, unknown>): ApiError =>
   invalidData({ code, target, message, ...(innerError ? { innerError } : {}) });
 
 export const requestFailed = (...details: ErrorDetail[]): ApiError =>
@@ -81,9 +110,30 @@ export const headersTooLarge = (): ApiError => new ApiError(431, 'INVALID_REQUES
 export const unauthorized = (message = 'The access token is missing, malformed, expired or not issued by this server'): ApiError =>
   new ApiError(401, 'ACCESS_FAILED', MESSAGES.UNAUTHORIZED, [{ code: 'INVALID_TOKEN', message }], { 'WWW-Authenticate': 'Bearer' });
 
-/** Same body whether the environment does not exist or is someone else's (issue 2, §5). */
+/** Same body whether the environment does not exist or is someone else's: a worker learns nothing of other environments (reference §9.3). */
 export const forbidden = (): ApiError =>
   new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'The access token does not grant access to this environment' }]);
+
+/**
+ * The administrator application's secret manages every environment: another worker of the
+ * bootstrap environment must not read or replace it (that would be an escalation to admin).
+ */
+export const adminSecretRefused = (): ApiError =>
+  new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
+    { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only an administrator application may read or regenerate the administrator application secret' },
+  ]);
+
+/** Idempotency-Key (draft-ietf-httpapi-idempotency-key-header §2.6): the key names another request. */
+export const idempotencyKeyReused = (): ApiError =>
+  new ApiError(422, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
+    { code: 'IDEMPOTENCY_KEY_REUSED', target: 'Idempotency-Key', message: 'This Idempotency-Key was used with a different request' },
+  ]);
+
+/** …and the first request with the key is still running. */
+export const idempotencyKeyInFlight = (): ApiError =>
+  new ApiError(409, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
+    { code: 'IDEMPOTENCY_KEY_IN_FLIGHT', target: 'Idempotency-Key', message: 'A request with this Idempotency-Key is still being processed' },
+  ], { 'Retry-After': '1' });
 
 export const notFound = (): ApiError => new ApiError(404, 'NOT_FOUND', MESSAGES.NOT_FOUND);
 
@@ -109,3 +159,30 @@ export function renderError(error: ApiError): ErrorBody {
 /** Maximum-devices refusal, verbatim from reference §7.3. */
 export const maxDevicesReached = (maximumAllowed: number): ApiError =>
   requestFailed({ code: 'LIMIT_EXCEEDED', message: 'Maximum allowed devices has been reached', innerError: { maximumAllowed } });
+
+/**
+ * What the API answers when the notifier did not take a message (notify/notifier.ts): past
+ * the daily limit 429 with the quota (reference §7.4), a bad recipient as the device field
+ * that holds it, a user deleted meanwhile 404, a notifier shutting down 503.
+ */
+export function notSent(refused: SendRefused): ApiError {
+  switch (refused.reason) {
+    case 'DailyLimitReached':
+      return requestLimited(refused.retryAfter, {
+        code: 'LIMIT_EXCEEDED',
+        message: `The limit of ${refused.limit} ${refused.channel} messages per user in 24 hours has been reached`,
+        innerError: { quotaLimit: refused.limit, quotaResetTime: iso(refused.resetAt), retryAfter: refused.retryAfter },
+      });
+    case 'BadRecipient':
+      return invalidValue(refused.target, refused.message);
+    case 'UnknownUser':
+      return notFound();
+    case 'Closed':
+      return unavailable();
+  }
+}
+
+/** For the callers that send inside a change: a refusal undoes the change (it is thrown in its transaction). */
+export function sentOrThrow(result: { ok: true } | SendRefused): void {
+  if (!result.ok) throw notSent(result);
+}

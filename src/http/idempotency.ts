@@ -38,10 +38,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import { sql } from 'kysely';
+import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import type { OpenTransaction } from '../store/db.js';
 import { mediaType } from './content-type.js';
-import { ApiError, MESSAGES, invalidValue } from './errors.js';
+import { idempotencyKeyInFlight, idempotencyKeyReused, invalidValue } from './errors.js';
+import { parseStored } from './validation.js';
+
+const StoredHeaders = Type.Record(Type.String(), Type.String());
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -74,13 +78,6 @@ const sha256 = (value: string | Buffer): string => createHash('sha256').update(v
 
 /** The advisory lock's key: the first 64 bits of the scope hash, as PostgreSQL's signed bigint. */
 const lockKey = (scope: string): string => BigInt.asIntN(64, BigInt('0x' + scope.slice(0, 16))).toString();
-
-const keyReused = (): ApiError => new ApiError(422, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
-  { code: 'IDEMPOTENCY_KEY_REUSED', target: 'Idempotency-Key', message: 'This Idempotency-Key was used with a different request' },
-]);
-const keyInFlight = (): ApiError => new ApiError(409, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
-  { code: 'IDEMPOTENCY_KEY_IN_FLIGHT', target: 'Idempotency-Key', message: 'A request with this Idempotency-Key is still being processed' },
-], { 'Retry-After': '1' });
 
 function applies(request: FastifyRequest): boolean {
   const flag = request.routeOptions.config.idempotent;
@@ -156,7 +153,7 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
       const db = tx.trx;
       if (store.dialect === 'postgres') {
         const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${lockKey(scope)}::bigint) as ok`.execute(db);
-        if (!rows[0]?.ok) throw keyInFlight();
+        if (!rows[0]?.ok) throw idempotencyKeyInFlight();
       }
       const at = clock.now();
       const id = randomUUID();
@@ -171,8 +168,8 @@ export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): vo
       if (!claimed) {
         const row = await db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).executeTakeFirstOrThrow();
         if (row.expires_at > at && row.state === 'DONE' && row.status !== null && row.body_sealed !== null) {
-          if (row.request_hash !== requestHash) throw keyReused();
-          const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
+          if (row.request_hash !== requestHash) throw idempotencyKeyReused();
+          const headers = parseStored(StoredHeaders, row.headers ?? '{}', 'replayed headers');
           const body = box.open(row.body_sealed, 'idempotency:' + row.id);
           await tx.rollback();
           claim.settled = true;

@@ -81,3 +81,16 @@ function relaxed(schema: unknown): unknown {
  * required (a row written before a member existed still serializes instead of failing).
  */
 export const responseForm = <T extends TSchema>(schema: T): TUnsafe<unknown> => Type.Unsafe<unknown>(relaxed(schema) as Record<string, unknown>);
+
+/** Actions such as block take no body or `{}` (reference §3.2). */
+export const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No body, or {}' });
+
+/**
+ * A POST that is several operations chosen by Content-Type (reference §11.1): each media type's
+ * body, for /openapi.json and the fuzzer. The route sets `attachValidation`: the protocol
+ * checks the resource (404, state, an attempt reserved) before the body (protocol §1.3), so
+ * each action checks its body itself, at its place in that order, with the same schema and
+ * engine (http/validation.ts checkBody); the route's own check never answers first.
+ */
+export const bodiesByMediaType = (bodies: Readonly<Record<string, TSchema>>) =>
+  ({ content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema }])) }) as unknown as TSchema;

@@ -1,18 +1,16 @@
 /**
- * Turns JSON-schema validation errors (Ajv, as Fastify reports them) into PingOne's
- * INVALID_DATA details: one detail per bad field, `target` the field's path.
+ * The one validation engine: TypeBox's compiler checks route parts (the Fastify
+ * validatorCompiler in app.ts) and bodies checked inside handlers (checkBody), and its errors
+ * become PingOne's INVALID_DATA details (reference §7.3): one detail per bad field, `target`
+ * the field's path.
  */
+import type { FastifySchemaCompiler } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import type { TLocalizedValidationError } from 'typebox/error';
 import { invalidData, type ApiError, type ErrorDetail } from './errors.js';
 
-interface AjvError {
-  keyword: string;
-  instancePath: string;
-  schemaPath?: string;
-  params: Record<string, unknown>;
-  message?: string;
-}
+type SchemaError = TLocalizedValidationError;
 
 /** `/a/0/b` → `a[0].b`; PingOne targets read like property paths. */
 function toTarget(instancePath: string, extra?: string): string {
@@ -23,18 +21,16 @@ function toTarget(instancePath: string, extra?: string): string {
 
 const unknownProperty = (target: string): ErrorDetail => ({ code: 'INVALID_VALUE', target, message: `${target} is not a recognised property here` });
 
-function detailsFor(e: AjvError, context: string): ErrorDetail[] {
-  const p = e.params;
-  // Ajv names one extra property; TypeBox's compiler names them all.
+function detailsFor(e: SchemaError, context: string): ErrorDetail[] {
+  const p = e.params as Record<string, unknown>;
+  // The compiler names every extra and every missing property in one error.
   if (e.keyword === 'additionalProperties') {
-    const names = Array.isArray(p.additionalProperties) ? p.additionalProperties : [p.additionalProperty];
-    return names.map((n) => unknownProperty(toTarget(e.instancePath, String(n))));
+    return (p.additionalProperties as string[]).map((n) => unknownProperty(toTarget(e.instancePath, String(n))));
   }
-  if (e.keyword === 'boolean' && e.schemaPath?.endsWith('additionalProperties')) return [unknownProperty(toTarget(e.instancePath))];
-  // Likewise Ajv names one missing property, TypeBox all of them.
+  // …and also reports each extra one as `additionalProperties: false` failing: said above.
+  if (e.keyword === 'boolean' && e.schemaPath.endsWith('additionalProperties')) return [];
   if (e.keyword === 'required') {
-    const names = Array.isArray(p.requiredProperties) ? p.requiredProperties : [p.missingProperty];
-    return names.map((n) => {
+    return (p.requiredProperties as string[]).map((n) => {
       const target = toTarget(e.instancePath, String(n));
       return { code: 'REQUIRED_VALUE', target, message: `${target} is required` };
     });
@@ -43,8 +39,8 @@ function detailsFor(e: AjvError, context: string): ErrorDetail[] {
   return d ? [d] : [];
 }
 
-function detailFor(e: AjvError, context: string): ErrorDetail | undefined {
-  const p = e.params;
+function detailFor(e: SchemaError, context: string): ErrorDetail | undefined {
+  const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'minLength':
       if (p.limit === 1) {
@@ -87,7 +83,7 @@ function detailFor(e: AjvError, context: string): ErrorDetail | undefined {
   return { code: 'INVALID_VALUE', target, message: `${target} ${e.message ?? 'is invalid'}` };
 }
 
-export function validationError(errors: AjvError[], context: string): ApiError {
+export function validationError(errors: readonly SchemaError[], context: string): ApiError {
   const seen = new Set<string>();
   const details: ErrorDetail[] = [];
   for (const e of errors) {
@@ -102,24 +98,38 @@ export function validationError(errors: AjvError[], context: string): ApiError {
   return invalidData(...details);
 }
 
-/**
- * Validates a body inside a handler, for actions whose checks must come after the resource's
- * own (protocol §1.3: 404 and state before the body). Compiled once per schema.
- */
-
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
-export type BodyCheck<T> = { ok: true; value: T } | { ok: false; error: ApiError };
-
-/** Checks a body and says what is wrong as a value (for callers that count a bad body as a failed attempt). */
-export function checkBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): BodyCheck<Static<S>> {
+function compiledFor(schema: TSchema): ReturnType<typeof Compile> {
   let validator = compiled.get(schema);
   if (!validator) {
     validator = Compile(schema);
     compiled.set(schema, validator);
   }
+  return validator;
+}
+
+/**
+ * JSON the server wrote itself, read back: checked against its schema rather than cast, so a
+ * row that does not hold what the code expects is a fault (500, logged), never a wrong answer.
+ */
+export function parseStored<S extends TSchema>(schema: S, text: string, what: string): Static<S> {
+  const value: unknown = JSON.parse(text);
+  if (!compiledFor(schema).Check(value)) throw new Error(`the stored ${what} does not match its schema`);
+  return value as Static<S>;
+}
+
+export type BodyCheck<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/**
+ * Checks a value and says what is wrong as a value: for actions whose checks must come after
+ * the resource's own (protocol §1.3: 404 and state before the body), and for callers that
+ * count a bad body as a failed attempt.
+ */
+export function checkBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): BodyCheck<Static<S>> {
+  const validator = compiledFor(schema);
   if (validator.Check(value)) return { ok: true, value: value as Static<S> };
-  return { ok: false, error: validationError([...validator.Errors(value)] as AjvError[], context) };
+  return { ok: false, error: validationError(validator.Errors(value), context) };
 }
 
 export function validateBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): Static<S> {
@@ -127,3 +137,15 @@ export function validateBody<S extends TSchema>(schema: S, value: unknown, conte
   if (!checked.ok) throw checked.error;
   return checked.value;
 }
+
+/**
+ * Fastify's validatorCompiler: route params, query and bodies (per media type too) are
+ * checked by the same compiler as checkBody, and a failure is the catalogue's INVALID_DATA
+ * itself (Fastify passes an Error through, or attaches it for `attachValidation` routes).
+ * Nothing is coerced, defaulted or removed: a value is accepted as sent or refused.
+ */
+export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const validator = compiledFor(schema);
+  const context = httpPart ?? 'body';
+  return (value: unknown) => (validator.Check(value) ? true : { error: validationError(validator.Errors(value), context) });
+};

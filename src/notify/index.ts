@@ -6,8 +6,8 @@
  *      transaction at a time) — a savepoint of the caller's transaction when there is one, so
  *      the message stands or falls with the device or flow change that made its code — counts
  *      the user's messages on that channel in the last 24 h and, below the limit, records the
- *      new one — so parallel sends never overshoot the limit; past it, 429 REQUEST_LIMITED with
- *      Retry-After;
+ *      new one — so parallel sends never overshoot the limit; past it, DailyLimitReached with
+ *      the seconds until a place frees up;
  *   3. picks the channel's sender: EMAIL → SMTP when an SMTP URL (or transport) is configured,
  *      SMS/VOICE/WHATSAPP → the signed webhook when a webhook URL is, everything else → the
  *      outbox. The outbox row, text included, is the whole delivery (readable as soon as the
@@ -21,16 +21,15 @@ import { iso, type Clock } from '../clock.js';
 import type { ServerConfig } from '../config.js';
 import { newId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretbox.js';
-import { ApiError, MESSAGES, invalidValue, notFound, requestLimited } from '../http/errors.js';
 import type { Store } from '../store/db.js';
-import type { Channel, Notifier, OutgoingMessage } from './notifier.js';
+import type { BadRecipient, Channel, Notifier, OutgoingMessage, SendResult } from './notifier.js';
 import { outboxSender } from './outbox.js';
 import { DeliveryQueue } from './queue.js';
 import { DeliveryFailed, type Sender } from './sender.js';
 import { createSmtpTransport, SmtpError, type SmtpTransport } from './smtp.js';
 import { silentLog, WebhookRefused, WebhookRetry, WebhookSender, type FetchFn, type NotifyLog } from './webhook.js';
 
-export type { Channel, Notifier, OutgoingMessage } from './notifier.js';
+export type { Channel, DailyLimitReached, Notifier, OutgoingMessage, SendRefused, SendResult } from './notifier.js';
 export type { NotifyLog } from './webhook.js';
 
 export const CHANNELS: readonly Channel[] = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP'];
@@ -78,17 +77,19 @@ export function attachNotifierLog(notifier: Notifier, log: NotifyLog): void {
 }
 
 const CONTROL = /[\x00-\x1f\x7f]/;
-const targetOf = (channel: Channel): string => (channel === 'EMAIL' ? 'email' : 'phone');
+const targetOf = (channel: Channel): BadRecipient['target'] => (channel === 'EMAIL' ? 'email' : 'phone');
 
-function checkMessage(m: OutgoingMessage): void {
+/** A recipient the caller could have sent is refused as a value; the rest are programming errors (thrown). */
+function checkMessage(m: OutgoingMessage): BadRecipient | undefined {
   if (!CHANNELS.includes(m.channel)) throw new Error(`unknown channel ${String(m.channel)}`);
   const target = targetOf(m.channel);
   if (m.recipient.length === 0 || m.recipient.length > 320 || CONTROL.test(m.recipient) || /\s/.test(m.recipient)) {
-    throw invalidValue(target, 'The recipient is empty, too long, or contains spaces or control characters');
+    return { ok: false, reason: 'BadRecipient', target, message: 'The recipient is empty, too long, or contains spaces or control characters' };
   }
-  if (m.channel === 'EMAIL' && !/^[^@]+@[^@]+$/.test(m.recipient)) throw invalidValue(target, 'The recipient is not an email address');
+  if (m.channel === 'EMAIL' && !/^[^@]+@[^@]+$/.test(m.recipient)) return { ok: false, reason: 'BadRecipient', target, message: 'The recipient is not an email address' };
   if (m.subject !== undefined && (m.subject.length > 200 || CONTROL.test(m.subject))) throw new Error('a message subject must be one line of at most 200 characters');
   if (m.body.length === 0 || m.body.length > 4000) throw new Error('a message body must have 1 to 4000 characters');
+  return undefined;
 }
 
 const domainOf = (from: string): string => {
@@ -181,13 +182,13 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
 
   /**
    * Counts, records and (SMTP, webhook) queues in one transaction holding the user's row;
-   * throws 429 past the limit.
+   * past the limit, records nothing and says when a place frees up.
    */
-  async function record(message: OutgoingMessage, sender: Sender): Promise<void> {
+  async function record(message: OutgoingMessage, sender: Sender): Promise<SendResult> {
     return store.transaction(async (trx) => {
       const user = await store.forUpdate(trx.selectFrom('users').select('id')
         .where('id', '=', message.userId).where('environment_id', '=', message.environmentId)).executeTakeFirst();
-      if (!user) throw notFound();
+      if (!user) return { ok: false, reason: 'UnknownUser' };
       const now = clock.now();
       const since = now - WINDOW_MS;
       const limit = limits[message.channel];
@@ -200,11 +201,7 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
           .offset(limit - 1).limit(1).executeTakeFirst();
         const resetAt = (row?.created_at ?? now) + WINDOW_MS;
         const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
-        throw requestLimited(retryAfter, {
-          code: 'LIMIT_EXCEEDED',
-          message: `The limit of ${limit} ${message.channel} messages per user in 24 hours has been reached`,
-          innerError: { quotaLimit: limit, quotaResetTime: iso(resetAt), retryAfter },
-        });
+        return { ok: false, reason: 'DailyLimitReached', channel: message.channel, limit, resetAt, retryAfter };
       }
       const id = newId();
       await trx.insertInto('messages').values({
@@ -220,6 +217,7 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
         created_at: now,
       }).execute();
       if (!sender.keepsText) await queue.enqueue(message, { id, createdAt: now }, sender);
+      return { ok: true };
     });
   }
 
@@ -227,9 +225,8 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
     senderFor: (channel) => senderFor(channel).name,
 
     async send(message) {
-      if (closed) throw new ApiError(503, 'SERVICE_UNAVAILABLE', MESSAGES.UNAVAILABLE, undefined, { 'Retry-After': '1' });
-      checkMessage(message);
-      await record(message, senderFor(message.channel));
+      if (closed) return { ok: false, reason: 'Closed' };
+      return checkMessage(message) ?? record(message, senderFor(message.channel));
     },
 
     start: () => queue.start(),

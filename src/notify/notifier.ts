@@ -1,9 +1,10 @@
 /**
- * One notifier for every OTP the server sends (issue 4 §4). Devices ask it to deliver; it
+ * One notifier for every OTP the server sends. Devices ask it to deliver; it
  * picks the sender for the channel (SMTP for EMAIL when configured, a signed webhook for SMS,
  * VOICE and WHATSAPP when configured, else the outbox), enforces the per-user daily limits
- * (reference §7.4: 50 SMS, 50 emails) with 429 REQUEST_LIMITED + Retry-After, and records
- * every message (the text only in the outbox).
+ * (reference §7.4: 50 SMS, 50 emails), and records every message (the text only in the
+ * outbox). What it refuses it says as a value (SendResult); the API maps it to an answer
+ * (http/errors.ts, notSent).
  */
 export type Channel = 'EMAIL' | 'SMS' | 'VOICE' | 'WHATSAPP';
 
@@ -19,12 +20,43 @@ export interface OutgoingMessage {
   body: string;
 }
 
+/** The per-user daily limit of the channel is reached; a place frees up at `resetAt`. */
+export interface DailyLimitReached {
+  ok: false;
+  reason: 'DailyLimitReached';
+  channel: Channel;
+  limit: number;
+  /** Epoch milliseconds. */
+  resetAt: number;
+  /** Whole seconds until resetAt, at least 1. */
+  retryAfter: number;
+}
+
+/** The recipient cannot be written into a message (empty, too long, control characters, not an address). */
+export interface BadRecipient {
+  ok: false;
+  reason: 'BadRecipient';
+  /** The device attribute that holds it. */
+  target: 'email' | 'phone';
+  message: string;
+}
+
+/** The user is gone, or the notifier is shutting down: nothing was recorded. */
+export interface NotRecorded {
+  ok: false;
+  reason: 'UnknownUser' | 'Closed';
+}
+
+export type SendRefused = DailyLimitReached | BadRecipient | NotRecorded;
+export type SendResult = { ok: true } | SendRefused;
+
 export interface Notifier {
   /**
-   * Records the message and queues it in the caller's transaction, or throws ApiError (429 past
-   * the daily limit). It is sent after that transaction commits; it never waits on a receiver.
+   * Records the message and queues it in the caller's transaction, or says why not. It is
+   * sent after that transaction commits; it never waits on a receiver (a relay's refusal is
+   * the queue's DeliveryFailed, sender.ts, never the caller's).
    */
-  send(message: OutgoingMessage): Promise<void>;
+  send(message: OutgoingMessage): Promise<SendResult>;
   /** Starts the delivery worker's timer (the running server; tests drive the queue themselves). */
   start?(): Promise<void>;
   /** Stops the worker and its timers (shutdown). */

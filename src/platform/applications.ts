@@ -10,7 +10,7 @@ import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { sha256Hex } from '../crypto/hash.js';
 import { newId, newSecret } from '../crypto/random.js';
-import { ApiError, MESSAGES, notFound, requestFailed } from '../http/errors.js';
+import { adminSecretRefused, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
@@ -70,14 +70,6 @@ function present(ctx: Context, row: ApplicationsTable) {
 }
 
 const sealContext = (id: string) => `application_secret:${id}`;
-
-/**
- * The administrator application's secret manages every environment: another worker of the
- * bootstrap environment must not read or replace it (that would be an escalation to admin).
- */
-const adminSecretRefused = () => new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
-  { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only an administrator application may read or regenerate the administrator application secret' },
-]);
 
 /** Makes a worker application and returns it with its secret (the one moment the caller gets it unasked). */
 export async function createApplication(ctx: Context, db: Db, environmentId: string, body: ApplicationInput, managesAll = false): Promise<{ row: ApplicationsTable; secret: string }> {

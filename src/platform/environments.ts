@@ -19,6 +19,7 @@ import type { Db } from '../store/db.js';
 import { collectionPage } from '../store/keyset.js';
 import type { EnvironmentsTable } from '../store/schema.js';
 import { createDefaultPopulation } from './populations.js';
+import { parseStored } from '../http/validation.js';
 
 export const REGIONS = ['AP', 'AU', 'CA', 'EU', 'NA', 'SG'] as const;
 const TYPES = ['PRODUCTION', 'SANDBOX'] as const;
@@ -80,13 +81,10 @@ export const EnvironmentSchema = Type.Object({
   updatedAt: Timestamp,
 });
 
-interface Extra {
-  subtype?: string;
-  billOfMaterials?: unknown;
-}
+const Extra = Type.Object({ subtype: Type.Optional(Type.String()), billOfMaterials: Type.Optional(Type.Unknown()) });
 
 export function presentEnvironment(ctx: Context, row: EnvironmentsTable) {
-  const extra = JSON.parse(row.extra) as Extra;
+  const extra = parseStored(Extra, row.extra, 'environment');
   const self = ctx.links.environment(row.id);
   return {
     _links: {
@@ -118,7 +116,7 @@ const writable = (body: EnvironmentInput) => ({
   region: body.region,
   type: body.type,
   license_id: body.license?.id ?? null,
-  extra: JSON.stringify({ subtype: body.subtype, billOfMaterials: body.billOfMaterials } satisfies Extra),
+  extra: JSON.stringify({ subtype: body.subtype, billOfMaterials: body.billOfMaterials } satisfies Static<typeof Extra>),
 });
 
 /** Creates an environment with everything it needs to be used at once. */

@@ -16,6 +16,7 @@ import type { App } from '../http/types.js';
 import { isUniqueViolation, type Db } from '../store/db.js';
 import { collectionPage } from '../store/keyset.js';
 import type { PopulationsTable } from '../store/schema.js';
+import { parseStored } from '../http/validation.js';
 
 export const PopulationInput = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
@@ -42,13 +43,10 @@ export const PopulationSchema = Type.Object({
 
 const Params = Type.Object({ envId: Type.String(), populationId: Type.String() });
 
-interface Extra {
-  preferredLanguage?: string;
-  alternativeIdentifiers?: string[];
-}
+const Extra = Type.Object({ preferredLanguage: Type.Optional(Type.String()), alternativeIdentifiers: Type.Optional(Type.Array(Type.String())) });
 
 function present(ctx: Context, row: PopulationsTable, userCount: number) {
-  const extra = JSON.parse(row.extra) as Extra;
+  const extra = parseStored(Extra, row.extra, 'population');
   return {
     _links: { self: link(ctx.links.population(row.environment_id, row.id)), environment: link(ctx.links.environment(row.environment_id)) },
     id: row.id,
@@ -109,7 +107,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
           name: body.name,
           description: body.description ?? null,
           is_default: isDefault,
-          extra: JSON.stringify({ preferredLanguage: body.preferredLanguage, alternativeIdentifiers: body.alternativeIdentifiers } satisfies Extra),
+          extra: JSON.stringify({ preferredLanguage: body.preferredLanguage, alternativeIdentifiers: body.alternativeIdentifiers } satisfies Static<typeof Extra>),
           updated_at: now,
         };
         if (existing) {

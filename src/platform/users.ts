@@ -18,6 +18,11 @@ import { collectionPage } from '../store/keyset.js';
 import { prepare } from '../store/prepared.js';
 import type { UsersTable } from '../store/schema.js';
 import { defaultPopulationId } from './populations.js';
+import { parseStored } from '../http/validation.js';
+
+/** What `extra` holds: the profile attributes beyond the columns, as the client sent them (validated then). */
+const StoredProfile = Type.Record(Type.String(), Type.Unknown());
+const StoredMfaDefault = Type.Object({ users: Type.Optional(Type.Object({ mfaEnabled: Type.Optional(Type.Boolean()) })) });
 
 /** Deliberately plain: one @, no spaces, a dot in the domain (RFC 5322 is wider than any mailbox we can reach). */
 export const EMAIL_PATTERN = "^[^\\s@\"<>()\\[\\],;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$";
@@ -118,7 +123,7 @@ export function presentUser(ctx: Context, row: UsersTable) {
     lifecycle: { status: 'ACCOUNT_OK' },
     verifyStatus: 'NOT_INITIATED',
     identityProvider: { type: 'PING_ONE' },
-    ...(JSON.parse(row.extra) as object),
+    ...parseStored(StoredProfile, row.extra, 'user profile'),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
@@ -151,7 +156,7 @@ const FILTER_COLUMNS: ColumnMap = {
 async function mfaEnabledByDefault(db: Db, environmentId: string): Promise<boolean> {
   const row = await db.selectFrom('mfa_settings').select('body').where('environment_id', '=', environmentId).executeTakeFirst();
   if (!row) return true;
-  return (JSON.parse(row.body) as { users?: { mfaEnabled?: boolean } }).users?.mfaEnabled ?? true;
+  return parseStored(StoredMfaDefault, row.body, 'MFA settings').users?.mfaEnabled ?? true;
 }
 
 export function registerUserRoutes(app: App, ctx: Context): void {
@@ -222,7 +227,7 @@ export function registerUserRoutes(app: App, ctx: Context): void {
     return store.transaction(async (trx) => {
       const current = await store.forUpdate(trx.selectFrom('users').selectAll().where('environment_id', '=', envId).where('id', '=', userId)).executeTakeFirst();
       if (!current) throw notFound();
-      const extra = replace ? profileOf(body) : { ...(JSON.parse(current.extra) as object), ...profileOf(body) };
+      const extra = replace ? profileOf(body) : { ...parseStored(StoredProfile, current.extra, 'user profile'), ...profileOf(body) };
       return trx.updateTable('users').set({
         username: body.username ?? current.username,
         email: body.email !== undefined ? body.email : replace ? null : current.email,

@@ -150,6 +150,7 @@ function bodyArb(op: Operation): fc.Arbitrary<{ raw?: string; json?: unknown }> 
   const ids = [...Object.values(A.ids).flat(), ...Object.values(B.ids).flat()];
   const seeds = fc.oneof(
     arbitraryOf(op.bodySchema),
+    ...Object.values(op.bodySchemas).map((schema) => arbitraryOf(schema)),
     fc.constantFrom<unknown>(
       { type: 'EMAIL', email: 'f@example.com' }, { type: 'TOTP' }, { type: 'TOTP', status: 'ACTIVE' },
       { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } },
@@ -196,12 +197,23 @@ function meaningfulBody(op: Operation, ct: string, w: EnvWorld): fc.Arbitrary<un
   if (op.path === '/{envId}/deviceAuthentications') {
     return fc.constantFrom<unknown>({ user: { id: w.users[0] } }, { user: { id: w.users[1] } }, { user: { id: w.users[0] }, policy: { id: w.policyId } });
   }
-  if (op.bodySchema) return arbitraryOf(op.bodySchema);
-  const t = ct.split(';')[0];
+  const t = ct.split(';')[0]!.toLowerCase();
+  // Bodies that name the world's devices, or hand-picked creates, where the schema alone would only miss.
   switch (t) {
-    case VND[0]: return fc.constantFrom({ attestation: 'a.b.c' }, { attestation: '' }, {});
     case VND[5]: return fc.constantFrom({ order: [{ id: w.emailDevice }] }, { order: [] }, { order: [{ id: w.emailDevice }, { id: w.emailDevice }] });
     case VND[7]: return fc.constantFrom({ device: { id: w.emailDevice } }, { device: { id: w.desktopDevice } });
+    default: break;
+  }
+  const creates = op.method === 'POST' && op.path.endsWith('/devices') && t === 'application/json';
+  // Every other body from its media type's schema in /openapi.json, action bodies included.
+  const schema = op.bodySchemas[t];
+  if (schema && !creates) return t === 'application/json' ? arbitraryOf(schema) : fc.oneof(arbitraryOf(schema), meaningfulByHand(t));
+  return meaningfulByHand(t);
+}
+
+function meaningfulByHand(t: string): fc.Arbitrary<unknown> {
+  switch (t) {
+    case VND[0]: return fc.constantFrom({ attestation: 'a.b.c' }, { attestation: '' }, {});
     case VND[8]: return fc.constantFrom({ otp: '123456' }, { otp: '' });
     case VND[9]: return fc.constant({ assertion: 'a.b.c', origin: 'https://app.pingone.eu' });
     case 'application/json': return fc.constantFrom<unknown>(
@@ -306,6 +318,21 @@ function assertResponse(op: Operation, req: { url: string; ct: string | null; pa
 }
 
 // ─── the test ──────────────────────────────────────────────────────────────────────────────────
+
+test('/openapi.json documents a body for every action media type, and the fuzzer draws from each', () => {
+  const bodiesOf = (method: string, path: string) => Object.keys(ops.find((o) => o.method === method && o.path === path)?.bodySchemas ?? {}).sort();
+  const lower = (types: string[]) => types.map((t) => t.toLowerCase()).sort();
+  assert.deepEqual(bodiesOf('POST', '/v1/environments/{envId}/users/{userId}/devices/{deviceId}'), lower(VND.slice(0, 5)));
+  assert.deepEqual(bodiesOf('POST', '/v1/environments/{envId}/users/{userId}/devices'), lower(['application/json', VND[5]!, VND[6]!]));
+  assert.deepEqual(bodiesOf('DELETE', '/v1/environments/{envId}/users/{userId}/devices'), lower([VND[6]!]));
+  assert.deepEqual(bodiesOf('POST', '/{envId}/deviceAuthentications/{flowId}'), lower(VND.slice(7)));
+  // Each declares its members (an empty body declares none and refuses any).
+  const item = ops.find((o) => o.method === 'POST' && o.path.endsWith('/devices/{deviceId}'))!;
+  assert.deepEqual(item.bodySchemas[VND[1]!], { type: 'object', additionalProperties: false, properties: {}, description: 'No body, or {}' });
+  const flow = ops.find((o) => o.method === 'POST' && o.path.endsWith('/deviceAuthentications/{flowId}'))!;
+  assert.deepEqual(Object.keys(flow.bodySchemas[VND[8]!]!.properties), ['otp']);
+  assert.deepEqual(Object.keys(flow.bodySchemas[VND[9]!]!.properties).sort(), ['assertion', 'origin']);
+});
 
 test('every operation of /openapi.json survives fuzzing', { timeout: 30 * 60_000 }, async (t) => {
   // Destructive operations last, each on a freshly seeded world.

@@ -15,7 +15,10 @@ export interface Operation {
   path: string;
   params: string[];
   query: string[];
+  /** The application/json body. */
   bodySchema: Schema | undefined;
+  /** Every media type's body (an action POST declares one per vnd type), keyed lower-case. */
+  bodySchemas: Record<string, Schema>;
   responses: Record<string, Schema | undefined>;
 }
 
@@ -35,6 +38,7 @@ export async function operations(server: TestServer): Promise<Operation[]> {
         params: parameters.filter((p) => p.in === 'path').map((p) => p.name),
         query: parameters.filter((p) => p.in === 'query').map((p) => p.name),
         bodySchema: op.requestBody?.content?.['application/json']?.schema,
+        bodySchemas: Object.fromEntries(Object.entries<any>(op.requestBody?.content ?? {}).map(([type, media]) => [type.toLowerCase(), media?.schema as Schema])),
         responses,
       });
     }

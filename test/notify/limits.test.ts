@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { ApiError, MESSAGES, renderError } from '../../src/http/errors.js';
+import { MESSAGES, notSent, renderError } from '../../src/http/errors.js';
 import type { Channel } from '../../src/notify/notifier.js';
 import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
 
@@ -95,41 +95,38 @@ describe(`daily message limits (${DIALECT})`, () => {
     const t0 = server.clock.now();
     for (let i = 0; i < 50; i++) await send(userId, 'SMS');
     server.clock.advance(5_000);
-    await assert.rejects(send(userId, 'SMS'), (e: unknown) => {
-      assert.ok(e instanceof ApiError);
-      assert.equal(e.status, 429);
-      assert.deepEqual(e.headers, { 'Retry-After': String(DAY / 1000 - 5) });
-      const { id: _id, ...rest } = renderError(e);
-      assert.deepEqual(rest, limitedBody('SMS', t0 + DAY, DAY / 1000 - 5));
-      return true;
-    });
-    for (const channel of ['VOICE', 'WHATSAPP', 'EMAIL'] as const) await send(userId, channel);
-    await send(other, 'SMS');
+    const refused = await send(userId, 'SMS');
+    assert.deepEqual(refused, { ok: false, reason: 'DailyLimitReached', channel: 'SMS', limit: 50, resetAt: t0 + DAY, retryAfter: DAY / 1000 - 5 });
+    // …which the API answers as 429 with the quota (reference §7.4).
+    assert.ok(!refused.ok);
+    const e = notSent(refused);
+    assert.equal(e.status, 429);
+    assert.deepEqual(e.headers, { 'Retry-After': String(DAY / 1000 - 5) });
+    const { id: _id, ...rest } = renderError(e);
+    assert.deepEqual(rest, limitedBody('SMS', t0 + DAY, DAY / 1000 - 5));
+    for (const channel of ['VOICE', 'WHATSAPP', 'EMAIL'] as const) assert.deepEqual(await send(userId, channel), { ok: true });
+    assert.deepEqual(await send(other, 'SMS'), { ok: true });
     assert.equal(await stored(userId, 'SMS'), 50);
     assert.equal(await stored(userId), 53);
     assert.equal(await stored(other), 1);
 
     for (let i = 1; i < 50; i++) await send(userId, 'VOICE');
-    await assert.rejects(send(userId, 'VOICE'), (e: unknown) => e instanceof ApiError && e.status === 429 && e.details?.[0]?.innerError?.quotaLimit === 50);
-    await send(userId, 'WHATSAPP');
+    assert.deepEqual(await send(userId, 'VOICE'), { ok: false, reason: 'DailyLimitReached', channel: 'VOICE', limit: 50, resetAt: t0 + 5_000 + DAY, retryAfter: DAY / 1000 });
+    assert.deepEqual(await send(userId, 'WHATSAPP'), { ok: true });
   });
 
   test('race: 60 parallel sends for one user give exactly 50 accepted; another user racing alongside gets its own 50', async () => {
     const [u1, u2] = [await createUser(server, env), await createUser(server, env)];
-    const results = await Promise.allSettled([
+    const results = await Promise.all([
       ...Array.from({ length: 60 }, () => send(u1, 'SMS')),
       ...Array.from({ length: 60 }, () => send(u2, 'SMS')),
     ]);
     const [r1, r2] = [results.slice(0, 60), results.slice(60)];
     for (const rs of [r1, r2]) {
-      assert.equal(rs.filter((r) => r.status === 'fulfilled').length, 50);
-      const rejected = rs.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      assert.equal(rejected.length, 10);
-      for (const r of rejected) {
-        assert.ok(r.reason instanceof ApiError, String(r.reason));
-        assert.equal(r.reason.status, 429);
-        assert.equal(r.reason.details?.[0]?.code, 'LIMIT_EXCEEDED');
-      }
+      assert.equal(rs.filter((r) => r.ok).length, 50);
+      const refused = rs.filter((r) => !r.ok);
+      assert.equal(refused.length, 10);
+      for (const r of refused) assert.equal(!r.ok && r.reason, 'DailyLimitReached');
     }
     assert.equal(await stored(u1, 'SMS'), 50);
     assert.equal(await stored(u2, 'SMS'), 50);
@@ -148,11 +145,11 @@ describe(`daily message limits (${DIALECT})`, () => {
     assert.equal(await stored(userId, 'SMS'), 50);
   });
 
-  test('a user of another environment, or none, is not sent to (404)', async () => {
+  test('a user of another environment, or none, is not sent to (UnknownUser, which the API answers 404)', async () => {
     const otherEnv = await createEnvironment(server, 'limits other');
     const stranger = await createUser(server, otherEnv);
-    await assert.rejects(send(stranger, 'EMAIL'), (e: unknown) => e instanceof ApiError && e.status === 404);
-    await assert.rejects(send('no-such-user', 'EMAIL'), (e: unknown) => e instanceof ApiError && e.status === 404);
+    assert.deepEqual(await send(stranger, 'EMAIL'), { ok: false, reason: 'UnknownUser' });
+    assert.deepEqual(await send('no-such-user', 'EMAIL'), { ok: false, reason: 'UnknownUser' });
     assert.equal(await stored(stranger), 0);
   });
 });

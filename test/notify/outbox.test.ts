@@ -28,9 +28,12 @@ describe(`outbox (${DIALECT})`, () => {
   async function fresh(name: string): Promise<{ env: string; userId: string; send: (m: Partial<OutgoingMessage>) => Promise<void> }> {
     const env = await createEnvironment(server, name);
     const userId = await createUser(server, env);
-    const send = (m: Partial<OutgoingMessage>) => server.ctx.notifier.send({
-      environmentId: env, userId, channel: 'EMAIL', recipient: 'alice@example.com', subject: 'Your passcode', body: 'Your passcode is 000000.', ...m,
-    });
+    const send = async (m: Partial<OutgoingMessage>) => {
+      const sent = await server.ctx.notifier.send({
+        environmentId: env, userId, channel: 'EMAIL', recipient: 'alice@example.com', subject: 'Your passcode', body: 'Your passcode is 000000.', ...m,
+      });
+      assert.deepEqual(sent, { ok: true });
+    };
     return { env, userId, send };
   }
   const outboxPath = (env: string) => `/v1/environments/${env}/outbox`;

@@ -61,6 +61,7 @@ describe(`bootstrap (${DIALECT})`, () => {
 
     // The credentials work.
     const app = await buildApp(deps, ctx);
+    await app.ready();
     try {
       const res = await app.inject({
         method: 'POST', url: `/${info.environmentId}/as/token`,

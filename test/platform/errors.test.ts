@@ -3,8 +3,10 @@
  * detail per bad field, a fresh UUID `id` per response, and never a 500 for bad input.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
+import { DETAIL_CODES, ERROR_CODES, notSent, renderError } from '../../src/http/errors.js';
 import { createEnvironment, createUser, createWorker, DIALECT, startTestServer, type Response, type TestServer } from '../helper.js';
 import { assertError, forbiddenBody, invalidDataBody, MSG, notFoundBody, unauthorizedBody, UUID } from './support.js';
 
@@ -160,5 +162,90 @@ describe(`error responses (${DIALECT})`, () => {
     for (const id of ids) assert.match(id, UUID);
     assert.equal(new Set(ids).size, ids.length);
     assert.ok(!server.logs.text.includes('"level":50'), 'no error was logged');
+  });
+});
+
+describe(`an unexpected error (${DIALECT})`, () => {
+  let server: TestServer;
+  before(async () => {
+    // A route only this test has, added before the app is made ready, that fails as a bug would.
+    server = await startTestServer({
+      beforeReady: (app) => {
+        app.get('/test/throws', async () => {
+          throw new Error('boom: the internal detail a caller must not see');
+        });
+      },
+    });
+  });
+  after(() => server.close());
+
+  test('threat: a fault leaks its message or stack to the caller — 500 UNEXPECTED_ERROR, the bare envelope; the stack is logged', async () => {
+    const res = await server.request('GET', '/test/throws');
+    assert.equal(res.status, 500, res.text);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    const { id, ...rest } = res.body;
+    assert.match(id, UUID);
+    assert.deepEqual(rest, { code: 'UNEXPECTED_ERROR', message: 'The request could not be completed. An unexpected error occurred.' });
+    assert.ok(!res.text.includes('boom') && !res.text.includes('errors.test'), res.text);
+    const logged = server.logs.lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: { message: string; stack: string } })
+      .filter((l) => l.msg === 'unexpected error');
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]!.level, 50);
+    assert.equal(logged[0]!.err?.message, 'boom: the internal detail a caller must not see');
+    assert.match(logged[0]!.err?.stack ?? '', /errors\.test\.ts/);
+  });
+});
+
+describe(`stored JSON that does not hold what the server wrote (${DIALECT})`, () => {
+  let server: TestServer;
+  before(async () => { server = await startTestServer(); });
+  after(() => server.close());
+
+  test('threat: a tampered row is answered as if it were sound — it is a logged 500 instead', async () => {
+    const env = await createEnvironment(server, 'tampered');
+    await server.store.db.updateTable('environments').set({ extra: '{"subtype":5}' }).where('id', '=', env).execute();
+    const res = await server.request('GET', `/v1/environments/${env}`);
+    assert.equal(res.status, 500, res.text);
+    const { id, ...rest } = res.body;
+    assert.match(id, UUID);
+    assert.deepEqual(rest, { code: 'UNEXPECTED_ERROR', message: 'The request could not be completed. An unexpected error occurred.' });
+    assert.match(server.logs.text, /the stored environment does not match its schema/);
+  });
+});
+
+describe('the README error table', () => {
+  /** `| `CODE` | 400, 415 | meaning |` rows of the two tables under Decisions → Errors. */
+  const rows = (): Map<string, string>[] => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const errors = readme.slice(readme.indexOf('* **Errors.**'), readme.indexOf('* **Licences.**'));
+    const tables = errors.split(/\n\s*\n/).filter((block) => block.trim().startsWith('| code |'));
+    return tables.map((t) => new Map(t.split('\n').map((l) => /^\s*\| `([A-Z_]+)` \| ([0-9, ]+) \|/.exec(l)).filter((m) => m !== null).map((m) => [m[1]!, m[2]!.trim()])));
+  };
+
+  test('lists every error code with exactly the statuses it is answered with', () => {
+    const [codes] = rows();
+    assert.deepEqual(Object.fromEntries(codes ?? []), Object.fromEntries(Object.entries(ERROR_CODES).map(([code, statuses]) => [code, statuses.join(', ')])));
+  });
+
+  test('lists every detail code the server can emit, and no other', () => {
+    const [, details] = rows();
+    assert.deepEqual([...(details ?? new Map()).keys()].sort(), [...DETAIL_CODES].sort());
+  });
+});
+
+test('the notifier\'s refusals as the API answers them: a bad recipient on its field, a gone user 404, shutdown 503', () => {
+  const answer = (e: ReturnType<typeof notSent>) => {
+    const { id: _id, ...body } = renderError(e);
+    return { status: e.status, headers: e.headers, body };
+  };
+  assert.deepEqual(answer(notSent({ ok: false, reason: 'BadRecipient', target: 'phone', message: 'The recipient is empty' })), {
+    status: 400, headers: {},
+    body: { code: 'INVALID_DATA', message: MSG.INVALID_DATA, details: [{ code: 'INVALID_VALUE', target: 'phone', message: 'The recipient is empty' }] },
+  });
+  assert.deepEqual(answer(notSent({ ok: false, reason: 'UnknownUser' })), {
+    status: 404, headers: {}, body: { code: 'NOT_FOUND', message: 'The request could not be completed. The requested resource was not found.' },
+  });
+  assert.deepEqual(answer(notSent({ ok: false, reason: 'Closed' })), {
+    status: 503, headers: { 'Retry-After': '1' }, body: { code: 'SERVICE_UNAVAILABLE', message: 'The request could not be completed. The service is temporarily unavailable.' },
   });
 });

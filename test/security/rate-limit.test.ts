@@ -219,6 +219,7 @@ test('two processes sharing one Redis share one budget', { skip: redisUp ? false
   const deps = { config: s.config, store: s.store, box: s.ctx.box, clock: s.clock, logStream: new LogCapture() };
   const ctx2 = buildContext(deps);
   const app2 = await buildApp(deps, ctx2);
+  await app2.ready();
   try {
     await s.ctx.rateLimiter.ready();
     await ctx2.rateLimiter.ready();

@@ -4,7 +4,7 @@
  * by otp.check; the flow's conditional update makes it single use.
  */
 import { digestEquals } from '../../crypto/hash.js';
-import { invalidData } from '../../http/errors.js';
+import { invalidData, sentOrThrow } from '../../http/errors.js';
 import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
 import type { DeviceAuthentication } from '../kind.js';
@@ -26,10 +26,10 @@ export function offlineAuthentication(type: OfflineType, otpSettings: (policy: P
       if (extra.testMode) return { ...base, shownOnce: { test: { otp: issued.code } } };
       return {
         ...base,
-        deliver: () => ctx.notifier.send({
+        deliver: async () => sentOrThrow(await ctx.notifier.send({
           environmentId: environment.id, userId: user.id, deviceId: device.id, channel: type as Channel,
           recipient: extra.email ?? extra.phone ?? '', ...messageFor(issued.code, lifetimeMs),
-        }),
+        })),
       };
     },
 

@@ -6,7 +6,7 @@
  */
 import { Type } from 'typebox';
 import { digestEquals } from '../../crypto/hash.js';
-import { invalidData, invalidValue, requestFailed } from '../../http/errors.js';
+import { invalidData, invalidValue, requestFailed, sentOrThrow } from '../../http/errors.js';
 import { checkBody } from '../../http/validation.js';
 import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
@@ -79,7 +79,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
         challengeExpiresAt: issued.expiresAt,
         ...(body.testMode
           ? { shownOnce: { test: { otp: issued.code } } }
-          : { deliver: () => ctx.notifier.send({ environmentId: environment.id, userId: user.id, deviceId, channel: type as Channel, recipient: recipientOf(extra), ...text }) }),
+          : { deliver: async () => sentOrThrow(await ctx.notifier.send({ environmentId: environment.id, userId: user.id, deviceId, channel: type as Channel, recipient: recipientOf(extra), ...text })) }),
       };
     },
 
@@ -112,7 +112,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
       const row = await replaceCode(ctx.store.db, device.id, issued.hash, issued.expiresAt, now);
       if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is not waiting for activation' });
       if (extra.testMode) return { row, shownOnce: { test: { otp: issued.code } } };
-      await ctx.notifier.send({ environmentId: environment.id, userId: device.user_id, deviceId: device.id, channel: type as Channel, recipient: recipientOf(extra), ...messageFor(issued.code, lifetimeMs) });
+      sentOrThrow(await ctx.notifier.send({ environmentId: environment.id, userId: device.user_id, deviceId: device.id, channel: type as Channel, recipient: recipientOf(extra), ...messageFor(issued.code, lifetimeMs) }));
       return { row };
     },
   };

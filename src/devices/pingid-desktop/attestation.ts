@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox';
 import { sha256Hex, digestEquals } from '../../crypto/hash.js';
 import { importPublicEcJwk, type PublicJwk } from '../../crypto/jws.js';
 import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
+import type { DetailCode } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 import { desktopJwtRefusal, type RefusalTexts } from './jwt-refusal.js';
@@ -23,7 +24,7 @@ export interface AttestedCredential {
   application: { id: string; nativeName: string; version: string; pushSandbox: boolean };
 }
 
-export type AttestationResult = { ok: true; credential: AttestedCredential } | { ok: false; code: string; message: string };
+export type AttestationResult = { ok: true; credential: AttestedCredential } | { ok: false; code: DetailCode; message: string };
 
 export interface AttestationExpectations {
   issuer: string;
@@ -34,7 +35,7 @@ export interface AttestationExpectations {
   now: number;
 }
 
-const fail = (code: string, message: string): AttestationResult => ({ ok: false, code, message });
+const fail = (code: DetailCode, message: string): AttestationResult => ({ ok: false, code, message });
 const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 /** Step 7's claim shapes; the strings are stored with the device. */

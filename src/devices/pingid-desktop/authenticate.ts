@@ -10,7 +10,7 @@ import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import { signCompact } from '../../crypto/jws.js';
 import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { newId } from '../../crypto/random.js';
-import { invalidData } from '../../http/errors.js';
+import { invalidData, type DetailCode } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_AUDIENCE, AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 import type { AuthenticationCheck, DeviceAuthentication } from '../kind.js';
@@ -19,7 +19,7 @@ import { extraOf } from '../model.js';
 
 export const REQUEST_OPTIONS_LIFETIME_MS = 2 * 60_000;
 
-const fail = (code: string, message: string): AuthenticationCheck =>
+const fail = (code: DetailCode, message: string): AuthenticationCheck =>
   ({ ok: false, countsAsFailure: true, error: invalidData({ code, target: 'assertion', message }) });
 
 /**

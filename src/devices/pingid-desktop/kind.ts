@@ -15,7 +15,7 @@ import { makeCreationOptions } from './creation-options.js';
 import { activateWithCredential } from '../store.js';
 
 /** Protocol §1.3 step 4: exactly `{attestation: string}`, at most 8 KiB. */
-const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
+export const ActivateBody = Type.Object({ attestation: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: false });
 
 /**
  * Protocol §1.3: a failure of steps 4–7 names `attestation` as its target, whatever is wrong
