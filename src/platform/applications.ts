@@ -12,11 +12,10 @@ import { sha256Hex } from '../crypto/hash.js';
 import { newId, newSecret } from '../crypto/random.js';
 import { ApiError, MESSAGES, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
-import { parsePageRequest } from '../http/paging.js';
+import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
-import { collectionPage } from '../store/keyset.js';
 import type { ApplicationsTable } from '../store/schema.js';
 
 export const AUTH_METHODS = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'] as const;

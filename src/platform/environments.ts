@@ -11,12 +11,11 @@ import { newId } from '../crypto/random.js';
 import { forbidden, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { parsePageRequest } from '../http/paging.js';
+import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { onEnvironmentCreated } from '../policies/defaults.js';
 import type { Db } from '../store/db.js';
-import { collectionPage } from '../store/keyset.js';
 import type { EnvironmentsTable } from '../store/schema.js';
 import { createDefaultPopulation } from './populations.js';
 
