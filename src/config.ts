@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseSmtpUrl } from './notify/smtp.js';
+import { isLoopbackHost, urlHost } from './net.js';
 import { checkRpId } from './protocol/desktop.js';
 
 export interface ServerConfig {
@@ -68,8 +68,7 @@ export type RawOptions = Partial<Record<
   string | number | undefined
 >>;
 
-const defaultPublicUrl = (host: string, port: number): string =>
-  `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+const defaultPublicUrl = (host: string, port: number): string => `http://${urlHost(host)}:${port}`;
 
 /**
  * The configuration for the port actually bound (`--port 0` picks one): a defaulted public
@@ -233,4 +232,53 @@ function isIpOrCidr(text: string): boolean {
   if (family === 0) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** How an SMTP relay connection is protected (notify/smtp.ts explains each mode). */
+export type SmtpTlsMode = 'implicit' | 'required' | 'opportunistic';
+
+export interface SmtpEndpoint {
+  host: string;
+  port: number;
+  tls: SmtpTlsMode;
+  user?: string;
+  pass?: string;
+}
+
+/**
+ * `smtp[s]://[user:pass@]host[:port][?tls=required|insecure]` → the endpoint. Throws an Error
+ * naming what is wrong, never the URL (it may hold a password); a bad one stops the start.
+ */
+export function parseSmtpUrl(text: string): SmtpEndpoint {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('SMTP URL is not a URL');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('SMTP URL must be smtp:// or smtps://');
+  const secure = url.protocol === 'smtps:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!host) throw new Error('SMTP URL has no host');
+  if ((url.pathname !== '' && url.pathname !== '/') || url.hash !== '') throw new Error('SMTP URL takes no path or fragment');
+  let asked: 'required' | 'insecure' | undefined;
+  for (const [key, value] of url.searchParams) {
+    if (key !== 'tls') throw new Error(`SMTP URL parameter ${key.slice(0, 40)} is unknown (only tls=required|insecure)`);
+    if (value !== 'required' && value !== 'insecure') throw new Error('SMTP URL parameter tls must be required or insecure');
+    if (asked !== undefined) throw new Error('SMTP URL parameter tls is given twice');
+    asked = value;
+  }
+  if (secure && asked !== undefined) throw new Error('smtps:// is always TLS; the tls parameter is for smtp:// only');
+  const endpoint: SmtpEndpoint = {
+    host,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    tls: secure ? 'implicit'
+      : asked === 'required' ? 'required'
+        : asked === 'insecure' || isLoopbackHost(host) ? 'opportunistic' : 'required',
+  };
+  if (url.username !== '') {
+    endpoint.user = decodeURIComponent(url.username);
+    endpoint.pass = decodeURIComponent(url.password);
+  }
+  return endpoint;
 }

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { buildApp, buildContext } from './app.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
+import { urlHost } from './net.js';
 import { bootstrap, bootstrapFile } from './platform/bootstrap.js';
 import { loadMasterKey, verifyMasterKey } from './platform/master-key.js';
 import { Store } from './store/db.js';
@@ -58,7 +59,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const url = `http://${urlHost(config.host)}:${port}`;
     out(`OpenMFA listening on ${url} (${store.dialect === 'postgres' ? 'PostgreSQL' : `SQLite ${config.sqlitePath}`})`);
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);

@@ -38,8 +38,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import { sql } from 'kysely';
-import type { Context } from '../context.js';
-import type { OpenTransaction } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { SecretBox } from '../crypto/secretbox.js';
+import type { OpenTransaction, Store } from '../store/db.js';
 import { mediaType } from './content-type.js';
 import { ApiError, MESSAGES, invalidValue } from './errors.js';
 
@@ -99,8 +100,8 @@ function keyOf(request: FastifyRequest): string {
   return value;
 }
 
-export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): void {
-  const { store, clock, box } = ctx;
+export function registerIdempotencyHooks(app: FastifyInstance, deps: { store: Store; clock: Clock; box: SecretBox }): void {
+  const { store, clock, box } = deps;
   let lastPurge = Number.NEGATIVE_INFINITY;
 
   // The raw body, as sent, is part of the request fingerprint.
