@@ -25,7 +25,7 @@ export interface ServerConfig {
   readonly rpName: string;
   readonly apiPath: string;
   readonly authPath: string;
-  /** OTP delivery (issue 4): EMAIL through SMTP when set, else the outbox. */
+  /** OTP delivery: EMAIL through SMTP when set, else the outbox. */
   readonly smtpUrl: string | undefined;
   readonly smtpFrom: string;
   /** SMS, VOICE, WHATSAPP through a signed webhook when set, else the outbox. */

@@ -266,7 +266,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         credentialId,
         unitId: keystore.unitId,
         // No count in the default name: it would tell every issuer how many credentials this
-        // agent holds for others (issue 13).
+        // agent holds for others.
         nickname: config.nickname ?? `Desktop ${OS_LABEL[agentOs.type]}`,
         os: { type: agentOs.type, version: agentOs.version },
         model: {},

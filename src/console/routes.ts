@@ -1,5 +1,5 @@
 /**
- * The administration console (issue 8): `GET /console` serves one HTML page, its ES modules,
+ * The administration console: `GET /console` serves one HTML page, its ES modules,
  * its style sheet and the QR code library, straight from the server. There is no build step:
  * the assets are plain files in the top-level `console/` folder, found from the package root
  * (two levels up from this module, both as `src/console/routes.ts` under tsx and as

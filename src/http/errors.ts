@@ -81,7 +81,7 @@ export const headersTooLarge = (): ApiError => new ApiError(431, 'INVALID_REQUES
 export const unauthorized = (message = 'The access token is missing, malformed, expired or not issued by this server'): ApiError =>
   new ApiError(401, 'ACCESS_FAILED', MESSAGES.UNAUTHORIZED, [{ code: 'INVALID_TOKEN', message }], { 'WWW-Authenticate': 'Bearer' });
 
-/** Same body whether the environment does not exist or is someone else's (issue 2, §5). */
+/** Same body whether the environment does not exist or is someone else's (reference §9.3). */
 export const forbidden = (): ApiError =>
   new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'The access token does not grant access to this environment' }]);
 

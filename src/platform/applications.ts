@@ -1,5 +1,5 @@
 /**
- * Worker applications (issue 2 §4): the application ID is the client ID. The secret is shown
+ * Worker applications: the application ID is the client ID. The secret is shown
  * when the application is made and at PingOne's `GET …/applications/{id}/secret`; it is kept
  * twice, as a SHA-256 hash that the token endpoint compares and sealed under the master key
  * for that read. It is never logged.

@@ -1,6 +1,6 @@
 /**
  * The PingID Desktop protocol's fixed values, the rp.id rule and the origin rule, shared by the
- * server and the agent so that both enforce one definition (shared/design/pingid-desktop-protocol.md).
+ * server and the agent so that both enforce one definition (docs/pingid-desktop-protocol.md).
  */
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
