@@ -2,7 +2,8 @@
 /** The `openmfa` command: serve, agent, demo. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
-import { AgentConfigError, agentEnvName, loadAgentConfig, runAgent } from './agent/index.js';
+import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
+import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer } from './server.js';
 

@@ -27,7 +27,6 @@ export const MESSAGES = {
   UNAUTHORIZED: 'The request could not be completed. The access token is missing, invalid or expired.',
   FORBIDDEN: 'The request could not be completed. You do not have access to this resource.',
   NOT_FOUND: 'The request could not be completed. The requested resource was not found.',
-  METHOD_NOT_ALLOWED: 'The request could not be completed. The method is not allowed on this resource.',
   REQUEST_LIMITED: 'The request could not be completed. Too many requests were made; try again later.',
   UNEXPECTED_ERROR: 'The request could not be completed. An unexpected error occurred.',
   UNAVAILABLE: 'The request could not be completed. The service is temporarily unavailable.',
@@ -87,7 +86,6 @@ export const forbidden = (): ApiError =>
 
 export const notFound = (): ApiError => new ApiError(404, 'NOT_FOUND', MESSAGES.NOT_FOUND);
 
-export const methodNotAllowed = (): ApiError => new ApiError(405, 'METHOD_NOT_ALLOWED', MESSAGES.METHOD_NOT_ALLOWED);
 
 export const requestLimited = (retryAfterSeconds: number, detail: ErrorDetail): ApiError =>
   new ApiError(429, 'REQUEST_LIMITED', MESSAGES.REQUEST_LIMITED, [detail], { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });

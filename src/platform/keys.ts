@@ -58,16 +58,6 @@ export class KeyRing {
     }).execute();
   }
 
-  /** Retires the active key and makes a new one; the old public key stays published. */
-  async rotate(environmentId: string): Promise<void> {
-    await this.#store.transaction(async (trx) => {
-      await trx.updateTable('signing_keys').set({ status: 'RETIRED', retired_at: this.#clock.now() })
-        .where('environment_id', '=', environmentId).where('status', '=', 'ACTIVE').execute();
-      await this.create(trx, environmentId);
-    });
-    this.#signing.delete(environmentId);
-  }
-
   async signingKey(environmentId: string): Promise<SigningKey> {
     const cached = this.#signing.get(environmentId);
     if (cached) return cached;

@@ -419,6 +419,3 @@ export function isForeignKeyViolation(e: unknown): boolean {
   const err = e as { code?: string } | null;
   return err?.code === '23503' || err?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
-
-/** Case-insensitive LIKE prefix pattern with the wildcard characters escaped. */
-export const likePrefix = (value: string): string => value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
