@@ -5,9 +5,9 @@
  * with the server's own RFC 6238 implementation at the injected clock's time.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { base32Decode, totpAt } from '../../src/devices/totp/totp.js';
-import { startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, type TestServer } from '../helper.js';
 import {
   WRONG_OTP, activate, assertInvalidData, assertRequestFailed, assertUnchanged, createPolicy, deviceBody, deviceRow, newUser, snapshot,
   type UserDevices,
@@ -15,14 +15,7 @@ import {
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const EXPIRED = { code: 'INVALID_OTP', target: 'otp', message: 'The TOTP secret expired 30 minutes after creation; delete the device and create it again' };
 
