@@ -46,6 +46,7 @@ for (const r of rows) {
   else if (r.name === 'attempts') say(`S1 ${r.dialect}: ${r.burst - 1} wrong ${r.proof} + the right one last, across 2 processes: ${r.compared} compared in the lock window (policy ${r.policyCount}), ${r.breaches} breaches`);
   else if (r.name === 'slow-clients') say(`S9 ${r.dialect}: ${r.slow} slow connections trickling bodies: ${r.cut408} cut with 408 (${r.cutEarly} before the ${r.deadlineMs} ms deadline), held ${r.cutMinMs}/${r.cutMedianMs}/${r.cutMaxMs} ms min/median/max; /health ${r.healthOk} × 200, ${r.healthFailed} failed meanwhile; SIGTERM with ${r.attachedAtSigterm} slow connections attached: exit 0 after ${r.shutdownMs} ms`);
   else if (r.name === 'idempotency-kills') say(`R6 ${r.dialect}: ${r.kills} kill -9 during idempotent creates with a hanging receiver, ${r.createsSent} creates (${r.cutByKill} cut by a kill), every retry 201 with one device, ${r.retries409} answered 409, max retry answer ${r.maxRetryAnswerMs} ms`);
+  else if (r.name === 'bloated-policies') say(`S6 ${r.dialect}: ${r.policies} policies stored with ${r.storedMB} MB of junk: listed in ${r.pages} pages, largest ${r.largestPageBytes} bytes, ${r.allPagesBytes} bytes in all, walked in ${r.walkMs} ms`);
   else if (r.name === 'secrets-scan') say(`S8 ${r.dialect}: ${r.secretsIssued} secrets issued, ${r.logLines} log lines and ${r.getResponsesScanned} GET responses scanned, ${r.leaks} leaks`);
   else say(JSON.stringify(r));
 }

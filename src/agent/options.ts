@@ -1,11 +1,14 @@
 /**
- * Verification of the creation and request options JWTs, in the order of protocol §1.2
- * step 2: typ, alg, iss (trust list), signature (issuer JWKS by kid), aud, exp/iat, and
- * then the shape of the claims the agent uses. Returns values, never throws on input.
+ * Verification of the creation and request options JWTs with the server's verifier
+ * (crypto/jwt.ts), in the order of protocol §1.2 step 2: alg, typ, iss (trust list, in the key
+ * resolver), signature (issuer JWKS by kid), aud, exp/iat, and then the shape of the claims the
+ * agent uses. Returns values, never throws on input.
  */
 import { AGENT_AUDIENCE, CLOCK_SKEW_S, TYP, checkRpId } from '../protocol/desktop.js';
 import type { Clock } from '../clock.js';
-import { checkTimes, decodeCompact, verifySignature, type Alg } from '../crypto/jws.js';
+import { Type, type Static } from 'typebox';
+import type { Alg } from '../crypto/jws.js';
+import { verifyJwt, type JwtFailure } from '../crypto/jwt.js';
 import { decode as b64uDecode } from '../crypto/base64url.js';
 import type { JwksCache } from './jwks.js';
 import { isTrustedIssuer } from './trust.js';
@@ -47,66 +50,82 @@ export interface VerifyOptionsDeps {
 }
 
 const fail = (status: 400 | 403 | 502, code: string, message: string): OptionsFailure => ({ ok: false, status, code, message });
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isString = (v: unknown, max = 1024): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** The claims the agent uses (protocol §1.1, §2 step 1), checked after the registered ones. */
+const CreationClaims = Type.Object({
+  sub: text(256),
+  env: text(256),
+  challenge: text(512),
+  rp: Type.Object({ id: text(253), name: Type.String({ maxLength: 256 }) }),
+  user: Type.Object({ id: text(256), name: Type.String({ maxLength: 256 }) }),
+  jti: text(256),
+});
+const RequestClaims = Type.Object({
+  ...CreationClaims.properties,
+  allowCredentials: Type.Array(Type.Object({ id: text(256) }), { maxItems: MAX_ALLOW_CREDENTIALS }),
+});
+const CLAIMS: Readonly<Record<OptionsKind, typeof CreationClaims | typeof RequestClaims>> = { creation: CreationClaims, request: RequestClaims };
+
+function shapeMessage(path: string): string {
+  if (path.startsWith('rp.name')) return 'rp.name must be a string';
+  if (path.startsWith('rp')) return 'rp.id must be a host name';
+  if (path.startsWith('user.name')) return 'user.name must be a string';
+  if (path.startsWith('user')) return 'user.id must be a non-empty string';
+  if (path.startsWith('allowCredentials.')) return 'allowCredentials[].id must be a non-empty string';
+  if (path === 'allowCredentials') return `allowCredentials must be an array of at most ${MAX_ALLOW_CREDENTIALS} entries`;
+  if (path === 'challenge') return 'challenge must be base64url';
+  if (path === 'jti') return 'jti must be a non-empty string: the agent answers each options JWT once';
+  return `${path} must be a non-empty string`;
+}
+
+function refusal(f: JwtFailure<OptionsFailure>): OptionsFailure {
+  switch (f.code) {
+    case 'malformed': return fail(400, 'malformed_jwt', f.message);
+    case 'alg': return fail(400, 'unsupported_alg', f.message);
+    case 'typ': return fail(400, 'invalid_typ', f.message);
+    case 'header': return fail(400, 'invalid_header', f.message);
+    case 'key': return f.detail ?? fail(400, 'unknown_key', f.message);
+    case 'signature': return fail(400, 'invalid_signature', f.message);
+    case 'shape': return fail(400, 'invalid_claims', shapeMessage(f.claim ?? ''));
+    case 'expired': return fail(400, 'expired', f.message);
+    case 'claim': return f.claim === 'aud' ? fail(400, 'invalid_audience', `aud must be ${AGENT_AUDIENCE}`) : fail(400, `invalid_${f.claim}`, f.message);
+  }
+}
 
 /** The rp.id rule is the server's too: src/protocol/desktop.ts checkRpId. */
 export const isValidRpId = (id: string): boolean => checkRpId(id).ok;
 
-/** Verifies one options JWT of `kind`. */
+/** Verifies one options JWT of `kind` with the one verifier (crypto/jwt.ts). */
 export async function verifyOptions(token: string, kind: OptionsKind, deps: VerifyOptionsDeps): Promise<OptionsResult> {
-  const decoded = decodeCompact(token, MAX_JWT_BYTES);
-  if (!decoded.ok) return fail(400, 'malformed_jwt', decoded.reason);
-  const { header, payload } = decoded.jws;
-
-  if (header.typ !== OPTIONS_TYP[kind]) return fail(400, 'invalid_typ', `typ must be ${OPTIONS_TYP[kind]}`);
-
-  const alg = header.alg;
-  if (typeof alg !== 'string' || !(ALLOWED_ALGS as readonly string[]).includes(alg)) {
-    return fail(400, 'unsupported_alg', 'alg must be RS256 or ES256');
-  }
-
-  const iss = payload.iss;
-  if (typeof iss !== 'string' || !isTrustedIssuer(iss, deps.trust)) {
-    return fail(403, 'untrusted_issuer', 'the issuer is not on the agent\'s trust list');
-  }
-
-  const kid = header.kid;
-  if (!isString(kid, 256)) return fail(400, 'invalid_kid', 'the JWT header has no kid');
-  const lookup = await deps.jwks.getKey(iss, kid, alg as Alg);
-  if (!lookup.ok) return fail(lookup.status, lookup.code, lookup.message);
-  if (!verifySignature(alg as Alg, lookup.key, decoded.jws)) return fail(400, 'invalid_signature', 'the signature does not verify');
-
-  if (payload.aud !== AGENT_AUDIENCE) return fail(400, 'invalid_audience', `aud must be ${AGENT_AUDIENCE}`);
-
-  const times = checkTimes(payload, deps.clock.now(), CLOCK_SKEW_SECONDS);
-  if (!times.ok) return fail(400, times.claim === 'exp' && typeof payload.exp === 'number' ? 'expired' : `invalid_${times.claim}`, times.reason);
-
-  const { sub, env, challenge, rp, user, jti } = payload;
-  if (!isString(sub, 256)) return fail(400, 'invalid_claims', 'sub must be a non-empty string');
-  if (!isString(env, 256)) return fail(400, 'invalid_claims', 'env must be a non-empty string');
-  if (!isString(challenge, 512) || !b64uDecode(challenge)) return fail(400, 'invalid_claims', 'challenge must be base64url');
-  if (!isObject(rp) || !isString(rp.id, 253)) return fail(400, 'invalid_claims', 'rp.id must be a host name');
+  const verified = await verifyJwt<undefined, OptionsFailure>(token, {
+    algorithms: ALLOWED_ALGS,
+    typ: OPTIONS_TYP[kind],
+    // The trust list before anything is fetched: an untrusted issuer's JWKS is never asked for.
+    key: async ({ header, payload }) => {
+      const iss = payload.iss;
+      if (typeof iss !== 'string' || !isTrustedIssuer(iss, deps.trust)) {
+        return { ok: false, message: 'untrusted', detail: fail(403, 'untrusted_issuer', 'the issuer is not on the agent\'s trust list') };
+      }
+      const kid = header.kid;
+      if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) return { ok: false, message: 'no kid', detail: fail(400, 'invalid_kid', 'the JWT header has no kid') };
+      const lookup = await deps.jwks.getKey(iss, kid, header.alg as Alg);
+      return lookup.ok ? { ok: true, key: lookup.key, context: undefined } : { ok: false, message: lookup.message, detail: fail(lookup.status, lookup.code, lookup.message) };
+    },
+    audience: AGENT_AUDIENCE,
+    clockTolerance: CLOCK_SKEW_SECONDS,
+    now: deps.clock.now(),
+    maxLength: MAX_JWT_BYTES,
+    claims: CLAIMS[kind],
+  });
+  if (!verified.ok) return refusal(verified);
+  const claims = verified.payload as Static<typeof RequestClaims> & { iss: string; iat: number; exp: number };
+  const { sub, env, challenge, rp, user, jti, iss } = claims;
+  if (!b64uDecode(challenge)) return fail(400, 'invalid_claims', 'challenge must be base64url');
   const rpId = checkRpId(rp.id);
   if (!rpId.ok) return fail(400, 'invalid_claims', `rp.id ${rpId.reason}`);
-  if (typeof rp.name !== 'string' || rp.name.length > 256 || CONTROL.test(rp.name)) return fail(400, 'invalid_claims', 'rp.name must be a string');
-  if (!isObject(user) || !isString(user.id, 256)) return fail(400, 'invalid_claims', 'user.id must be a non-empty string');
-  if (typeof user.name !== 'string' || user.name.length > 256) return fail(400, 'invalid_claims', 'user.name must be a string');
-  if (!isString(jti, 256)) return fail(400, 'invalid_claims', 'jti must be a non-empty string: the agent answers each options JWT once');
-
-  let allowCredentials: { id: string }[] | undefined;
-  if (kind === 'request') {
-    const list = payload.allowCredentials;
-    if (!Array.isArray(list) || list.length > MAX_ALLOW_CREDENTIALS) {
-      return fail(400, 'invalid_claims', `allowCredentials must be an array of at most ${MAX_ALLOW_CREDENTIALS} entries`);
-    }
-    allowCredentials = [];
-    for (const item of list) {
-      if (!isObject(item) || !isString(item.id, 256)) return fail(400, 'invalid_claims', 'allowCredentials[].id must be a non-empty string');
-      allowCredentials.push({ id: item.id });
-    }
-  }
+  if (CONTROL.test(rp.name)) return fail(400, 'invalid_claims', 'rp.name must be a string');
 
   return {
     ok: true,
@@ -118,10 +137,10 @@ export async function verifyOptions(token: string, kind: OptionsKind, deps: Veri
       challenge,
       rp: { id: rp.id, name: rp.name },
       user: { id: user.id, name: user.name },
-      iat: payload.iat as number,
-      exp: payload.exp as number,
+      iat: claims.iat,
+      exp: claims.exp,
       jti,
-      allowCredentials,
+      allowCredentials: kind === 'request' ? claims.allowCredentials.map((c) => ({ id: c.id })) : undefined,
     },
   };
 }

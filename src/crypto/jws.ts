@@ -118,15 +118,3 @@ export function importPublicRsaJwk(value: unknown): ImportResult {
 }
 
 export const privateKeyFromJwk = (jwk: JsonWebKey): KeyObject => createPrivateKey({ key: jwk, format: 'jwk' });
-
-/** Standard time checks with the protocol's 60 s skew. `now` in ms. */
-export function checkTimes(payload: Record<string, unknown>, now: number, skewSeconds = 60): { ok: true } | { ok: false; claim: 'exp' | 'iat' | 'nbf'; reason: string } {
-  const t = Math.floor(now / 1000);
-  const { exp, iat, nbf } = payload;
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) return { ok: false, claim: 'exp', reason: 'exp is missing or not a number' };
-  if (t - skewSeconds >= exp) return { ok: false, claim: 'exp', reason: 'the JWT has expired' };
-  if (typeof iat !== 'number' || !Number.isFinite(iat)) return { ok: false, claim: 'iat', reason: 'iat is missing or not a number' };
-  if (iat > t + skewSeconds) return { ok: false, claim: 'iat', reason: 'iat is in the future' };
-  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > t + skewSeconds)) return { ok: false, claim: 'nbf', reason: 'the JWT is not yet valid' };
-  return { ok: true };
-}

@@ -49,6 +49,12 @@ const BATCH = 16;
  * the webhook's timeout) starts another, so one slow receiver does not hold back new messages.
  */
 const MAX_TICKS = 4;
+/**
+ * How long close() waits for attempts in flight to be recorded. A webhook attempt is aborted at
+ * once; an SMTP dialogue cannot be, and shutdown must finish within 10 s (R2): past this wait
+ * the attempt is left to its lease (SQLite: the next start; PostgreSQL: another process in 15 s).
+ */
+const CLOSE_WAIT_MS = 2_000;
 
 export interface DeliveryQueueOptions {
   store: Store;
@@ -136,12 +142,14 @@ export class DeliveryQueue {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
-  /** Stops the timer and waits for the attempts in flight to be recorded. */
+  /** Stops the timer and waits (at most CLOSE_WAIT_MS) for the attempts in flight to be recorded. */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); })]);
+    clearTimeout(timer);
   }
 
   #wake(): void {
@@ -154,7 +162,7 @@ export class DeliveryQueue {
       try {
         do {
           this.#again = false;
-          while (!this.#closed && (await this.tick()) === BATCH) { /* a full batch: more may be due */ }
+          while (!this.#closed && (await this.#tick()) === BATCH) { /* a full batch: more may be due */ }
         } while (this.#again && !this.#closed);
       } catch (e) {
         this.#log.error({ err: { message: (e as Error).message } }, 'delivery queue tick failed');
@@ -165,7 +173,16 @@ export class DeliveryQueue {
   }
 
   /** Claims up to one batch of due messages and makes one attempt at each; returns how many. */
-  async tick(): Promise<number> {
+  tick(): Promise<number> {
+    const tick = this.#tick();
+    // idle() and close() wait for it like for the worker's own ticks.
+    const settled = tick.then(() => {}, () => {});
+    this.#running.add(settled);
+    void settled.then(() => this.#running.delete(settled));
+    return tick;
+  }
+
+  async #tick(): Promise<number> {
     const db = this.#store.db;
     const now = this.#clock.now();
     let due = db.selectFrom('deliveries').select('id')

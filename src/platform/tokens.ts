@@ -5,10 +5,12 @@
  */
 import { epochSeconds, type Clock } from '../clock.js';
 import { sha256Hex } from '../crypto/hash.js';
-import { decodeCompact, signCompact, verifySignature } from '../crypto/jws.js';
+import { Type } from 'typebox';
+import { signCompact } from '../crypto/jws.js';
+import { verifyJwt, type JwtFailure, type KeyResolver } from '../crypto/jwt.js';
 import { newId } from '../crypto/random.js';
 import type { LinkBuilder } from '../http/links.js';
-import type { KeyRing } from './keys.js';
+import type { KeyRing, VerifyingKey } from './keys.js';
 
 export const ACCESS_TOKEN_LIFETIME_S = 3600;
 const CACHE_LIMIT = 50_000;
@@ -21,6 +23,32 @@ export interface Principal {
 }
 
 export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+
+/** The claims `issue` writes that `verify` relies on (RFC 9068 §2.2). */
+const AccessTokenClaims = Type.Object({ aud: Type.Array(Type.String()), client_id: Type.String(), env: Type.String() });
+
+/** The 401 detail for each refusal (test/platform/token.test.ts asserts them). */
+function reasonFor(f: JwtFailure): string {
+  switch (f.code) {
+    case 'malformed':
+    case 'key':
+      return f.message;
+    case 'alg': return 'the access token is not RS256';
+    case 'typ': return 'the access token has the wrong typ';
+    case 'header': return 'the access token names its own key';
+    case 'signature': return 'the access token signature is invalid';
+    case 'expired': return 'the access token has expired';
+    case 'shape': return f.claim === 'client_id' ? 'the access token has no client_id' : f.claim === 'aud' ? 'the access token is not for this API' : 'the access token issuer does not match its key';
+    case 'claim':
+      switch (f.claim) {
+        case 'iss': return 'the access token issuer does not match its key';
+        case 'aud': return 'the access token is not for this API';
+        case 'iat': return f.message === 'iat is in the future' ? 'the access token was issued in the future' : 'the access token lacks exp or iat';
+        case 'nbf': return 'the access token is not yet valid';
+        default: return 'the access token lacks exp or iat';
+      }
+  }
+}
 
 export class AccessTokens {
   readonly #keys: KeyRing;
@@ -52,6 +80,12 @@ export class AccessTokens {
     return { token, expiresIn: ACCESS_TOKEN_LIFETIME_S };
   }
 
+  readonly #resolveKey: KeyResolver<VerifyingKey, never> = async ({ header }) => {
+    if (typeof header.kid !== 'string') return { ok: false, message: 'the access token has no kid' };
+    const key = await this.#keys.verifyingKey(header.kid);
+    return key ? { ok: true, key: key.publicKey, context: key } : { ok: false, message: 'the access token was signed by an unknown key' };
+  };
+
   async verify(token: string): Promise<VerifyResult> {
     const now = this.#clock.now();
     const digest = sha256Hex(token);
@@ -61,24 +95,27 @@ export class AccessTokens {
       this.#cache.delete(digest);
       return { ok: false, reason: 'the access token has expired' };
     }
-    const decoded = decodeCompact(token, 8192);
-    if (!decoded.ok) return decoded;
-    const { header, payload } = decoded.jws;
-    if (header.alg !== 'RS256') return { ok: false, reason: 'the access token is not RS256' };
-    if (header.typ !== undefined && header.typ !== 'at+jwt') return { ok: false, reason: 'the access token has the wrong typ' };
-    if (typeof header.kid !== 'string') return { ok: false, reason: 'the access token has no kid' };
-    if ('jku' in header || 'x5u' in header || 'jwk' in header || 'x5c' in header) return { ok: false, reason: 'the access token names its own key' };
-    const key = await this.#keys.verifyingKey(header.kid);
-    if (!key) return { ok: false, reason: 'the access token was signed by an unknown key' };
-    if (!verifySignature('RS256', key.publicKey, decoded.jws)) return { ok: false, reason: 'the access token signature is invalid' };
-    const { iss, exp, iat, env, client_id: clientId, aud } = payload;
-    if (iss !== this.#links.issuer(key.environmentId) || env !== key.environmentId) return { ok: false, reason: 'the access token issuer does not match its key' };
-    if (!Array.isArray(aud) || !aud.includes(this.#audience)) return { ok: false, reason: 'the access token is not for this API' };
-    if (typeof clientId !== 'string') return { ok: false, reason: 'the access token has no client_id' };
-    if (typeof exp !== 'number' || typeof iat !== 'number') return { ok: false, reason: 'the access token lacks exp or iat' };
-    if (exp * 1000 <= now) return { ok: false, reason: 'the access token has expired' };
-    if (iat * 1000 > now + 60_000) return { ok: false, reason: 'the access token was issued in the future' };
-    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf * 1000 > now + 60_000)) return { ok: false, reason: 'the access token is not yet valid' };
+    const verified = await verifyJwt(token, {
+      algorithms: ['RS256'],
+      // RFC 9068 §2.1 makes typ at+jwt a SHOULD: a token without typ passes, one of another typ not.
+      typ: 'at+jwt',
+      typOptional: true,
+      forbiddenHeaders: ['jku', 'x5u', 'jwk', 'x5c'],
+      key: this.#resolveKey,
+      issuer: (key) => this.#links.issuer(key.environmentId),
+      audience: [this.#audience],
+      // Our own tokens: no skew; they expire at exp exactly (reference §9.2, one hour).
+      clockTolerance: 0,
+      now,
+      maxLength: 8192,
+      claims: AccessTokenClaims,
+    });
+    if (!verified.ok) return { ok: false, reason: reasonFor(verified) };
+    const key = verified.context;
+    const { payload } = verified;
+    if (payload.env !== key.environmentId) return { ok: false, reason: 'the access token issuer does not match its key' };
+    const clientId = payload.client_id as string;
+    const exp = payload.exp as number;
     const principal: Principal = { clientId, environmentId: key.environmentId, expiresAt: exp * 1000 };
     if (this.#cache.size >= CACHE_LIMIT) this.#evict(now);
     this.#cache.set(digest, principal);

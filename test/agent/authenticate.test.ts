@@ -20,7 +20,7 @@ before(async () => {
   other = await startIssuer();
   clock = new ManualClock();
   agent = await startAgent({ trust: [issuer.iss, other.iss], clock });
-  const res = await agent.post('/register', signOptions(issuer, clock).jwt);
+  const res = await agent.post('/register', (await signOptions(issuer, clock)).jwt);
   assert.equal(res.status, 200, res.body);
   const d = decodeCompact(res.body);
   assert.ok(d.ok);
@@ -39,7 +39,7 @@ const requestOptions = (extra: Record<string, unknown> = {}, from: FakeIssuer = 
 
 test('authenticate: request options for a stored credential yield an assertion signed by that credential key', async () => {
   clock.advance(5_000);
-  const { jwt, claims } = requestOptions();
+  const { jwt, claims } = await requestOptions();
   const res = await agent.post('/authenticate', jwt);
   assert.equal(res.status, 200, res.body);
   assert.equal(res.headers['content-type'], 'application/jwt');
@@ -74,37 +74,37 @@ test('authenticate: request options for a stored credential yield an assertion s
 });
 
 test('authenticate: no stored credential in allowCredentials answers 404', async () => {
-  const { jwt } = signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: randomUUID() }] } });
+  const { jwt } = (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: randomUUID() }] } }));
   const res = await agent.post('/authenticate', jwt);
   assert.equal(res.status, 404);
   assert.equal(res.json().error, 'credential_not_found');
-  const empty = await agent.post('/authenticate', signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [] } }).jwt);
+  const empty = await agent.post('/authenticate', (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [] } })).jwt);
   assert.equal(empty.status, 404);
 });
 
 test('authenticate: cross-issuer credential use — another trusted issuer naming our credential ID gets 404', async () => {
-  const res = await agent.post('/authenticate', requestOptions({}, other).jwt);
+  const res = await agent.post('/authenticate', (await requestOptions({}, other)).jwt);
   assert.equal(res.status, 404);
   assert.equal(res.json().error, 'credential_not_found');
 });
 
 test('authenticate: cross-RP credential use — request options for another rp.id do not unlock the credential', async () => {
-  const res = await agent.post('/authenticate', requestOptions({ rp: { id: 'example.com', name: 'Other' } }).jwt, { Origin: 'https://example.com' });
+  const res = await agent.post('/authenticate', (await requestOptions({ rp: { id: 'example.com', name: 'Other' } })).jwt, { Origin: 'https://example.com' });
   assert.equal(res.status, 404);
 });
 
 test('authenticate: options type confusion — creation options are refused at /authenticate and request options at /register', async () => {
-  const creation = await agent.post('/authenticate', signOptions(issuer, clock).jwt);
+  const creation = await agent.post('/authenticate', (await signOptions(issuer, clock)).jwt);
   assert.equal(creation.status, 400);
   assert.equal(creation.json().error, 'invalid_typ');
-  const req = await agent.post('/register', requestOptions().jwt);
+  const req = await agent.post('/register', (await requestOptions()).jwt);
   assert.equal(req.status, 400);
   assert.equal(req.json().error, 'invalid_typ');
 });
 
 test('authenticate: malformed allowCredentials is refused', async () => {
   for (const allowCredentials of [undefined, 'x', [{}], [{ id: 5 }], [credentialId]]) {
-    const { jwt } = signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials }, omit: allowCredentials === undefined ? ['allowCredentials'] : [] });
+    const { jwt } = (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials }, omit: allowCredentials === undefined ? ['allowCredentials'] : [] }));
     const res = await agent.post('/authenticate', jwt);
     assert.equal(res.status, 400, JSON.stringify(allowCredentials));
     assert.equal(res.json().error, 'invalid_claims');

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import { ManualClock, epochSeconds } from '../../src/clock.js';
 import { encode as b64u } from '../../src/crypto/base64url.js';
-import { signCompact, type Alg } from '../../src/crypto/jws.js';
+import type { Alg } from '../../src/crypto/jws.js';
+import { signJws } from '../support/jws.js';
 import { loadAgentConfig, type AgentConfig } from '../../src/agent/config.js';
 import { createAgent, type Agent } from '../../src/agent/server.js';
 import type { FetchLike } from '../../src/agent/jwks.js';
@@ -115,15 +116,16 @@ export function optionsClaims(issuer: FakeIssuer, clock: ManualClock, kind: 'cre
   };
 }
 
-export function signOptions(issuer: FakeIssuer, clock: ManualClock, input: OptionsInput = {}): { jwt: string; claims: Record<string, unknown> } {
+/** Options JWTs as the server mints them, signed with jose rather than the server's signer (test/support/jws.ts). */
+export async function signOptions(issuer: FakeIssuer, clock: ManualClock, input: OptionsInput = {}): Promise<{ jwt: string; claims: Record<string, unknown> }> {
   const kind = input.kind ?? 'creation';
   const claims = { ...optionsClaims(issuer, clock, kind), ...input.claims };
   for (const k of input.omit ?? []) delete claims[k];
   const header = { typ: kind === 'creation' ? CREATION_TYP : REQUEST_TYP, kid: issuer.kid, ...input.header };
-  return { jwt: signCompact(input.alg ?? 'RS256', input.key ?? issuer.privateKey, header, claims), claims };
+  return { jwt: await signJws(input.alg ?? 'RS256', input.key ?? issuer.privateKey, header, claims), claims };
 }
 
-/** A token with an arbitrary header (alg none, HS256 …) that signCompact refuses to make. */
+/** A token with an arbitrary header (alg none, HS256 …) that no JWS library makes. */
 export function rawToken(header: Record<string, unknown>, claims: Record<string, unknown>, signature: Buffer | string): string {
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
   return `${input}.${typeof signature === 'string' ? signature : b64u(signature)}`;

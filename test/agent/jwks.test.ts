@@ -64,11 +64,11 @@ test('key rotation: a new kid published by the issuer is picked up on the next a
   try {
     const a = await startAgent({ trust: [rotated.iss], clock });
     try {
-      assert.equal((await a.post('/register', signOptions(rotated, clock).jwt)).status, 200);
+      assert.equal((await a.post('/register', (await signOptions(rotated, clock)).jwt)).status, 200);
       const next = generateKeyPairSync('rsa', { modulusLength: 2048 });
       rotated.keys = [...rotated.keys, { ...next.publicKey.export({ format: 'jwk' }), kid: 'next', use: 'sig', alg: 'RS256' }];
       clock.advance(30_000);
-      const res = await a.post('/register', signOptions(rotated, clock, { key: next.privateKey, header: { kid: 'next' } }).jwt);
+      const res = await a.post('/register', (await signOptions(rotated, clock, { key: next.privateKey, header: { kid: 'next' } })).jwt);
       assert.equal(res.status, 200, res.body);
       assert.equal(a.fetched.length, 2);
     } finally {
@@ -182,10 +182,10 @@ test('ES256 issuer: options signed with a P-256 environment key are accepted', a
   const clock = new ManualClock();
   const a = await startAgent({ trust: [ecIssuer.iss], clock });
   try {
-    const res = await a.post('/register', signOptions(ecIssuer, clock, { alg: 'ES256' }).jwt);
+    const res = await a.post('/register', (await signOptions(ecIssuer, clock, { alg: 'ES256' })).jwt);
     assert.equal(res.status, 200, res.body);
     // The same kid presented as RS256 finds no usable key.
-    const rs = await a.post('/register', signOptions(ecIssuer, clock, { alg: 'RS256', key: rsaKey().privateKey }).jwt);
+    const rs = await a.post('/register', (await signOptions(ecIssuer, clock, { alg: 'RS256', key: rsaKey().privateKey })).jwt);
     assert.equal(rs.status, 400);
     assert.equal(rs.json().error, 'unknown_key');
   } finally {

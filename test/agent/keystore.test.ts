@@ -21,7 +21,7 @@ test('key store: credentials and unitId survive an agent restart, in an owner-on
   const clock = new ManualClock();
   const stateDir = path.join(await tempDir(), 'state');
   const first = await startAgent({ trust: [issuer.iss], clock, stateDir });
-  const reg = await first.post('/register', signOptions(issuer, clock).jwt);
+  const reg = await first.post('/register', (await signOptions(issuer, clock)).jwt);
   assert.equal(reg.status, 200);
   await first.close();
   const attestation = decodeCompact(reg.body);
@@ -47,12 +47,12 @@ test('key store: credentials and unitId survive an agent restart, in an owner-on
 
   const second = await startAgent({ trust: [issuer.iss], clock, stateDir });
   try {
-    const auth = await second.post('/authenticate', signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } }).jwt);
+    const auth = await second.post('/authenticate', (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } })).jwt);
     assert.equal(auth.status, 200, auth.body);
     const assertion = decodeCompact(auth.body);
     assert.ok(assertion.ok);
     assert.equal(assertion.jws.payload.unitId, unitId, 'unitId is made once per installation');
-    const reg2 = await second.post('/register', signOptions(issuer, clock).jwt);
+    const reg2 = await second.post('/register', (await signOptions(issuer, clock)).jwt);
     const d2 = decodeCompact(reg2.body);
     assert.ok(d2.ok);
     assert.equal(d2.jws.payload.nickname, 'Desktop Linux', 'the default nickname carries no count');

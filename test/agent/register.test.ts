@@ -15,7 +15,7 @@ let clock: ManualClock;
 useAgent((stack) => ({ issuer, agent, clock } = stack));
 
 test('register: a valid creation options JWT yields a self-attested P-256 credential bound to challenge, origin and issuer', async () => {
-  const { jwt, claims } = signOptions(issuer, clock);
+  const { jwt, claims } = (await signOptions(issuer, clock));
   const res = await agent.post('/register', jwt);
   assert.equal(res.status, 200, res.body);
   assert.equal(res.headers['content-type'], 'application/jwt');
@@ -67,8 +67,8 @@ test('register: a valid creation options JWT yields a self-attested P-256 creden
 });
 
 test('device name reveals no count: the default nickname is the same however many credentials the agent holds; a second pairing gets a fresh key and ID', async () => {
-  const first = await agent.post('/register', signOptions(issuer, clock).jwt);
-  const second = await agent.post('/register', signOptions(issuer, clock).jwt);
+  const first = await agent.post('/register', (await signOptions(issuer, clock)).jwt);
+  const second = await agent.post('/register', (await signOptions(issuer, clock)).jwt);
   assert.equal(first.status, 200);
   assert.equal(second.status, 200);
   const a = decodeCompact(first.body);
@@ -84,7 +84,7 @@ test('device name reveals no count: the default nickname is the same however man
 });
 
 test('register: lost update — concurrent pairings are all persisted', async () => {
-  const responses = await Promise.all(Array.from({ length: 8 }, () => agent.post('/register', signOptions(issuer, clock).jwt)));
+  const responses = await Promise.all(Array.from({ length: 8 }, async () => agent.post('/register', (await signOptions(issuer, clock)).jwt)));
   assert.ok(responses.every((r) => r.status === 200));
   const ids = responses.map((r) => {
     const d = decodeCompact(r.body);
@@ -105,7 +105,7 @@ test('register: lost update — concurrent pairings are all persisted', async ()
 test('register: the configured nickname is used as is', async () => {
   const named = await startAgent({ trust: [issuer.iss], clock, nickname: 'Build box' });
   try {
-    const res = await named.post('/register', signOptions(issuer, clock).jwt);
+    const res = await named.post('/register', (await signOptions(issuer, clock)).jwt);
     assert.equal(res.status, 200);
     const d = decodeCompact(res.body);
     assert.ok(d.ok);
@@ -116,7 +116,7 @@ test('register: the configured nickname is used as is', async () => {
 });
 
 test('register: an https RP origin on a subdomain of rp.id is accepted and echoed in the attestation', async () => {
-  const { jwt } = signOptions(issuer, clock, { claims: { rp: { id: 'example.com', name: 'Example' } } });
+  const { jwt } = (await signOptions(issuer, clock, { claims: { rp: { id: 'example.com', name: 'Example' } } }));
   const res = await agent.post('/register', jwt, { Origin: 'https://login.example.com' });
   assert.equal(res.status, 200, res.body);
   const d = decodeCompact(res.body);

@@ -33,7 +33,7 @@ function expectError(res: Response, status: number, code: string): void {
 
 /** A credential the agent holds, and request options that allow it. */
 async function paired(a: TestAgent): Promise<string> {
-  const res = await a.post('/register', signOptions(issuer, clock).jwt);
+  const res = await a.post('/register', (await signOptions(issuer, clock)).jwt);
   assert.equal(res.status, 200, res.body);
   const d = decodeCompact(res.body);
   assert.ok(d.ok);
@@ -41,7 +41,7 @@ async function paired(a: TestAgent): Promise<string> {
 }
 
 test('replayed creation options: the same options JWT sent again is refused with 409 options_replayed and no new key is written', async () => {
-  const { jwt, claims } = signOptions(issuer, clock);
+  const { jwt, claims } = (await signOptions(issuer, clock));
   const first = await agent.post('/register', jwt);
   assert.equal(first.status, 200, first.body);
   const after1 = await onDisk(agent);
@@ -54,7 +54,7 @@ test('replayed creation options: the same options JWT sent again is refused with
 
 test('replayed creation options, all at once: 20 parallel copies of one options JWT → exactly one attestation and one key', async () => {
   const before = (await onDisk(agent)).credentials.length;
-  const { jwt } = signOptions(issuer, clock);
+  const { jwt } = (await signOptions(issuer, clock));
   const answers = await Promise.all(Array.from({ length: 20 }, () => agent.post('/register', jwt)));
   assert.deepEqual(answers.map((r) => r.status).sort(), [200, ...Array<number>(19).fill(409)]);
   for (const r of answers.filter((x) => x.status === 409)) assert.equal(r.json().error, 'options_replayed');
@@ -63,10 +63,10 @@ test('replayed creation options, all at once: 20 parallel copies of one options 
 
 test('replayed request options: /authenticate answers one options JWT once; another JWT for the same credential is answered', async () => {
   const credentialId = await paired(agent);
-  const { jwt } = signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } });
+  const { jwt } = (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } }));
   assert.equal((await agent.post('/authenticate', jwt)).status, 200);
   expectError(await agent.post('/authenticate', jwt), 409, 'options_replayed');
-  const fresh = signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } }).jwt;
+  const fresh = (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } })).jwt;
   assert.equal((await agent.post('/authenticate', fresh)).status, 200);
 });
 
@@ -74,8 +74,8 @@ test('replay after a restart: the answered jti is on disk, and a restarted agent
   const stateDir = path.join(await tempDir(), 'state');
   const first = await startAgent({ trust: [issuer.iss], clock, stateDir });
   const credentialId = await paired(first);
-  const creation = signOptions(issuer, clock).jwt;
-  const request = signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } }).jwt;
+  const creation = (await signOptions(issuer, clock)).jwt;
+  const request = (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: credentialId }] } })).jwt;
   assert.equal((await first.post('/register', creation)).status, 200);
   assert.equal((await first.post('/authenticate', request)).status, 200);
   await first.close();
@@ -95,7 +95,7 @@ test('options without a jti cannot be remembered, so they are refused (400 inval
   const before = await onDisk(agent);
   for (const kind of ['creation', 'request'] as const) {
     for (const jti of [undefined, '', 7]) {
-      const { jwt } = jti === undefined ? signOptions(issuer, clock, { kind, omit: ['jti'] }) : signOptions(issuer, clock, { kind, claims: { jti } });
+      const { jwt } = jti === undefined ? (await signOptions(issuer, clock, { kind, omit: ['jti'] })) : (await signOptions(issuer, clock, { kind, claims: { jti } }));
       const res = await agent.post(kind === 'creation' ? '/register' : '/authenticate', jwt);
       expectError(res, 400, 'invalid_claims');
       assert.match(res.json().message as string, /jti/);
@@ -107,13 +107,13 @@ test('options without a jti cannot be remembered, so they are refused (400 inval
 test('unbounded replay memory: answered options are dropped once they expire (exp + 60 s skew), and the replayed JWT is then refused as expired', async () => {
   const a = await startAgent({ trust: [issuer.iss], clock: new ManualClock(clock.now()) });
   try {
-    const { jwt, claims } = signOptions(issuer, a.clock);
+    const { jwt, claims } = (await signOptions(issuer, a.clock));
     assert.equal((await a.post('/register', jwt)).status, 200);
     assert.equal((await onDisk(a)).answered.length, 1);
     a.clock.advance(((claims.exp as number) - (claims.iat as number) + 60) * 1000);
     // The old options are past their acceptance window: refused as expired, not answered again.
     expectError(await a.post('/register', jwt), 400, 'expired');
-    assert.equal((await a.post('/register', signOptions(issuer, a.clock).jwt)).status, 200);
+    assert.equal((await a.post('/register', (await signOptions(issuer, a.clock)).jwt)).status, 200);
     const disk = await onDisk(a);
     assert.deepEqual(disk.answered.map((x) => x.jti).includes(claims.jti as string), false, 'the expired answer was forgotten');
     assert.equal(disk.answered.length, 1);
@@ -142,15 +142,15 @@ test('key store flood: past the maximum of credentials a pairing is refused with
     for (let i = 0; i < 3; i++) ids.push(await paired(a));
     const full = await onDisk(a);
     for (let i = 0; i < 3; i++) {
-      const res = await a.post('/register', signOptions(issuer, clock).jwt);
+      const res = await a.post('/register', (await signOptions(issuer, clock)).jwt);
       expectError(res, 409, 'keystore_full');
       assert.match(res.json().message as string, /maximum of 3 credentials/);
     }
     // Parallel pairings cannot slip past the cap between the check and the write either.
-    const parallel = await Promise.all(Array.from({ length: 5 }, () => a.post('/register', signOptions(issuer, clock).jwt)));
+    const parallel = await Promise.all(Array.from({ length: 5 }, async () => a.post('/register', (await signOptions(issuer, clock)).jwt)));
     assert.ok(parallel.every((r) => r.status === 409), parallel.map((r) => r.status).join());
     assert.deepEqual(await onDisk(a), full, 'nothing written past the cap');
-    const auth = await a.post('/authenticate', signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: ids[0]! }] } }).jwt);
+    const auth = await a.post('/authenticate', (await signOptions(issuer, clock, { kind: 'request', claims: { allowCredentials: [{ id: ids[0]! }] } })).jwt);
     assert.equal(auth.status, 200, auth.body);
   } finally {
     await a.close();
@@ -160,7 +160,7 @@ test('key store flood: past the maximum of credentials a pairing is refused with
 test('key store cap: concurrent pairings below the cap fill it exactly and never beyond', async () => {
   const a = await startAgent({ trust: [issuer.iss], clock, maxCredentials: 4 });
   try {
-    const answers = await Promise.all(Array.from({ length: 10 }, () => a.post('/register', signOptions(issuer, clock).jwt)));
+    const answers = await Promise.all(Array.from({ length: 10 }, async () => a.post('/register', (await signOptions(issuer, clock)).jwt)));
     assert.equal(answers.filter((r) => r.status === 200).length, 4);
     assert.equal(answers.filter((r) => r.status === 409 && r.json().error === 'keystore_full').length, 6);
     assert.equal((await onDisk(a)).credentials.length, 4);

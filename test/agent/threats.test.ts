@@ -35,7 +35,7 @@ useAgent(async (stack) => {
   ({ issuer, agent, clock } = stack);
   untrusted = await startIssuer();
   // Warm the JWKS cache so "no fetch" assertions below are about the attack, not the cache.
-  assert.equal((await agent.post('/register', signOptions(issuer, clock).jwt)).status, 200);
+  assert.equal((await agent.post('/register', (await signOptions(issuer, clock)).jwt)).status, 200);
 });
 after(async () => {
   await untrusted?.close();
@@ -58,9 +58,9 @@ function expectError(res: Response, status: number, code: string): void {
 test('untrusted issuer: options signed by an issuer not on the trust list are refused with 403 and its JWKS is never fetched', async () => {
   const fetchedBefore = agent.fetched.length;
   const countBefore = await storedCount();
-  const { jwt } = signOptions(untrusted, clock);
+  const { jwt } = (await signOptions(untrusted, clock));
   expectError(await agent.post('/register', jwt), 403, 'untrusted_issuer');
-  expectError(await agent.post('/authenticate', signOptions(untrusted, clock, { kind: 'request' }).jwt), 403, 'untrusted_issuer');
+  expectError(await agent.post('/authenticate', (await signOptions(untrusted, clock, { kind: 'request' })).jwt), 403, 'untrusted_issuer');
   assert.equal(agent.fetched.length, fetchedBefore, 'the agent fetched nothing');
   assert.deepEqual(untrusted.hits, [], 'the untrusted issuer was never contacted');
   assert.equal(await storedCount(), countBefore);
@@ -75,12 +75,12 @@ test('untrusted issuer: an iss that merely starts with a trusted issuer string (
       `${issuer.base}/${issuer.env}/as/%2e%2e/%2e%2e/${untrusted.env}/as`,
       `${issuer.base}/${issuer.env}/as?x=1`,
     ]) {
-      const { jwt } = signOptions(issuer, clock, { claims: { iss } });
+      const { jwt } = (await signOptions(issuer, clock, { claims: { iss } }));
       expectError(await prefixAgent.post('/register', jwt), 403, 'untrusted_issuer');
     }
     assert.deepEqual(prefixAgent.fetched, []);
     // The legitimate issuer under the prefix is accepted.
-    assert.equal((await prefixAgent.post('/register', signOptions(issuer, clock).jwt)).status, 200);
+    assert.equal((await prefixAgent.post('/register', (await signOptions(issuer, clock)).jwt)).status, 200);
     assert.deepEqual(prefixAgent.fetched, [`${issuer.iss}/jwks`]);
   } finally {
     await prefixAgent.close();
@@ -91,10 +91,10 @@ test('key injection: jku/jwk/x5u in the options header are never used to find th
   const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const attackerJwk = attacker.publicKey.export({ format: 'jwk' });
   const fetchedBefore = agent.fetched.length;
-  const { jwt } = signOptions(issuer, clock, {
+  const { jwt } = (await signOptions(issuer, clock, {
     key: attacker.privateKey,
     header: { kid: issuer.kid, jku: `${untrusted.base}/jwks`, x5u: `${untrusted.base}/cert`, jwk: attackerJwk },
-  });
+  }));
   expectError(await agent.post('/register', jwt), 400, 'invalid_signature');
   assert.deepEqual(untrusted.hits, []);
   assert.equal(agent.fetched.length, fetchedBefore);
@@ -102,7 +102,7 @@ test('key injection: jku/jwk/x5u in the options header are never used to find th
 
 test('wrong typ: a JWT of another type (an access token, an id token, request options) is not accepted as creation options', async () => {
   for (const typ of ['JWT', 'at+jwt', 'pingid-desktop-request+jwt', 'PINGID-DESKTOP-CREATION+JWT', undefined]) {
-    const { jwt } = signOptions(issuer, clock, { header: { typ } });
+    const { jwt } = (await signOptions(issuer, clock, { header: { typ } }));
     expectError(await agent.post('/register', jwt), 400, 'invalid_typ');
   }
 });
@@ -139,8 +139,8 @@ test('replay of expired options: options past exp (beyond the 60 s skew) are ref
   const local = new ManualClock();
   const a = await startAgent({ trust: [issuer.iss], clock: local });
   try {
-    const { jwt: stale } = signOptions(issuer, local);
-    const { jwt: fresh } = signOptions(issuer, local);
+    const { jwt: stale } = (await signOptions(issuer, local));
+    const { jwt: fresh } = (await signOptions(issuer, local));
     local.advance((600 + 30) * 1000); // 30 s past exp: inside the skew
     assert.equal((await a.post('/register', fresh)).status, 200);
     local.advance(31 * 1000); // 61 s past exp
@@ -152,21 +152,21 @@ test('replay of expired options: options past exp (beyond the 60 s skew) are ref
 
 test('pre-dated options: iat in the future beyond the skew is refused; missing exp is refused', async () => {
   const iat = Math.floor(clock.now() / 1000) + 120;
-  expectError(await agent.post('/register', signOptions(issuer, clock, { claims: { iat, exp: iat + 600 } }).jwt), 400, 'invalid_iat');
-  expectError(await agent.post('/register', signOptions(issuer, clock, { omit: ['exp'] }).jwt), 400, 'invalid_exp');
+  expectError(await agent.post('/register', (await signOptions(issuer, clock, { claims: { iat, exp: iat + 600 } })).jwt), 400, 'invalid_iat');
+  expectError(await agent.post('/register', (await signOptions(issuer, clock, { omit: ['exp'] })).jwt), 400, 'invalid_exp');
 });
 
 test('wrong aud: a token from the trusted issuer meant for another audience is refused', async () => {
   for (const aud of ['https://api.example.com', ['pingid-desktop', 'other'], undefined, 'PINGID-DESKTOP']) {
-    expectError(await agent.post('/register', signOptions(issuer, clock, { claims: { aud } }).jwt), 400, 'invalid_audience');
+    expectError(await agent.post('/register', (await signOptions(issuer, clock, { claims: { aud } })).jwt), 400, 'invalid_audience');
   }
 });
 
 test('bad signature: forged (other key, same kid) or tampered options are refused', async () => {
   const forger = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  expectError(await agent.post('/register', signOptions(issuer, clock, { key: forger.privateKey }).jwt), 400, 'invalid_signature');
+  expectError(await agent.post('/register', (await signOptions(issuer, clock, { key: forger.privateKey })).jwt), 400, 'invalid_signature');
 
-  const { jwt } = signOptions(issuer, clock);
+  const { jwt } = (await signOptions(issuer, clock));
   const [h, p, s] = jwt.split('.') as [string, string, string];
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
   const tampered = `${h}.${b64u(JSON.stringify({ ...claims, rp: { id: 'evil.example', name: 'x' } }))}.${s}`;
@@ -179,10 +179,10 @@ test('bad signature: forged (other key, same kid) or tampered options are refuse
 
 test('missing claims: options without sub, challenge, rp, user or env are refused', async () => {
   for (const omit of ['sub', 'challenge', 'rp', 'user', 'env']) {
-    expectError(await agent.post('/register', signOptions(issuer, clock, { omit: [omit] }).jwt), 400, 'invalid_claims');
+    expectError(await agent.post('/register', (await signOptions(issuer, clock, { omit: [omit] })).jwt), 400, 'invalid_claims');
   }
   for (const claims of [{ rp: { id: 'https://example.com', name: 'x' } }, { rp: { id: 'localhost' } }, { challenge: 'not base64url!' }, { user: { id: 7, name: 'x' } }, { sub: '' }]) {
-    expectError(await agent.post('/register', signOptions(issuer, clock, { claims }).jwt), 400, 'invalid_claims');
+    expectError(await agent.post('/register', (await signOptions(issuer, clock, { claims })).jwt), 400, 'invalid_claims');
   }
 });
 
@@ -196,14 +196,14 @@ test('rp.id on a public suffix or an IP address: the agent refuses such options 
   ];
   for (const [id, origin] of cases) {
     for (const kind of ['creation', 'request'] as const) {
-      const res = await agent.post(kind === 'creation' ? '/register' : '/authenticate', signOptions(issuer, clock, { kind, claims: { rp: { id, name: 'x' } } }).jwt, { Origin: origin });
+      const res = await agent.post(kind === 'creation' ? '/register' : '/authenticate', (await signOptions(issuer, clock, { kind, claims: { rp: { id, name: 'x' } } })).jwt, { Origin: origin });
       expectError(res, 400, 'invalid_claims');
       assert.match(res.json().message as string, /^rp\.id is (a public suffix|an IP address)/, `${kind} ${id}: ${res.body}`);
     }
   }
   assert.equal(await storedCount(), countBefore, 'nothing was stored');
   for (const [id, origin] of [['localhost', 'http://localhost:5173'], ['127.0.0.1', 'http://127.0.0.1:8080'], ['[::1]', 'http://[::1]:8080'], ['::1', 'http://[::1]:8080'], ['alice.github.io', 'https://alice.github.io']] as const) {
-    const res = await agent.post('/register', signOptions(issuer, clock, { claims: { rp: { id, name: 'dev' } } }).jwt, { Origin: origin });
+    const res = await agent.post('/register', (await signOptions(issuer, clock, { claims: { rp: { id, name: 'dev' } } })).jwt, { Origin: origin });
     assert.equal(res.status, 200, `${id}: ${res.body}`);
   }
 });
@@ -212,10 +212,10 @@ test('origin on another site: a page outside rp.id cannot pair or authenticate t
   const countBefore = await storedCount();
   const rp = { id: 'example.com', name: 'Example' };
   for (const origin of ['https://evil.example', 'https://evilexample.com', 'https://example.com.evil.net', 'https://com', 'http://localhost:3000']) {
-    const res = await agent.post('/register', signOptions(issuer, clock, { claims: { rp } }).jwt, { Origin: origin });
+    const res = await agent.post('/register', (await signOptions(issuer, clock, { claims: { rp } })).jwt, { Origin: origin });
     expectError(res, 403, 'origin_refused');
   }
-  const auth = await agent.post('/authenticate', signOptions(issuer, clock, { kind: 'request', claims: { rp } }).jwt, { Origin: 'https://evil.example' });
+  const auth = await agent.post('/authenticate', (await signOptions(issuer, clock, { kind: 'request', claims: { rp } })).jwt, { Origin: 'https://evil.example' });
   expectError(auth, 403, 'origin_refused');
   assert.equal(await storedCount(), countBefore, 'nothing was stored');
 });
@@ -225,11 +225,11 @@ test('origin forgery: a missing, "null" or non-origin Origin header is refused',
   const noOrigin = await request(`${agent.url}/register`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/jwt' },
-    body: signOptions(issuer, clock, { claims: { rp } }).jwt,
+    body: (await signOptions(issuer, clock, { claims: { rp } })).jwt,
   });
   expectError(noOrigin, 403, 'origin_refused');
   for (const origin of ['null', 'https://example.com/', 'https://example.com/path', 'https://user@example.com', 'https://EXAMPLE.com', 'https://example.com:443', 'ftp://example.com', 'example.com']) {
-    const res = await agent.post('/register', signOptions(issuer, clock, { claims: { rp } }).jwt, { Origin: origin });
+    const res = await agent.post('/register', (await signOptions(issuer, clock, { claims: { rp } })).jwt, { Origin: origin });
     expectError(res, 403, 'origin_refused');
   }
 });
@@ -237,10 +237,10 @@ test('origin forgery: a missing, "null" or non-origin Origin header is refused',
 test('plain http on a public host: an http origin is refused unless it is localhost, 127.0.0.1 or [::1]', async () => {
   const rp = { id: 'example.com', name: 'Example' };
   for (const origin of ['http://example.com', 'http://login.example.com:8080']) {
-    expectError(await agent.post('/register', signOptions(issuer, clock, { claims: { rp } }).jwt, { Origin: origin }), 403, 'origin_refused');
+    expectError(await agent.post('/register', (await signOptions(issuer, clock, { claims: { rp } })).jwt, { Origin: origin }), 403, 'origin_refused');
   }
   for (const [id, origin] of [['localhost', 'http://localhost:5173'], ['127.0.0.1', 'http://127.0.0.1:8080'], ['[::1]', 'http://[::1]:8080']] as const) {
-    const res = await agent.post('/register', signOptions(issuer, clock, { claims: { rp: { id, name: 'dev' } } }).jwt, { Origin: origin });
+    const res = await agent.post('/register', (await signOptions(issuer, clock, { claims: { rp: { id, name: 'dev' } } })).jwt, { Origin: origin });
     assert.equal(res.status, 200, `${origin}: ${res.body}`);
   }
 });
@@ -275,18 +275,18 @@ test('oversized body: more than 16 KiB is refused with 413 without buffering it'
 });
 
 test('wrong content type: CORS-simple bodies (text/plain, form) and JSON are refused with 415', async () => {
-  const { jwt } = signOptions(issuer, clock);
+  const { jwt } = (await signOptions(issuer, clock));
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json', 'application/jwt-evil']) {
     expectError(await agent.post('/register', jwt, { 'Content-Type': type }), 415, 'unsupported_media_type');
   }
   const none = await request(`${agent.url}/register`, { method: 'POST', headers: { Origin: LOCAL_ORIGIN }, body: jwt });
   expectError(none, 415, 'unsupported_media_type');
   // Parameters and case are tolerated.
-  assert.equal((await agent.post('/register', signOptions(issuer, clock).jwt, { 'Content-Type': 'Application/JWT; charset=utf-8' })).status, 200);
+  assert.equal((await agent.post('/register', (await signOptions(issuer, clock)).jwt, { 'Content-Type': 'Application/JWT; charset=utf-8' })).status, 200);
 });
 
 test('malformed JWT: anything but three base64url parts of JSON objects is a 400', async () => {
-  const good = signOptions(issuer, clock).jwt;
+  const good = (await signOptions(issuer, clock)).jwt;
   const [h, p, s] = good.split('.') as [string, string, string];
   for (const body of ['', 'abc', 'a.b', `${h}.${p}`, `${h}.${p}.${s}.x`, `${h}.${p}.${s}=`, `${h}+.${p}.${s}`, `${b64u('[1]')}.${p}.${s}`, `${h}.${b64u('"x"')}.${s}`, `${h}.${b64u('{oops')}.${s}`, '\u00ff.\u00fe.\u00fd']) {
     expectError(await agent.post('/register', body), 400, 'malformed_jwt');
@@ -330,7 +330,7 @@ test('CORS pre-flight echo: a browser pre-flight for POST application/jwt gets i
     if (headers.Origin !== 'https://app.example.com') assert.equal(res.headers['access-control-allow-origin'], undefined);
   }
   // The pre-flight approves nothing by itself: the real request still meets the origin rule.
-  const real = await agent.post('/register', signOptions(issuer, clock, { claims: { rp: { id: 'other.example', name: 'x' } } }).jwt, { Origin: 'https://app.example.com' });
+  const real = await agent.post('/register', (await signOptions(issuer, clock, { claims: { rp: { id: 'other.example', name: 'x' } } })).jwt, { Origin: 'https://app.example.com' });
   expectError(real, 403, 'origin_refused');
   assert.equal(real.headers['access-control-allow-origin'], 'https://app.example.com');
 });

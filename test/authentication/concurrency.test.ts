@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { totpAt } from '../../src/devices/totp/totp.js';
-import type { Response, TestServer } from '../helper.js';
+import { totpCode } from '../support/rfc6238.js';
+
+import { type Response, type TestServer } from '../helper.js';
 import { MSG, wrongCodes } from '../devices/otp-support.js';
 import {
   CT, EMAIL_LOCK_MS, UNLOCKED, act, agentAssertion, checkAssertion, checkOtp, emailDevice, flowRow, lockState, newUser, pairDesktop, readFlow, startFlow, totpDevice, type RealAgent, type Tenant, useDesktopStack,
@@ -74,7 +75,7 @@ test(`a replay race on TOTP: ${N} concurrent otp.check calls with ONE valid code
   const user = await newUser(t);
   const d = await totpDevice(t, user.id);
   const res = await startFlow(t, user.id);
-  const code = totpAt(d.secret, server.clock.now());
+  const code = totpCode(d.secret, server.clock.now());
   const results = await Promise.all(Array.from({ length: N }, () => checkOtp(t, res.body.id, code)));
   const winners = results.filter((r) => r.status === 200);
   assert.equal(winners.length, 1, results.map((r) => `${r.status}`).join(','));

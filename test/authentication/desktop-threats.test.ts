@@ -105,13 +105,13 @@ test('another device\'s key: an assertion made with the user\'s second desktop c
 
   const cases: Array<[string, string, string]> = [
     // The second device's own assertion: its kid and credentialId, its key.
-    ['kid/credential of the other device', handAssertion(f.options, secondCredential, now), 'INVALID_VALUE'],
+    ['kid/credential of the other device', await handAssertion(f.options, secondCredential, now), 'INVALID_VALUE'],
     // The selected device's kid, the other device's key.
-    ['signed by the other device\'s key under this kid', handAssertion(f.options, f.credential, now, { key: secondCredential.privateKey }), 'INVALID_SIGNATURE'],
+    ['signed by the other device\'s key under this kid', await handAssertion(f.options, f.credential, now, { key: secondCredential.privateKey }), 'INVALID_SIGNATURE'],
     // The selected device's kid, a key the attacker made.
-    ['signed by a fresh key under this kid', handAssertion(f.options, f.credential, now, { key: newCredential().privateKey }), 'INVALID_SIGNATURE'],
+    ['signed by a fresh key under this kid', await handAssertion(f.options, f.credential, now, { key: newCredential().privateKey }), 'INVALID_SIGNATURE'],
     // The selected device's kid and key, but the other credential named in the claims.
-    ['credentialId claim of the other device', handAssertion(f.options, f.credential, now, { claims: { credentialId: second.credentialId } }), 'INVALID_VALUE'],
+    ['credentialId claim of the other device', await handAssertion(f.options, f.credential, now, { claims: { credentialId: second.credentialId } }), 'INVALID_VALUE'],
   ];
   for (const [what, assertion, code] of cases) {
     refusedAssertion(await checkAssertion(t, f.flowId, assertion), code);
@@ -135,11 +135,11 @@ test('wrong origin: the body\'s origin differs from the assertion\'s, or is on a
   const cases: Array<[string, string, string, RegExp]> = [
     ['body origin differs (another subdomain of the RP)', genuine, 'https://other.pingone.eu', /origin differs from the request origin/],
     ['body origin on another site', genuine, 'https://evil.example', /origin differs from the request origin/],
-    ['assertion and body from another site', handAssertion(f.options, f.credential, now, { claims: { origin: 'https://evil.example' } }), 'https://evil.example', /origin is refused/],
-    ['a look-alike host that only ends with the RP ID', handAssertion(f.options, f.credential, now, { claims: { origin: 'https://evilpingone.eu' } }), 'https://evilpingone.eu', /origin is refused/],
-    ['plain http on the RP', handAssertion(f.options, f.credential, now, { claims: { origin: 'http://app.pingone.eu' } }), 'http://app.pingone.eu', /origin is refused/],
-    ['an origin with a path', handAssertion(f.options, f.credential, now, { claims: { origin: `${ORIGIN}/` } }), `${ORIGIN}/`, /origin is refused/],
-    ['no origin in the assertion', handAssertion(f.options, f.credential, now, { omit: ['origin'] }), ORIGIN, /origin differs/],
+    ['assertion and body from another site', await handAssertion(f.options, f.credential, now, { claims: { origin: 'https://evil.example' } }), 'https://evil.example', /origin is refused/],
+    ['a look-alike host that only ends with the RP ID', await handAssertion(f.options, f.credential, now, { claims: { origin: 'https://evilpingone.eu' } }), 'https://evilpingone.eu', /origin is refused/],
+    ['plain http on the RP', await handAssertion(f.options, f.credential, now, { claims: { origin: 'http://app.pingone.eu' } }), 'http://app.pingone.eu', /origin is refused/],
+    ['an origin with a path', await handAssertion(f.options, f.credential, now, { claims: { origin: `${ORIGIN}/` } }), `${ORIGIN}/`, /origin is refused/],
+    ['no origin in the assertion', await handAssertion(f.options, f.credential, now, { omit: ['origin'] }), ORIGIN, /origin differs/],
   ];
   for (const [what, assertion, origin, message] of cases) {
     refusedAssertion(await checkAssertion(t, f.flowId, assertion, origin), 'INVALID_VALUE', message);
@@ -169,7 +169,7 @@ test('an expired device authentication (5 min + 1 s): GET shows FAILED/EXPIRED, 
   const gone = { code: 'INVALID_VALUE', target: 'status', message: 'The device authentication is FAILED; it takes no more actions' };
   assertRequestFailed(await checkAssertion(t, f.flowId, assertion), gone);
   // Nor does an assertion made now, signed with the device's own key.
-  assertRequestFailed(await checkAssertion(t, f.flowId, handAssertion(f.options, f.credential, server.clock.now())), gone);
+  assertRequestFailed(await checkAssertion(t, f.flowId, await handAssertion(f.options, f.credential, server.clock.now())), gone);
   assertRequestFailed(await selectDevice(t, f.flowId, f.paired.deviceId), gone);
   assertRequestFailed(await act(t, f.flowId, CT.cancel), gone);
   assert.deepEqual((await readFlow(t, f.flowId)).body, read.body);
@@ -220,7 +220,7 @@ test('brute force: 3 refused assertions lock the device for 2 min; the 4th, CORR
   const rowBefore = await flowRow(server, f.flowId);
   const now = server.clock.now();
   for (let i = 1; i <= 3; i++) {
-    const wrong = handAssertion(f.options, f.credential, now, { claims: { challenge: b64u(`guess ${i}`.padEnd(32, '.')) } });
+    const wrong = await handAssertion(f.options, f.credential, now, { claims: { challenge: b64u(`guess ${i}`.padEnd(32, '.')) } });
     refusedAssertion(await checkAssertion(t, f.flowId, wrong), 'INVALID_VALUE', /another challenge/);
     const state = await lockState(t, f.userId, f.paired.deviceId);
     assert.equal(state.failedAttempts, i);
@@ -252,7 +252,7 @@ test('hostile JWTs (alg none, HS256, wrong typ, jwk/jku/x5u/x5c headers, crit, b
   const f = await desktopFlow();
   const rowBefore = await flowRow(server, f.flowId);
   const now = server.clock.now();
-  const good = handAssertion(f.options, f.credential, now);
+  const good = await handAssertion(f.options, f.credential, now);
   const [gh, gp, gs] = good.split('.') as [string, string, string];
   const header = headerOf(good);
   const claims = JSON.parse(Buffer.from(gp, 'base64url').toString()) as Record<string, unknown>;
@@ -271,28 +271,28 @@ test('hostile JWTs (alg none, HS256, wrong typ, jwk/jku/x5u/x5c headers, crit, b
     ['HS256 keyed with the credential ID', hs256({ ...header, alg: 'HS256' }, claims, f.paired.credentialId)],
     ['HS256 keyed with the public key JSON', hs256({ ...header, alg: 'HS256' }, claims, JSON.stringify(sameKeyJwk))],
     ['RS256 named, ES256 signature', `${b64u({ ...header, alg: 'RS256' })}.${gp}.${gs}`],
-    ['typ of an attestation', handAssertion(f.options, f.credential, now, { header: { typ: 'pingid-desktop-attestation+jwt' } })],
-    ['typ of request options', handAssertion(f.options, f.credential, now, { header: { typ: 'pingid-desktop-request+jwt' } })],
-    ['typ JWT', handAssertion(f.options, f.credential, now, { header: { typ: 'JWT' } })],
-    ['no typ', handAssertion(f.options, f.credential, now, { header: { typ: undefined } })],
-    ['a jwk header with an attacker key, signed by it', handAssertion(f.options, f.credential, now, { key: attacker.privateKey, header: { jwk: attacker.publicJwk } })],
-    ['a jwk header with the device\'s own key', handAssertion(f.options, f.credential, now, { header: { jwk: sameKeyJwk } })],
-    ['a jku header', handAssertion(f.options, f.credential, now, { key: attacker.privateKey, header: { jku: 'https://evil.example/jwks' } })],
-    ['an x5u header', handAssertion(f.options, f.credential, now, { header: { x5u: 'https://evil.example/cert' } })],
-    ['an x5c header', handAssertion(f.options, f.credential, now, { header: { x5c: ['MIIB'] } })],
-    ['an unknown crit', handAssertion(f.options, f.credential, now, { header: { crit: ['exp'] } })],
-    ['no kid', handAssertion(f.options, f.credential, now, { header: { kid: undefined } })],
-    ['an unknown kid', handAssertion(f.options, f.credential, now, { header: { kid: randomUUID() } })],
+    ['typ of an attestation', await handAssertion(f.options, f.credential, now, { header: { typ: 'pingid-desktop-attestation+jwt' } })],
+    ['typ of request options', await handAssertion(f.options, f.credential, now, { header: { typ: 'pingid-desktop-request+jwt' } })],
+    ['typ JWT', await handAssertion(f.options, f.credential, now, { header: { typ: 'JWT' } })],
+    ['no typ', await handAssertion(f.options, f.credential, now, { header: { typ: undefined } })],
+    ['a jwk header with an attacker key, signed by it', await handAssertion(f.options, f.credential, now, { key: attacker.privateKey, header: { jwk: attacker.publicJwk } })],
+    ['a jwk header with the device\'s own key', await handAssertion(f.options, f.credential, now, { header: { jwk: sameKeyJwk } })],
+    ['a jku header', await handAssertion(f.options, f.credential, now, { key: attacker.privateKey, header: { jku: 'https://evil.example/jwks' } })],
+    ['an x5u header', await handAssertion(f.options, f.credential, now, { header: { x5u: 'https://evil.example/cert' } })],
+    ['an x5c header', await handAssertion(f.options, f.credential, now, { header: { x5c: ['MIIB'] } })],
+    ['an unknown crit', await handAssertion(f.options, f.credential, now, { header: { crit: ['x-unknown'], 'x-unknown': true } })],
+    ['no kid', await handAssertion(f.options, f.credential, now, { header: { kid: undefined } })],
+    ['an unknown kid', await handAssertion(f.options, f.credential, now, { header: { kid: randomUUID() } })],
     ['stripped signature', `${gh}.${gp}.`],
     ['truncated signature', `${gh}.${gp}.${gs.slice(0, 40)}`],
     ['tampered payload', `${gh}.${b64u({ ...claims, unitId: randomUUID() })}.${gs}`],
-    ['wrong iss', handAssertion(f.options, f.credential, now, { claims: { iss: 'someone-else' } })],
-    ['aud of another environment', handAssertion(f.options, f.credential, now, { claims: { aud: `${server.config.authPath}/${randomUUID()}/as` } })],
-    ['sub of another flow', handAssertion(f.options, f.credential, now, { claims: { sub: otherFlow } })],
-    ['expired (exp + skew passed)', handAssertion(f.options, f.credential, now, { claims: { iat: iat - 200, exp: iat - 61 } }), 'EXPIRED'],
-    ['iat in the future', handAssertion(f.options, f.credential, now, { claims: { iat: iat + 120, exp: iat + 180 } })],
-    ['no exp', handAssertion(f.options, f.credential, now, { omit: ['exp'] }), 'EXPIRED'],
-    ['no challenge', handAssertion(f.options, f.credential, now, { omit: ['challenge'] })],
+    ['wrong iss', await handAssertion(f.options, f.credential, now, { claims: { iss: 'someone-else' } })],
+    ['aud of another environment', await handAssertion(f.options, f.credential, now, { claims: { aud: `${server.config.authPath}/${randomUUID()}/as` } })],
+    ['sub of another flow', await handAssertion(f.options, f.credential, now, { claims: { sub: otherFlow } })],
+    ['expired (exp + skew passed)', await handAssertion(f.options, f.credential, now, { claims: { iat: iat - 200, exp: iat - 61 } }), 'EXPIRED'],
+    ['iat in the future', await handAssertion(f.options, f.credential, now, { claims: { iat: iat + 120, exp: iat + 180 } })],
+    ['no exp', await handAssertion(f.options, f.credential, now, { omit: ['exp'] }), 'EXPIRED'],
+    ['no challenge', await handAssertion(f.options, f.credential, now, { omit: ['challenge'] })],
     ['not a JWT', 'not-a-jwt'],
     ['two parts', `${gh}.${gp}`],
     ['a 9 KiB assertion', `${gh}.${'A'.repeat(9 * 1024)}.${gs}`],

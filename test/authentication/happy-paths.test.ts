@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { ASSERTION_TYP } from '../../src/agent/server.js';
 import { decode as b64uDecode } from '../../src/crypto/base64url.js';
-import { totpAt } from '../../src/devices/totp/totp.js';
+import { totpCode } from '../support/rfc6238.js';
+
 import { withoutVolatile, type TestServer } from '../helper.js';
 import { latestCode, outbox } from '../devices/otp-support.js';
 import {
@@ -207,7 +208,7 @@ test('TOTP: OTP_REQUIRED with nothing sent → the code of the secret at the clo
     devices, createdAt: started, updatedAt: started,
   }));
   server.clock.advance(3_000);
-  const done = await checkOtp(t, res.body.id, totpAt(d.secret, server.clock.now()));
+  const done = await checkOtp(t, res.body.id, totpCode(d.secret, server.clock.now()));
   assert.equal(done.status, 200, done.text);
   assert.deepEqual(done.body, flowBody(t, {
     id: res.body.id, userId: user.id, policyId: t.defaultPolicyId, status: 'COMPLETED', selectedDevice: d.id,

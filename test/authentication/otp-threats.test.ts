@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { totpAt } from '../../src/devices/totp/totp.js';
+import { totpCode } from '../support/rfc6238.js';
 import { useTestServer, type Response, type TestServer } from '../helper.js';
 import { assertError, assertRequestFailed, MSG, wrongCodes } from '../devices/otp-support.js';
 import {
@@ -154,7 +154,7 @@ test('TOTP replay: a code that completed one flow → 400 INVALID_OTP (already u
   const user = await newUser(t);
   const d = await totpDevice(t, user.id);
   const first = await startFlow(t, user.id);
-  const code = totpAt(d.secret, server.clock.now());
+  const code = totpCode(d.secret, server.clock.now());
   assert.equal((await checkOtp(t, first.body.id, code)).status, 200);
   const next = await startFlow(t, user.id);
   const rowBefore = await flowRow(server, next.body.id);
@@ -166,11 +166,11 @@ test('TOTP replay: a code that completed one flow → 400 INVALID_OTP (already u
   server.clock.advance(29_000);
   assertError(await checkOtp(t, f.flowId, code), 400, 'INVALID_DATA', MSG.INVALID_DATA, used);
   await waiting(f, rowBefore, 0);
-  const near = [-1, 0, 1].map((k) => totpAt(d.secret, server.clock.now() + k * 30_000));
+  const near = [-1, 0, 1].map((k) => totpCode(d.secret, server.clock.now() + k * 30_000));
   wrongOtp(await checkOtp(t, f.flowId, wrongCodes(near, 1)[0]!));
   await waiting(f, rowBefore, 1);
   server.clock.advance(30_000);
-  const done = await checkOtp(t, f.flowId, totpAt(d.secret, server.clock.now()));
+  const done = await checkOtp(t, f.flowId, totpCode(d.secret, server.clock.now()));
   assert.equal(done.status, 200, done.text);
 });
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { totpAt } from '../../src/devices/totp/totp.js';
+import { totpCode } from '../support/rfc6238.js';
 import { useTestServer, createUser, type TestServer } from '../helper.js';
 import { assertError, assertInvalidData, assertRequestFailed, assertUnsupported, wrongCodes } from '../devices/otp-support.js';
 import {
@@ -181,7 +181,7 @@ test('a locked device cannot be selected until its lock ends (clock advanced pas
   const flowId = res.body.id as string;
   assert.equal((await selectDevice(t, flowId, totp.id)).status, 200);
   const now = server.clock.now();
-  const near = [-1, 0, 1].map((k) => totpAt(totp.secret, now + k * 30_000));
+  const near = [-1, 0, 1].map((k) => totpCode(totp.secret, now + k * 30_000));
   for (const wrong of wrongCodes(near, 3)) {
     assertError(await checkOtp(t, flowId, wrong), 400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', [
       { code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' },
@@ -213,7 +213,7 @@ test('a locked device cannot be selected until its lock ends (clock advanced pas
   assert.equal(selected.status, 200, selected.text);
   assert.equal(selected.body.status, 'OTP_REQUIRED');
   assert.deepEqual(selected.body._embedded.devices[0].usableStatus, { status: 'ENABLED' });
-  const done = await checkOtp(t, flowId, totpAt(totp.secret, server.clock.now()));
+  const done = await checkOtp(t, flowId, totpCode(totp.secret, server.clock.now()));
   assert.equal(done.status, 200, done.text);
   assert.equal(done.body.status, 'COMPLETED');
   assert.deepEqual((await lockState(t, user.id, totp.id)).lock, UNLOCKED);
@@ -221,7 +221,7 @@ test('a locked device cannot be selected until its lock ends (clock advanced pas
   const next = await startFlow(t, user.id);
   assert.deepEqual(next.body.selectedDevice, { id: totp.id });
   const later = server.clock.now();
-  const [wrong] = wrongCodes([-1, 0, 1].map((k) => totpAt(totp.secret, later + k * 30_000)), 1);
+  const [wrong] = wrongCodes([-1, 0, 1].map((k) => totpCode(totp.secret, later + k * 30_000)), 1);
   assert.equal((await checkOtp(t, next.body.id, wrong!)).status, 400);
   assert.deepEqual(await lockState(t, user.id, totp.id), { lock: UNLOCKED, failedAttempts: 1 });
 });

@@ -16,7 +16,8 @@ import { loadAgentConfig } from '../../src/agent/config.js';
 import { KEYSTORE_FILE, type EcPrivateJwk } from '../../src/agent/keystore.js';
 import { AGENT_APPLICATION_ID, AGENT_VERSION, createAgent, type Agent } from '../../src/agent/server.js';
 import { epochSeconds, iso } from '../../src/clock.js';
-import { decodeCompact, importPublicRsaJwk, signCompact, verifySignature } from '../../src/crypto/jws.js';
+import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { signJws } from '../support/jws.js';
 import { TYP } from '../../src/protocol/desktop.js';
 import { freePort } from '../../src/free-port.js';
 import { createEnvironment, createUser, createWorker, startTestServer, type RequestOptions, type Response, type TestServer } from '../helper.js';
@@ -323,17 +324,9 @@ export async function agentAssertion(agent: RealAgent, requestOptions: string, o
 
 // ─── JWTs ────────────────────────────────────────────────────────────────────────────────────
 
-export function claimsOf(jwt: string): Record<string, any> {
-  const d = decodeCompact(jwt);
-  if (!d.ok) throw new Error(d.reason);
-  return d.jws.payload;
-}
-
-export function headerOf(jwt: string): Record<string, any> {
-  const d = decodeCompact(jwt);
-  if (!d.ok) throw new Error(d.reason);
-  return d.jws.header;
-}
+/** Decoded by jose, not by the server's decoder. */
+export const claimsOf = (jwt: string): Record<string, any> => decodeJwt(jwt);
+export const headerOf = (jwt: string): Record<string, any> => decodeProtectedHeader(jwt);
 
 /** Verifies request options with the environment's published JWKS; returns header and claims. */
 export async function verifiedOptions(t: Tenant, jwt: string): Promise<{ header: Record<string, any>; claims: Record<string, any> }> {
@@ -342,12 +335,9 @@ export async function verifiedOptions(t: Tenant, jwt: string): Promise<{ header:
   const header = headerOf(jwt);
   const jwk = (jwks.body.keys as Array<Record<string, unknown>>).find((k) => k.kid === header.kid);
   assert.ok(jwk, 'the options are signed with a key of the environment JWKS');
-  const imported = importPublicRsaJwk(jwk);
-  assert.ok(imported.ok);
-  const decoded = decodeCompact(jwt);
-  assert.ok(decoded.ok);
-  assert.equal(verifySignature('RS256', imported.key, decoded.jws), true, 'the options verify');
-  return { header, claims: decoded.jws.payload };
+  // jose verifies them: an implementation independent of the server's.
+  const verified = await compactVerify(jwt, await importJWK(jwk as JWK, 'RS256'), { algorithms: ['RS256'] });
+  return { header, claims: JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, any> };
 }
 
 export interface HandAssertion {
@@ -363,8 +353,9 @@ export interface HandAssertion {
 /**
  * An assertion exactly as the agent makes it (protocol §2 step 2) for `requestOptions`,
  * signed with `credential`'s key unless told otherwise — to build the ones it would refuse to.
+ * Signed with jose, not the server's signer (test/support/jws.ts).
  */
-export function handAssertion(requestOptions: string, credential: { credentialId: string; privateKey: KeyObject; unitId: string }, now: number, o: HandAssertion = {}): string {
+export function handAssertion(requestOptions: string, credential: { credentialId: string; privateKey: KeyObject; unitId: string }, now: number, o: HandAssertion = {}): Promise<string> {
   const options = claimsOf(requestOptions);
   const iat = epochSeconds(o.now ?? now);
   const claims: Record<string, unknown> = {
@@ -380,7 +371,7 @@ export function handAssertion(requestOptions: string, credential: { credentialId
     ...o.claims,
   };
   for (const k of o.omit ?? []) delete claims[k];
-  return signCompact('ES256', o.key ?? credential.privateKey, { typ: TYP.assertion, kid: credential.credentialId, ...o.header }, claims);
+  return signJws('ES256', o.key ?? credential.privateKey, { typ: TYP.assertion, kid: credential.credentialId, ...o.header }, claims);
 }
 
 export const b64u = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');

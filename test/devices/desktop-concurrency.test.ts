@@ -26,7 +26,7 @@ function losersRefused(results: Response[]): void {
 for (let round = 1; round <= 3; round++) {
   test(`a replay race: 20 concurrent activations with ONE valid attestation activate the device exactly once (round ${round})`, async () => {
     const p = await pendingDesktop(server, env);
-    const attestation = attest(p.options, { now: server.clock.now() });
+    const attestation = await attest(p.options, { now: server.clock.now() });
     const results = await Promise.all(Array.from({ length: 20 }, () => activate(server, p.path, attestation)));
     const winners = results.filter((r) => r.status === 200);
     assert.equal(winners.length, 1, results.map((r) => r.status).join(','));
@@ -48,7 +48,7 @@ test('a credential race: 20 different valid attestations for one pairing leave e
   const p = await pendingDesktop(server, env);
   const creds = Array.from({ length: 20 }, () => newCredential());
   const now = server.clock.now();
-  const attestations = creds.map((credential, i) => attest(p.options, { now, credential, claims: { credentialId: `cred-${i}` } }));
+  const attestations = await Promise.all(creds.map((credential, i) => attest(p.options, { now, credential, claims: { credentialId: `cred-${i}` } })));
   const results = await Promise.all(attestations.map((a) => activate(server, p.path, a)));
   const winnerIndex = results.findIndex((r) => r.status === 200);
   assert.ok(winnerIndex >= 0);

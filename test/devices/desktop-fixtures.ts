@@ -1,9 +1,12 @@
 /**
  * Building attestations the way the agent does (protocol §1.2), so tests can also build the
- * ones it never would: wrong keys, wrong claims, hostile headers.
+ * ones it never would: wrong keys, wrong claims, hostile headers. Signed with jose, not the
+ * server's signer (test/support/jws.ts).
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { signCompact, decodeCompact, type PublicJwk } from '../../src/crypto/jws.js';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import type { PublicJwk } from '../../src/crypto/jws.js';
+import { signJws } from '../support/jws.js';
 import { TYP } from '../../src/protocol/desktop.js';
 import { createUser, type TestServer } from '../helper.js';
 
@@ -18,17 +21,9 @@ export function newCredential(): Credential {
   return { privateKey, publicJwk: { kty, crv, x, y } };
 }
 
-export function claimsOf(jwt: string): Record<string, any> {
-  const d = decodeCompact(jwt);
-  if (!d.ok) throw new Error(d.reason);
-  return d.jws.payload;
-}
-
-export function headerOf(jwt: string): Record<string, any> {
-  const d = decodeCompact(jwt);
-  if (!d.ok) throw new Error(d.reason);
-  return d.jws.header;
-}
+/** Decoded by jose, not by the server's decoder. */
+export const claimsOf = (jwt: string): Record<string, any> => decodeJwt(jwt);
+export const headerOf = (jwt: string): Record<string, any> => decodeProtectedHeader(jwt);
 
 export interface AttestationOptions {
   credential?: Credential;
@@ -38,8 +33,8 @@ export interface AttestationOptions {
   now?: number;
 }
 
-/** An attestation answering `creationOptions`, valid unless the options say otherwise. */
-export function attest(creationOptions: string, o: AttestationOptions = {}): string {
+/** An attestation answering `creationOptions`, valid unless the options say otherwise; signed with jose. */
+export function attest(creationOptions: string, o: AttestationOptions = {}): Promise<string> {
   const options = claimsOf(creationOptions);
   const cred = o.credential ?? newCredential();
   const iat = Math.floor((o.now ?? Date.now()) / 1000);
@@ -60,7 +55,7 @@ export function attest(creationOptions: string, o: AttestationOptions = {}): str
     ...o.claims,
   };
   for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
-  return signCompact('ES256', cred.privateKey, { typ: TYP.attestation, jwk: cred.publicJwk, ...o.header }, claims);
+  return signJws('ES256', cred.privateKey, { typ: TYP.attestation, jwk: cred.publicJwk, ...o.header }, claims);
 }
 
 export const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';

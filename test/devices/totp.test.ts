@@ -2,11 +2,12 @@
  * TOTP devices (reference §2.3, §5, §6.2): create answers the shared secret and an otpauth://
  * key URI once; activation takes a code of the current step or a neighbour (±30 s), never one
  * two steps away, never after the 30-minute pairing window. Codes are computed from the secret
- * with the server's own RFC 6238 implementation at the injected clock's time.
+ * by an RFC 6238 oracle independent of the server's code (test/support/rfc6238.ts) at the
+ * injected clock's time.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { base32Decode, totpAt } from '../../src/devices/totp/totp.js';
+import { base32Decode, totpCode } from '../support/rfc6238.js';
 import { useTestServer, type TestServer } from '../helper.js';
 import {
   WRONG_OTP, activate, assertInvalidData, assertRequestFailed, assertUnchanged, createPolicy, deviceBody, deviceRow, newUser, snapshot,
@@ -68,7 +69,7 @@ test('GET and the list never show secret or keyUri again, and the stored secret 
   assert.ok(!row.secret_sealed.includes(base32Decode(d.secret).toString('base64')));
   assert.ok(!row.secret_sealed.includes(base32Decode(d.secret).toString('hex')));
 
-  const done = await activate(server, u.device(d.id), totpAt(d.secret, server.clock.now()));
+  const done = await activate(server, u.device(d.id), totpCode(d.secret, server.clock.now()));
   assert.equal(done.status, 200, done.text);
   assert.ok(!done.text.includes(d.secret), 'activation does not show the secret either');
 });
@@ -79,7 +80,7 @@ for (const [label, offset] of [['now', 0], ['now − 30 s', -30_000], ['now + 30
     const d = await pendingTotp(u);
     server.clock.advance(45_000);
     const now = server.clock.now();
-    const res = await activate(server, u.device(d.id), totpAt(d.secret, now + offset));
+    const res = await activate(server, u.device(d.id), totpCode(d.secret, now + offset));
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.body, deviceBody(server, u, { id: d.id, type: 'TOTP', status: 'ACTIVE', createdAt: d.createdAt, updatedAt: now }));
     const row = await deviceRow(server, d.id);
@@ -94,9 +95,9 @@ for (const [label, offset] of [['now − 60 s', -60_000], ['now + 60 s', 60_000]
     const d = await pendingTotp(u);
     server.clock.advance(120_000);
     const now = server.clock.now();
-    const code = totpAt(d.secret, now + offset);
+    const code = totpCode(d.secret, now + offset);
     // A code that happens to equal one inside the window would be accepted rightly: skip it.
-    if ([-30_000, 0, 30_000].some((o) => totpAt(d.secret, now + o) === code)) return;
+    if ([-30_000, 0, 30_000].some((o) => totpCode(d.secret, now + o) === code)) return;
     const before = await snapshot(server, u.device(d.id));
     assertInvalidData(await activate(server, u.device(d.id), code), WRONG_OTP);
     await assertUnchanged(server, before, 1);
@@ -106,7 +107,7 @@ for (const [label, offset] of [['now − 60 s', -60_000], ['now + 60 s', 60_000]
 test('the same code twice: the first activates, the second fails and changes nothing', async () => {
   const u = await newUser(server, env);
   const d = await pendingTotp(u);
-  const code = totpAt(d.secret, server.clock.now());
+  const code = totpCode(d.secret, server.clock.now());
   const first = await activate(server, u.device(d.id), code);
   assert.equal(first.status, 200, first.text);
   const before = await snapshot(server, u.device(d.id));
@@ -121,7 +122,7 @@ test('activation after the 30-minute pairing window is 400 INVALID_OTP, even wit
   const d = await pendingTotp(u);
   server.clock.advance(30 * 60_000 + 1000);
   const before = await snapshot(server, u.device(d.id));
-  assertInvalidData(await activate(server, u.device(d.id), totpAt(d.secret, server.clock.now())), EXPIRED);
+  assertInvalidData(await activate(server, u.device(d.id), totpCode(d.secret, server.clock.now())), EXPIRED);
   await assertUnchanged(server, before, 1);
 });
 
@@ -129,7 +130,7 @@ test('activation just inside the 30-minute pairing window works', async () => {
   const u = await newUser(server, env);
   const d = await pendingTotp(u);
   server.clock.advance(30 * 60_000 - 1000);
-  const res = await activate(server, u.device(d.id), totpAt(d.secret, server.clock.now()));
+  const res = await activate(server, u.device(d.id), totpCode(d.secret, server.clock.now()));
   assert.equal(res.status, 200, res.text);
 });
 

@@ -80,7 +80,7 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
     const user = await newUser();
     const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
     assert.equal(created.status, 201, created.text);
-    const attestation = attest(created.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now() });
+    const attestation = await attest(created.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now() });
     const path = `${devices(user)}/${created.body.id as string}`;
     const results = await Promise.all(Array.from({ length: REPLAYS }, (_, i) => on(i, 'POST', path, { contentType: ACTIVATE, body: { attestation } })));
     assert.equal(results.filter((r) => r.status === 200).length, 1, statuses(results));
@@ -133,8 +133,8 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       assert.equal(created.status, 201, created.text);
       const options = created.body.pingIdDesktopCredentialCreationOptions as string;
       // Each well signed by a fresh key, answering a challenge the server never issued.
-      const wrong = Array.from({ length: BRUTE }, () => ({ attestation: attest(options, { now: Date.now(), claims: { challenge: randomBytes(32).toString('base64url') } }) }));
-      return { path: `${devices(user)}/${created.body.id as string}`, contentType: ACTIVATE, right: { attestation: attest(options, { now: Date.now() }) }, wrong, deviceId: created.body.id, proofTarget: 'attestation' };
+      const wrong = await Promise.all(Array.from({ length: BRUTE }, async () => ({ attestation: await attest(options, { now: Date.now(), claims: { challenge: randomBytes(32).toString('base64url') } }) })));
+      return { path: `${devices(user)}/${created.body.id as string}`, contentType: ACTIVATE, right: { attestation: await attest(options, { now: Date.now() }) }, wrong, deviceId: created.body.id, proofTarget: 'attestation' };
     },
     async 'EMAIL otp.check codes'() {
       const user = await newUser();
@@ -159,7 +159,7 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
       assert.equal(created.status, 201, created.text);
       const credential = { ...newCredential(), credentialId: `cred-${randomBytes(6).toString('hex')}`, unitId: '4d764d06-6aa5-4c15-ac8c-4df655cbf867' };
-      const attestation = attest(created.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now(), credential, claims: { credentialId: credential.credentialId } });
+      const attestation = await attest(created.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now(), credential, claims: { credentialId: credential.credentialId } });
       const activated = await on(1, 'POST', `${devices(user)}/${created.body.id as string}`, { contentType: ACTIVATE, body: { attestation } });
       assert.equal(activated.status, 200, activated.text);
       const flow = await on(0, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
@@ -167,8 +167,8 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       const options = flow.body.pingIdDesktopCredentialRequestOptions as string;
       const origin = 'https://app.pingone.eu';
       // Each signed by a key that is not the device's.
-      const wrong = Array.from({ length: BRUTE }, () => ({ origin, assertion: handAssertion(options, credential, Date.now(), { key: newCredential().privateKey }) }));
-      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: ASSERTION_CHECK, right: { origin, assertion: handAssertion(options, credential, Date.now()) }, wrong, deviceId: created.body.id, proofTarget: 'assertion' };
+      const wrong = await Promise.all(Array.from({ length: BRUTE }, async () => ({ origin, assertion: await handAssertion(options, credential, Date.now(), { key: newCredential().privateKey }) })));
+      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: ASSERTION_CHECK, right: { origin, assertion: await handAssertion(options, credential, Date.now()) }, wrong, deviceId: created.body.id, proofTarget: 'assertion' };
     },
   };
 

@@ -406,6 +406,23 @@ describe(`EMAIL through SMTP, via the notifier and the delivery queue (${DIALECT
     await again.close();
   });
 
+  test('shutdown does not wait on a relay that never answers: close() returns, the message stays queued for the next start', async () => {
+    const silent = await useHostile(startFakeSmtp({ silent: true }));
+    const notifier = notifierFor(`smtp://127.0.0.1:${silent.port}`);
+    await notifier.send({ environmentId: env, userId, channel: 'EMAIL', recipient: 'stuck@example.com', body: TEXT });
+    const ticking = notifier.tick();
+    // Wait until the worker has claimed the message and is talking to the relay.
+    while (!(await queued()).some((r) => r.lease_owner !== null)) await new Promise((r) => setImmediate(r));
+    // The attempt waits for a greeting that never comes (15 s); close() waits 2 s for it at most.
+    await notifier.close();
+    assert.equal(await Promise.race([ticking.then(() => 'finished'), Promise.resolve('still waiting')]), 'still waiting');
+    const rows = await app.store.db.selectFrom('deliveries').selectAll().execute();
+    assert.equal(rows.length, 1, 'still queued');
+    assert.equal(rows[0]!.attempts, 1);
+    await ticking.catch(() => {});
+    await app.store.db.deleteFrom('deliveries').execute();
+  });
+
   test('a recipient with CR/LF is refused by the notifier before any connection (400, target email)', async () => {
     const r = await use({ tls: 'none' });
     const notifier = notifierFor(`smtp://127.0.0.1:${r.port}`);

@@ -279,11 +279,11 @@ test("the policy's pairing lifetime (1 MINUTES) sets the creation options' exp a
   const lateBefore = await snapshot(server, late.path);
 
   server.clock.advance(59_000);
-  const ok = await activate(server, inTime.path, attest(inTime.options, { now: server.clock.now() }));
+  const ok = await activate(server, inTime.path, await attest(inTime.options, { now: server.clock.now() }));
   assert.equal(ok.status, 200, ok.text);
 
   server.clock.advance(2000);
-  const res = await activate(server, late.path, attest(late.options, { now: server.clock.now() }));
+  const res = await activate(server, late.path, await attest(late.options, { now: server.clock.now() }));
   expectError(res, 400, 'INVALID_DATA', { code: 'EXPIRED', target: 'attestation' });
   await assertUnchanged(server, lateBefore, 1);
 });
@@ -295,7 +295,7 @@ test('a policy deleted after a device was created: the device falls back to the 
   const p = await pendingDesktop(server, env, { policy: { id: policy.body.id } });
   assert.equal((await server.request('DELETE', `${policiesOf(env)}/${policy.body.id as string}`)).status, 204);
   // The default's count (3) applies now, not the deleted policy's (1).
-  expectError(await activate(server, p.path, attest(p.options, { now: server.clock.now(), claims: { challenge: 'wrong' } })), 400, 'INVALID_DATA', { target: 'attestation' });
+  expectError(await activate(server, p.path, await attest(p.options, { now: server.clock.now(), claims: { challenge: 'wrong' } })), 400, 'INVALID_DATA', { target: 'attestation' });
   assert.deepEqual((await server.request('GET', p.path)).body.lock, { status: 'UNLOCKED' });
-  assert.equal((await activate(server, p.path, attest(p.options, { now: server.clock.now() }))).status, 200);
+  assert.equal((await activate(server, p.path, await attest(p.options, { now: server.clock.now() }))).status, 200);
 });

@@ -82,9 +82,9 @@ const targets: Record<string, () => Promise<Target>> = {
     const p = await pendingDesktop(server, t.env);
     const now = server.clock.now();
     return {
-      path: p.path, contentType: ACTIVATE, right: { attestation: attest(p.options, { now }) },
+      path: p.path, contentType: ACTIVATE, right: { attestation: await attest(p.options, { now }) },
       // Well signed by fresh keys, answering challenges the server never issued.
-      wrong: Array.from({ length: BURST }, () => ({ attestation: attest(p.options, { now, claims: { challenge: randomBytes(32).toString('base64url') } }) })),
+      wrong: await Promise.all(Array.from({ length: BURST }, async () => ({ attestation: await attest(p.options, { now, claims: { challenge: randomBytes(32).toString('base64url') } }) }))),
       deviceId: p.deviceId, userId: p.userId, proofTarget: 'attestation', ...deviceLock, lockMs: DESKTOP_LOCK_MS,
     };
   },
@@ -118,7 +118,7 @@ const targets: Record<string, () => Promise<Target>> = {
     const credential = { ...newCredential(), credentialId: `cred-${randomBytes(6).toString('hex')}`, unitId: '4d764d06-6aa5-4c15-ac8c-4df655cbf867' };
     const activated = await server.request('POST', p.path, {
       contentType: ACTIVATE,
-      body: { attestation: attest(p.options, { now: server.clock.now(), credential, claims: { credentialId: credential.credentialId } }) },
+      body: { attestation: await attest(p.options, { now: server.clock.now(), credential, claims: { credentialId: credential.credentialId } }) },
     });
     assert.equal(activated.status, 200, activated.text);
     const flow = await server.request('POST', `/${t.env}/deviceAuthentications`, { body: { user: { id: p.userId } } });
@@ -127,9 +127,9 @@ const targets: Record<string, () => Promise<Target>> = {
     const now = server.clock.now();
     return {
       path: `/${t.env}/deviceAuthentications/${flow.body.id as string}`, contentType: CT.assertionCheck,
-      right: { origin: 'https://app.pingone.eu', assertion: handAssertion(options, credential, now) },
+      right: { origin: 'https://app.pingone.eu', assertion: await handAssertion(options, credential, now) },
       // Each signed by a key that is not the device's.
-      wrong: Array.from({ length: BURST }, () => ({ origin: 'https://app.pingone.eu', assertion: handAssertion(options, credential, now, { key: newCredential().privateKey }) })),
+      wrong: await Promise.all(Array.from({ length: BURST }, async () => ({ origin: 'https://app.pingone.eu', assertion: await handAssertion(options, credential, now, { key: newCredential().privateKey }) }))),
       deviceId: p.deviceId, userId: p.userId, proofTarget: 'assertion', ...flowLock, lockMs: DESKTOP_LOCK_MS,
     };
   },

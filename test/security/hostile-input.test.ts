@@ -263,7 +263,7 @@ describe(`control characters in attestation and assertion claims (${DIALECT})`, 
     for (const [claim, claims] of cases) {
       const p = await pendingDesktop(server, env);
       const before = await snapshot(server, p.path);
-      const res = await server.request('POST', p.path, { contentType: ACTIVATE, body: { attestation: attest(p.options, { now: server.clock.now(), claims }) } });
+      const res = await server.request('POST', p.path, { contentType: ACTIVATE, body: { attestation: await attest(p.options, { now: server.clock.now(), claims }) } });
       const why = JSON.stringify(claims).includes('\\ud800') ? 'must be well-formed Unicode (it holds an unpaired surrogate)' : 'must not contain control characters';
       assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'attestation', message: `The attestation claim ${claim} ${why}` }));
       await assertUnchanged(server, before, 1);
@@ -275,7 +275,7 @@ describe(`control characters in attestation and assertion claims (${DIALECT})`, 
     const credential = newCredential();
     const unitId = '4d764d06-6aa5-4c15-ac8c-4df655cbf867';
     const activated = await server.request('POST', p.path, {
-      contentType: ACTIVATE, body: { attestation: attest(p.options, { now: server.clock.now(), credential, claims: { credentialId: 'cred-hostile', unitId } }) },
+      contentType: ACTIVATE, body: { attestation: await attest(p.options, { now: server.clock.now(), credential, claims: { credentialId: 'cred-hostile', unitId } }) },
     });
     assert.equal(activated.status, 200, activated.text);
     const flow = await server.request('POST', `/${env}/deviceAuthentications`, { body: { user: { id: p.userId } } });
@@ -286,13 +286,13 @@ describe(`control characters in attestation and assertion claims (${DIALECT})`, 
       server.request('POST', `/${env}/deviceAuthentications/${flow.body.id}`, { contentType: CT.assertionCheck, body: { origin: ORIGIN, assertion } });
     // Two refusals: the policy locks the device at the third failure.
     for (const [claim, claims] of [['unitId', { unitId: 'u\u0000' }], ['user.name', { user: { name: 'a\u001b' } }]] as const) {
-      const res = await check(handAssertion(flow.body.pingIdDesktopCredentialRequestOptions, signer, server.clock.now(), { claims }));
+      const res = await check(await handAssertion(flow.body.pingIdDesktopCredentialRequestOptions, signer, server.clock.now(), { claims }));
       assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'assertion', message: `The assertion claim ${claim} must not contain control characters` }));
     }
     const read = await server.request('GET', `/${env}/deviceAuthentications/${flow.body.id}`);
     assert.equal(read.body.status, 'ASSERTION_REQUIRED');
     // The honest assertion still completes it.
-    const done = await check(handAssertion(flow.body.pingIdDesktopCredentialRequestOptions, signer, server.clock.now()));
+    const done = await check(await handAssertion(flow.body.pingIdDesktopCredentialRequestOptions, signer, server.clock.now()));
     assert.equal(done.status, 200, done.text);
     assert.equal(done.body.status, 'COMPLETED');
   });

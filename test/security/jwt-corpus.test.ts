@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, constants, type KeyObject } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { compactVerify } from 'jose';
 import { epochSeconds } from '../../src/clock.js';
 import { TYP } from '../../src/protocol/desktop.js';
 import { createEnvironment, createWorker, startTestServer, type Response, type TestServer } from '../helper.js';
@@ -91,6 +92,12 @@ const publicPem = (k: Kit): string => k.publicKey.export({ format: 'pem', type: 
 const publicJwkJson = (k: Kit): string => JSON.stringify(k.publicKey.export({ format: 'jwk' }));
 const jwkOf = (key: KeyObject): Rec => createPublicKey(key).export({ format: 'jwk' }) as Rec;
 const desktopOnly = (k: Kit, f: () => Built): Built | undefined => (k.target === 'access' ? undefined : f());
+/** The forger's legitimate token verifies with jose too (an implementation independent of the server's): the control proves the forger, not only the server. */
+async function joseAccepts(k: Kit): Promise<void> {
+  const { protectedHeader, payload } = await compactVerify(legit(k), k.publicKey, { algorithms: [legitAlg(k)] });
+  assert.deepEqual(protectedHeader, k.header);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(payload)), k.claims);
+}
 
 /** The corpus. */
 const CASES: Case[] = [
@@ -216,7 +223,7 @@ const call = (method: string, url: string, body?: unknown, contentType?: string,
 async function pairedDesktop(env: string): Promise<{ userId: string; deviceId: string; credentialId: string; unitId: string; privateKey: KeyObject; publicKey: KeyObject }> {
   const p = await pendingDesktop(server, env);
   const cred = newCredential();
-  const attestation = attest(p.options, { credential: cred, now: now(), origin: ORIGIN });
+  const attestation = await attest(p.options, { credential: cred, now: now(), origin: ORIGIN });
   const res = await call('POST', p.path, { attestation }, ACTIVATE);
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.status, 'ACTIVE');
@@ -287,7 +294,7 @@ before(async () => {
   // A pairing and a flow that consumed their challenges, and another device of the environment.
   const used = await pendingDesktop(server, envA);
   usedPairingChallenge = claimsOf(used.options).challenge as string;
-  const activated = await call('POST', used.path, { attestation: attest(used.options, { now: now(), origin: ORIGIN }) }, ACTIVATE);
+  const activated = await call('POST', used.path, { attestation: await attest(used.options, { now: now(), origin: ORIGIN }) }, ACTIVATE);
   assert.equal(activated.status, 200, activated.text);
   const o = await pairedDesktop(envA);
   otherDevice = { privateKey: o.privateKey, credentialId: o.credentialId };
@@ -320,6 +327,7 @@ test('the corpus has at least 50 cases for each target', () => {
 });
 
 test('access tokens: the legitimate forge is accepted, every hostile one refused with 401', async () => {
+  await joseAccepts(accessKit);
   const ok = await call('GET', `/v1/environments/${envA}/users`, undefined, undefined, legit(accessKit));
   assert.equal(ok.status, 200, `control: ${ok.text}`);
   for (const c of CASES) {
@@ -334,6 +342,7 @@ test('access tokens: the legitimate forge is accepted, every hostile one refused
 
 test('attestations: the legitimate forge activates, every hostile one is refused and the device stays pending', async () => {
   const control = await attestationKit();
+  await joseAccepts(control.kit);
   const ok = await call('POST', control.path, { attestation: legit(control.kit) }, ACTIVATE);
   assert.equal(ok.status, 200, `control: ${ok.text}`);
   assert.equal(ok.body.status, 'ACTIVE');
@@ -352,6 +361,7 @@ test('attestations: the legitimate forge activates, every hostile one is refused
 
 test('assertions: the legitimate forge completes, every hostile one is refused and the flow keeps waiting', async () => {
   const control = await assertionKit();
+  await joseAccepts(control.kit);
   const ok = await call('POST', `/${envA}/deviceAuthentications/${control.flowId}`, { origin: ORIGIN, assertion: legit(control.kit) }, CT.assertionCheck);
   assert.equal(ok.status, 200, `control: ${ok.text}`);
   assert.equal(ok.body.status, 'COMPLETED');

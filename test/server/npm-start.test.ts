@@ -68,10 +68,13 @@ test('npm start serves the built code at once: no rebuild, no build output', asy
   await stopsAnswering(s.url);
 });
 
-test('SIGINT to npm alone stops the server, which exits cleanly (npm exits 0)', async () => {
+test('SIGINT to npm alone stops the server too', async () => {
   const s = await npmStart();
   s.npm.kill('SIGINT');
-  assert.deepEqual(await s.exited, { code: 0, signal: null }, s.output());
+  // npm passes the signal on and then exits 0, or ends by the signal itself (it re-raises it
+  // when its child is gone); either way the server must be gone too.
+  const exit = await s.exited;
+  assert.ok(exit.code === 0 || exit.signal === 'SIGINT', `${JSON.stringify(exit)} ${s.output()}`);
   await stopsAnswering(s.url);
 });
 

@@ -64,7 +64,7 @@ test(`R1: ${KILLS} × kill -9 under mixed write load, restart, nothing acknowled
             const id = d.body.id as string;
             acked.devices.set(id, { userId, type: 'PINGID_DESKTOP_GEN2', active: false, blocked: false });
             if (i % 3 !== 0) {
-              const a = await req('POST', `${devices}/${id}`, { contentType: ACTIVATE, body: { attestation: attest(d.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now() }) } });
+              const a = await req('POST', `${devices}/${id}`, { contentType: ACTIVATE, body: { attestation: await attest(d.body.pingIdDesktopCredentialCreationOptions as string, { now: Date.now() }) } });
               if (!a) return;
               if (a.status === 200) acked.devices.get(id)!.active = true;
             }

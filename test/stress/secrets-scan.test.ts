@@ -71,7 +71,7 @@ test(`S8: no issued secret appears in the debug log or in GET responses of devic
     const credential = newCredential();
     keep('credential private key d', (credential.privateKey.export({ format: 'jwk' }) as { d: string }).d);
     const credentialId = `cred-${Math.random().toString(16).slice(2)}`;
-    const attestation = attest(creation, { credential, now: Date.now(), claims: { credentialId } });
+    const attestation = await attest(creation, { credential, now: Date.now(), claims: { credentialId } });
     keep('attestation', attestation);
     ok(await api('POST', `${devices(desktopUser)}/${pending.id as string}`, { contentType: CT.activate, body: { attestation }, token: worker }), 200);
     const dflow = ok(await api('POST', `/${env}/deviceAuthentications`, { body: { user: { id: desktopUser } }, token: worker }), 200);
@@ -79,7 +79,7 @@ test(`S8: no issued secret appears in the debug log or in GET responses of devic
     const requestOptions = dflow.pingIdDesktopCredentialRequestOptions as string;
     keep('request options', requestOptions);
     keep('request challenge', claimsOf(requestOptions).challenge);
-    const assertion = handAssertion(requestOptions, { credentialId, privateKey: credential.privateKey, unitId: claimsOf(attestation).unitId as string }, Date.now());
+    const assertion = await handAssertion(requestOptions, { credentialId, privateKey: credential.privateKey, unitId: claimsOf(attestation).unitId as string }, Date.now());
     keep('assertion', assertion);
     const dDone = ok(await api('POST', `/${env}/deviceAuthentications/${dflow.id as string}`, { contentType: CT.assertionCheck, body: { origin: ORIGIN, assertion }, token: worker }), 200);
     assert.equal(dDone.status, 'COMPLETED');

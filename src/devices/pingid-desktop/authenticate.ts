@@ -7,18 +7,33 @@
 import { randomBytes, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { epochSeconds } from '../../clock.js';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
-import { checkTimes, decodeCompact, signCompact, verifySignature } from '../../crypto/jws.js';
+import { signCompact } from '../../crypto/jws.js';
+import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { newId } from '../../crypto/random.js';
 import { invalidData } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { AGENT_AUDIENCE, AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 import type { AuthenticationCheck, DeviceAuthentication } from '../kind.js';
+import { desktopJwtRefusal, type RefusalTexts } from './jwt-refusal.js';
 import { extraOf } from '../model.js';
 
 export const REQUEST_OPTIONS_LIFETIME_MS = 2 * 60_000;
 
 const fail = (code: string, message: string): AuthenticationCheck =>
   ({ ok: false, countsAsFailure: true, error: invalidData({ code, target: 'assertion', message }) });
+
+/**
+ * The key is found by the device the flow selected; a kid naming another credential (another
+ * device's key) is refused before any signature check.
+ */
+const deviceKey = (device: { credential_id: string | null; public_jwk: string | null }): KeyResolver<undefined, never> => ({ header }) => {
+  if (typeof header.kid !== 'string' || device.credential_id === null || header.kid !== device.credential_id || device.public_jwk === null) {
+    return { ok: false, message: 'The assertion was not made with the selected device\'s credential (kid)' };
+  }
+  return { ok: true, key: createPublicKey({ key: JSON.parse(device.public_jwk) as JsonWebKey, format: 'jwk' }), context: undefined };
+};
+
+const TEXTS: RefusalTexts = { keyRule: 'the key is the one stored at pairing', signer: 'the device\'s key', subject: 'device authentication' };
 
 export const desktopAuthentication: DeviceAuthentication = {
   name: 'desktop',
@@ -51,30 +66,27 @@ export const desktopAuthentication: DeviceAuthentication = {
   },
 
   async check({ ctx, environment, device, flow, body, now }) {
-    const decoded = decodeCompact(body.assertion ?? '', 8192);
-    if (!decoded.ok) return fail('INVALID_VALUE', `The assertion is not a well-formed JWT: ${decoded.reason}`);
-    const { header, payload } = decoded.jws;
-    if (header.alg !== 'ES256') return fail('INVALID_VALUE', 'The assertion must be signed with ES256');
-    if (header.typ !== TYP.assertion) return fail('INVALID_VALUE', `The assertion typ must be ${TYP.assertion}`);
-    for (const p of ['jwk', 'jku', 'x5u', 'x5c']) {
-      if (p in header) return fail('INVALID_VALUE', `The assertion header must not carry ${p}; the key is the one stored at pairing`);
+    const verified = await verifyJwt(body.assertion ?? '', {
+      algorithms: ['ES256'],
+      typ: TYP.assertion,
+      forbiddenHeaders: ['jwk', 'jku', 'x5u', 'x5c'],
+      key: deviceKey(device),
+      issuer: AGENT_ISSUER,
+      audience: ctx.links.issuer(environment.id),
+      subject: flow.id,
+      clockTolerance: CLOCK_SKEW_S,
+      now,
+      maxLength: 8192,
+    });
+    if (!verified.ok) {
+      const r = desktopJwtRefusal('assertion', verified, TEXTS);
+      return fail(r.code, r.message);
     }
-    // The key is found by the device the flow selected; a kid naming another credential
-    // (another device's key) is refused before any signature check.
-    if (typeof header.kid !== 'string' || device.credential_id === null || header.kid !== device.credential_id || device.public_jwk === null) {
-      return fail('INVALID_VALUE', 'The assertion was not made with the selected device\'s credential (kid)');
-    }
-    const publicKey = createPublicKey({ key: JSON.parse(device.public_jwk) as JsonWebKey, format: 'jwk' });
-    if (!verifySignature('ES256', publicKey, decoded.jws)) return fail('INVALID_SIGNATURE', 'The assertion signature does not verify with the device\'s key');
+    const { payload } = verified;
     // The same rule as for an attestation's claims (http/text.ts).
     const bad = textProblemAt(payload);
     if (bad !== undefined) return fail('INVALID_VALUE', textProblemMessage(`The assertion claim ${bad.path}`, bad.problem));
-    if (payload.iss !== AGENT_ISSUER) return fail('INVALID_VALUE', `The assertion iss must be ${AGENT_ISSUER}`);
-    if (payload.aud !== ctx.links.issuer(environment.id)) return fail('INVALID_VALUE', 'The assertion is for another environment (aud)');
-    if (payload.sub !== flow.id) return fail('INVALID_VALUE', 'The assertion is for another device authentication (sub)');
     if (payload.credentialId !== device.credential_id) return fail('INVALID_VALUE', 'The assertion credentialId does not match its kid');
-    const times = checkTimes(payload, now, CLOCK_SKEW_S);
-    if (!times.ok) return fail(times.claim === 'exp' ? 'EXPIRED' : 'INVALID_VALUE', `The assertion ${times.reason.replace(/^the JWT /, '')}`);
     if (flow.challengeHash === null || typeof payload.challenge !== 'string' || !digestEquals(sha256Hex(payload.challenge), flow.challengeHash)) {
       return fail('INVALID_VALUE', 'The assertion answers another challenge, or one already used');
     }

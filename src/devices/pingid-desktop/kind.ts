@@ -91,7 +91,7 @@ export const pingIdDesktop: DeviceKind = {
     if (!parsed.ok) return { ok: false, error: asAttestationError(parsed.error), countsAsFailure: true };
     const { attestation } = parsed.value;
     const extra = extraOf(device);
-    const result = checkAttestation(attestation, {
+    const result = await checkAttestation(attestation, {
       issuer: ctx.links.issuer(environment.id),
       deviceId: device.id,
       rpId: extra.rp?.id ?? ctx.config.rpId,
