@@ -6,7 +6,8 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { pino } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { Context } from './context.js';
@@ -31,7 +32,7 @@ import { registerUserRoutes } from './platform/users.js';
 import { registerAuthenticationRoutes } from './authentication/routes.js';
 import { registerDeviceRoutes } from './devices/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
-import { attachNotifierLog, createNotifier } from './notify/index.js';
+import { createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
 import { registerConsoleRoutes } from './console/routes.js';
 import type { Store } from './store/db.js';
@@ -43,19 +44,36 @@ export interface AppDeps {
   clock?: Clock;
   /** Where logs go (pino destination); tests pass a stream they read. */
   logStream?: NodeJS.WritableStream;
+  /** The logger, when the caller has made it already (createLogger); else made from config and logStream. */
+  log?: FastifyBaseLogger;
 }
 
 export const BODY_LIMIT = 64 * 1024;
 
+/**
+ * The process's logger, made first so that everything built after it (rate limiter, notifier,
+ * the app) is handed it. Requests are logged by method and URL (secret query values redacted)
+ * only; bodies and headers (tokens, secrets) never.
+ */
+export function createLogger(config: Pick<ServerConfig, 'logLevel'>, stream?: NodeJS.WritableStream): FastifyBaseLogger {
+  const options = {
+    level: config.logLevel === 'silent' && stream ? 'info' : config.logLevel,
+    serializers: { req: serializeRequest as never },
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body'], remove: true },
+  };
+  return (stream ? pino(options, stream as never) : pino(options)) as FastifyBaseLogger;
+}
+
 export function buildContext(deps: AppDeps): Context {
   const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? createLogger(deps.config, deps.logStream);
   const links = new LinkBuilder(deps.config.apiPath, deps.config.authPath);
   const keys = new KeyRing(deps.store, deps.box, clock);
   const tokens = new AccessTokens(keys, clock, links);
   const access = new Access(deps.store.db, tokens, clock);
-  const notifier = createNotifier({ config: deps.config, store: deps.store, clock, box: deps.box });
-  const rateLimiter = new RateLimiter(deps.config, clock);
-  return { config: deps.config, store: deps.store, clock, box: deps.box, links, keys, tokens, access, notifier, rateLimiter };
+  const notifier = createNotifier({ config: deps.config, store: deps.store, clock, box: deps.box, log: log.child({ module: 'notify' }) });
+  const rateLimiter = new RateLimiter(deps.config, clock, log.child({ module: 'rate-limit' }));
+  return { config: deps.config, store: deps.store, clock, box: deps.box, log, links, keys, tokens, access, notifier, rateLimiter };
 }
 
 /** How often Node looks for requests past their deadline: a tenth of the shortest, 100 ms–1 s. */
@@ -120,19 +138,9 @@ function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, so
 }
 
 export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps)): Promise<App> {
-  const logger: FastifyServerOptions['logger'] = deps.config.logLevel === 'silent' && !deps.logStream
-    ? false
-    : {
-        level: deps.config.logLevel === 'silent' ? 'info' : deps.config.logLevel,
-        ...(deps.logStream ? { stream: deps.logStream } : {}),
-        // Requests are logged by method and URL (secret query values redacted) only; bodies
-        // and headers (tokens, secrets) never.
-        serializers: { req: serializeRequest as never },
-        redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body'], remove: true },
-      };
   const { config } = deps;
   const app = Fastify({
-    logger,
+    loggerInstance: ctx.log,
     logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     // Slow clients (S9): Node cuts a request whose headers or whole body have not arrived by
@@ -171,12 +179,10 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   // Rate limits (S7, S10): per client IP before authentication; per environment only for
   // calls authenticated for that environment, so anonymous floods never spend its budget.
   registerIpRateLimit(app, ctx.rateLimiter);
-  ctx.rateLimiter.setLogger(app.log.child({ module: 'rate-limit' }));
   app.addHook('onClose', async () => { await ctx.rateLimiter.close(); });
   registerAccessHook(app, ctx.access);
   registerEnvironmentRateLimit(app, ctx.rateLimiter);
   registerIdempotencyHooks(app, ctx);
-  attachNotifierLog(ctx.notifier, app.log.child({ module: 'notify' }));
   // The delivery worker stops, its attempts in flight recorded, before the store closes.
   app.addHook('onClose', async () => { await ctx.notifier.close(); });
   registerBodyHandling(app);

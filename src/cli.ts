@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /** The `openmfa` command: serve, agent, demo. */
 import { Command, Option } from 'commander';
-import { ConfigError, envName, loadServerConfig } from './config.js';
-import { AgentConfigError, agentEnvName, loadAgentConfig, runAgent } from './agent/index.js';
+import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
+import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
+import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer } from './server.js';
 
@@ -10,32 +11,19 @@ const program = new Command('openmfa')
   .description('A self-hostable MFA device platform that speaks the PingOne Platform API')
   .version('0.1.0');
 
-const opt = (flags: string, description: string, key: string) =>
-  new Option(flags, `${description} (env ${envName(key)})`);
+/**
+ * A server option as a flag: its argument, what it does (the README's words without Markdown)
+ * and its default, from the one declaration in config.ts.
+ */
+const serverOption = (o: OptionSpec): Option => {
+  const shown = (o.default ?? o.shown ?? '').replace(/`/g, '');
+  const env = [envName(o.key), ...(o.alsoEnv ?? [])].join(', ');
+  return new Option(`${flagName(o.key)} ${o.arg}`, `${o.meaning.replace(/`/g, '')} [${shown}] (env ${env})`);
+};
 
-program.command('serve')
-  .description('run the API server')
-  .addOption(opt('--host <host>', 'address to listen on [127.0.0.1]', 'host'))
-  .addOption(opt('--port <port>', 'port to listen on [8080]', 'port'))
-  .addOption(opt('--data-dir <dir>', 'where the SQLite file, master key and bootstrap.json live [./data]', 'dataDir'))
-  .addOption(opt('--public-url <url>', 'base URL clients use, for links and token issuers [http://<host>:<port>]', 'publicUrl'))
-  .addOption(opt('--database-url <url>', 'postgres://… selects PostgreSQL (also DATABASE_URL); default SQLite in the data dir', 'databaseUrl'))
-  .addOption(opt('--master-key <base64>', 'key that seals secrets at rest [<data-dir>/master.key]', 'masterKey'))
-  .addOption(opt('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent [info]', 'logLevel'))
-  .addOption(opt('--rp-id <domain>', 'default relying party ID for PingID Desktop [host of the public URL]', 'rpId'))
-  .addOption(opt('--rp-name <name>', 'default relying party name [the RP ID]', 'rpName'))
-  .addOption(opt('--smtp-url <url>', 'send EMAIL OTPs through SMTP: smtps://user:pass@host, or smtp://… with STARTTLS required off loopback (?tls=insecure allows clear text) [outbox]', 'smtpUrl'))
-  .addOption(opt('--smtp-from <address>', 'From: of OTP emails', 'smtpFrom'))
-  .addOption(opt('--webhook-url <url>', 'send SMS, VOICE and WHATSAPP OTPs as signed JSON POSTs [outbox]', 'webhookUrl'))
-  .addOption(opt('--webhook-secret <secret>', 'HMAC-SHA256 key for the webhook signature (required with --webhook-url)', 'webhookSecret'))
-  .addOption(opt('--rate-limit <n>', 'authenticated requests per second per environment; 0 turns limiting off [0]', 'rateLimit'))
-  .addOption(opt('--rate-limit-ip-share <fraction>', 'requests per second one client IP may make, as a share of --rate-limit, counted before authentication [0.5]', 'rateLimitIpShare'))
-  .addOption(opt('--trusted-proxies <list>', 'comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed [none]', 'trustedProxies'))
-  .addOption(opt('--request-timeout <ms>', 'the whole request must arrive within this, else 408 and the connection is closed; 0: no deadline [30000]', 'requestTimeout'))
-  .addOption(opt('--headers-timeout <ms>', 'the request headers must arrive within this (at most --request-timeout) [10000]', 'headersTimeout'))
-  .addOption(opt('--keep-alive-timeout <ms>', 'an idle keep-alive connection is closed after this [5000]', 'keepAliveTimeout'))
-  .addOption(opt('--max-connections <n>', 'connections held at once; more are closed on accept; 0: no cap [10000]', 'maxConnections'))
-  .addOption(opt('--redis-url <url>', 'share rate-limit counters between processes through Redis (redis://host:6379) [in memory]', 'redisUrl'))
+const serve = program.command('serve').description('run the API server');
+for (const o of SERVER_OPTIONS) serve.addOption(serverOption(o));
+serve
   .action(async (flags: Record<string, string>) => {
     const config = loadServerConfig(flags, process.env);
     await runServer(config);

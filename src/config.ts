@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseSmtpUrl } from './notify/smtp.js';
+import { bareHost, isLoopbackHost, urlHost } from './net.js';
 import { checkRpId } from './protocol/desktop.js';
 
 export interface ServerConfig {
@@ -25,7 +25,7 @@ export interface ServerConfig {
   readonly rpName: string;
   readonly apiPath: string;
   readonly authPath: string;
-  /** OTP delivery (issue 4): EMAIL through SMTP when set, else the outbox. */
+  /** OTP delivery: EMAIL through SMTP when set, else the outbox. */
   readonly smtpUrl: string | undefined;
   readonly smtpFrom: string;
   /** SMS, VOICE, WHATSAPP through a signed webhook when set, else the outbox. */
@@ -55,21 +55,69 @@ export interface ServerConfig {
 export class ConfigError extends Error {
   readonly key: string;
   constructor(key: string, message: string) {
-    super(`invalid configuration ${key} (--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} / ${envName(key)}): ${message}`);
+    super(`invalid configuration ${key} (${flagName(key)} / ${envName(key)}): ${message}`);
     this.key = key;
   }
 }
 
-export type RawOptions = Partial<Record<
-  'host' | 'port' | 'dataDir' | 'publicUrl' | 'databaseUrl' | 'masterKey' | 'logLevel' | 'rpId' | 'rpName'
-  | 'smtpUrl' | 'smtpFrom' | 'webhookUrl' | 'webhookSecret'
-  | 'rateLimit' | 'rateLimitIpShare' | 'trustedProxies' | 'redisUrl'
-  | 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections',
-  string | number | undefined
->>;
+/**
+ * Every server option, declared once: the CLI's flags (cli.ts), the environment variables
+ * (envName) and the README's configuration table (kept in step by
+ * test/server/config.test.ts) are all made from this list. `default` is the value used when
+ * the option is absent; `shown` describes a default that is derived from other options.
+ */
+export interface OptionSpec {
+  readonly key: string;
+  /** The flag's argument, as help shows it: `--port <port>`. */
+  readonly arg: string;
+  readonly default?: string;
+  readonly shown?: string;
+  /** What it does, in the README's words (Markdown code spans allowed). */
+  readonly meaning: string;
+  /** Variables read as well, after OPENMFA_<KEY>. */
+  readonly alsoEnv?: readonly string[];
+}
 
-const defaultPublicUrl = (host: string, port: number): string =>
-  `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+export const SERVER_OPTIONS = [
+  { key: 'host', arg: '<host>', default: '127.0.0.1', meaning: 'address to listen on (an IPv6 address with or without brackets: `::1`, `[::1]`)' },
+  { key: 'port', arg: '<port>', default: '8080', meaning: 'port (0 picks a free one)' },
+  { key: 'dataDir', arg: '<dir>', default: './data', meaning: 'SQLite file, `master.key`, `bootstrap.json`' },
+  { key: 'publicUrl', arg: '<url>', shown: '`http://<host>:<port>`', meaning: 'base of every `_links` href and token issuer' },
+  { key: 'databaseUrl', arg: '<url>', shown: 'SQLite in the data dir', alsoEnv: ['DATABASE_URL'], meaning: '`postgres://…` selects PostgreSQL; `?schema=name` picks a schema' },
+  { key: 'masterKey', arg: '<base64>', shown: '`<data-dir>/master.key`', meaning: 'base64 of 32 bytes; seals signing keys and client secrets at rest. Processes sharing one PostgreSQL must share it' },
+  { key: 'logLevel', arg: '<level>', default: 'info', meaning: '`fatal`…`trace`, `silent`; `info` writes one line per response (reqId, method, URL, status, time), `debug` adds one per incoming request' },
+  { key: 'rpId', arg: '<domain>', shown: 'host of the public URL', meaning: 'relying party of PingID Desktop devices created without `rp`; a registrable domain (or a name under one) or `localhost` / `127.0.0.1` / `[::1]` — a public suffix or another IP address stops the start (a defaulted one is refused at create instead)' },
+  { key: 'rpName', arg: '<name>', shown: 'the RP ID', meaning: 'name of that relying party' },
+  { key: 'smtpUrl', arg: '<url>', shown: 'outbox', meaning: 'send EMAIL codes through SMTP: `smtps://user:pass@host` (implicit TLS, port 465) or `smtp://user:pass@host` (port 587, STARTTLS required unless the host is loopback); `?tls=insecure` allows clear text to a relay without STARTTLS, `?tls=required` demands STARTTLS on loopback too. Certificates are verified (a private CA through `NODE_EXTRA_CA_CERTS`). Sent from the delivery queue' },
+  { key: 'smtpFrom', arg: '<address>', shown: '`OpenMFA <no-reply@<rp-id>>`', meaning: 'From: of those emails (`no-reply@openmfa.local` when the RP ID has no dot)' },
+  { key: 'webhookUrl', arg: '<url>', shown: 'outbox', meaning: 'send SMS, VOICE and WHATSAPP codes as JSON POSTs signed `X-OpenMFA-Signature: v1=HMAC-SHA256(secret, timestamp "." body)`, from the delivery queue (one attempt bounded by 10 s)' },
+  { key: 'webhookSecret', arg: '<secret>', shown: 'none', meaning: 'the HMAC key of that signature, at least 16 characters; required with `--webhook-url`' },
+  { key: 'rateLimit', arg: '<n>', default: '0', meaning: 'authenticated requests per second per environment (calls whose bearer token was accepted for the environment in the path, under `/v1/environments/:envId/` and `/:envId/`); `0` turns all rate limiting off' },
+  { key: 'rateLimitIpShare', arg: '<fraction>', default: '0.5', meaning: 'requests per second one client IP may make, as a share (0–1] of `--rate-limit`, counted on arrival before authentication on every API route (the token endpoint included, across environments)' },
+  { key: 'trustedProxies', arg: '<list>', shown: 'none', meaning: "comma-separated proxy IPs/CIDRs given to Fastify's `trustProxy`: only requests from them have `X-Forwarded-For` read (the right-most address not in the list is the client)" },
+  { key: 'requestTimeout', arg: '<ms>', default: '30000', meaning: 'ms for a whole request (headers and body) to arrive; past it 408 and the connection is closed; `0` turns it off' },
+  { key: 'headersTimeout', arg: '<ms>', default: '10000', meaning: "ms for a request's headers to arrive (at most `--request-timeout`); past it 408 and the connection is closed" },
+  { key: 'keepAliveTimeout', arg: '<ms>', default: '5000', meaning: "ms an idle keep-alive connection is kept; behind a load balancer set it above the balancer's idle timeout" },
+  { key: 'maxConnections', arg: '<n>', default: '10000', meaning: 'connections held at once; further ones are closed as they are accepted; `0`: no cap (keep it under `ulimit -n`)' },
+  { key: 'redisUrl', arg: '<url>', shown: 'in memory', meaning: '`redis://host:6379`: rate-limit counters shared by every process using it; if Redis is unreachable requests pass and a warning is logged' },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionKey = (typeof SERVER_OPTIONS)[number]['key'];
+export type RawOptions = Partial<Record<OptionKey, string | number | undefined>>;
+
+/** `dataDir` → `--data-dir`. */
+export const flagName = (key: string): string => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+const DEFAULTS: Partial<Record<OptionKey, string>> = Object.fromEntries(
+  SERVER_OPTIONS.flatMap((o: OptionSpec) => (o.default === undefined ? [] : [[o.key, o.default]])),
+);
+const optionDefault = (key: OptionKey): string => {
+  const value = DEFAULTS[key];
+  if (value === undefined) throw new Error(`option ${key} declares no default`);
+  return value;
+};
+
+const defaultPublicUrl = (host: string, port: number): string => `http://${urlHost(host)}:${port}`;
 
 /**
  * The configuration for the port actually bound (`--port 0` picks one): a defaulted public
@@ -97,14 +145,14 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     return v === undefined || v === '' ? undefined : String(v);
   };
 
-  const host = pick('host') ?? '127.0.0.1';
+  const host = bareHost(pick('host') ?? optionDefault('host'));
   if (!/^[A-Za-z0-9.\-:[\]]+$/.test(host)) throw new ConfigError('host', `"${host}" is not a host name or address`);
 
-  const portText = pick('port') ?? '8080';
+  const portText = pick('port') ?? optionDefault('port');
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 0 || port > 65535) throw new ConfigError('port', `"${portText}" is not a port number (0-65535)`);
 
-  const dataDir = path.resolve(pick('dataDir') ?? './data');
+  const dataDir = path.resolve(pick('dataDir') ?? optionDefault('dataDir'));
 
   const publicUrlDefaulted = pick('publicUrl') === undefined;
   const publicUrlText = pick('publicUrl') ?? defaultPublicUrl(host, port);
@@ -117,7 +165,7 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
   if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') throw new ConfigError('publicUrl', 'must be http or https');
   const base = publicUrl.href.replace(/\/+$/, '');
 
-  const databaseUrl = pick('databaseUrl') ?? (env.DATABASE_URL || undefined);
+  const databaseUrl = pick('databaseUrl') ?? (env.DATABASE_URL || undefined); // SERVER_OPTIONS' alsoEnv
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl) && !/^(sqlite|file):/.test(databaseUrl)) {
     throw new ConfigError('databaseUrl', 'must start with postgres://, postgresql://, sqlite: or file:');
   }
@@ -131,7 +179,7 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     throw new ConfigError('masterKey', 'must be base64 of exactly 32 bytes');
   }
 
-  const logLevel = (pick('logLevel') ?? 'info') as ServerConfig['logLevel'];
+  const logLevel = (pick('logLevel') ?? optionDefault('logLevel')) as ServerConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
 
   const rpId = pick('rpId') ?? publicUrl.hostname.replace(/^\[|\]$/g, '');
@@ -164,10 +212,10 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
 
   // Off by default: a test suite must never meet a 429 it did not ask for; the README shows
   // production settings.
-  const rateLimitText = pick('rateLimit') ?? '0';
+  const rateLimitText = pick('rateLimit') ?? optionDefault('rateLimit');
   const rateLimit = Number(rateLimitText);
   if (!/^\d+$/.test(rateLimitText) || !Number.isSafeInteger(rateLimit)) throw new ConfigError('rateLimit', 'must be a whole number of requests per second (0 turns it off)');
-  const shareText = pick('rateLimitIpShare') ?? '0.5';
+  const shareText = pick('rateLimitIpShare') ?? optionDefault('rateLimitIpShare');
   const rateLimitIpShare = Number(shareText);
   if (!/^\d*\.?\d+$/.test(shareText) || !(rateLimitIpShare > 0 && rateLimitIpShare <= 1)) throw new ConfigError('rateLimitIpShare', 'must be a fraction greater than 0 and at most 1');
   const trustedProxies = (pick('trustedProxies') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -181,18 +229,18 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) throw new ConfigError('redisUrl', 'must be redis://[user:pass@]host[:port][/db] or rediss://…');
   }
 
-  const whole = (key: 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections', fallback: string, unit: string): number => {
-    const text = pick(key) ?? fallback;
+  const whole = (key: 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections', unit: string): number => {
+    const text = pick(key) ?? optionDefault(key);
     const n = Number(text);
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > 2_147_483_647) throw new ConfigError(key, `must be a whole number of ${unit}`);
     return n;
   };
-  const requestTimeout = whole('requestTimeout', '30000', 'milliseconds (0 turns the deadline off)');
-  const headersTimeout = whole('headersTimeout', '10000', 'milliseconds (0 turns the deadline off)');
-  const keepAliveTimeout = whole('keepAliveTimeout', '5000', 'milliseconds');
+  const requestTimeout = whole('requestTimeout', 'milliseconds (0 turns the deadline off)');
+  const headersTimeout = whole('headersTimeout', 'milliseconds (0 turns the deadline off)');
+  const keepAliveTimeout = whole('keepAliveTimeout', 'milliseconds');
   // Node reads 0 as "never": idle connections would be held for ever.
   if (keepAliveTimeout === 0) throw new ConfigError('keepAliveTimeout', 'must be at least 1 millisecond');
-  const maxConnections = whole('maxConnections', '10000', 'connections (0: no cap)');
+  const maxConnections = whole('maxConnections', 'connections (0: no cap)');
   // Node refuses a headers deadline after the request's (it could never fire).
   if (requestTimeout > 0 && headersTimeout > requestTimeout) throw new ConfigError('headersTimeout', `must not exceed requestTimeout (${requestTimeout} ms)`);
 
@@ -233,4 +281,53 @@ function isIpOrCidr(text: string): boolean {
   if (family === 0) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** How an SMTP relay connection is protected (notify/smtp.ts explains each mode). */
+export type SmtpTlsMode = 'implicit' | 'required' | 'opportunistic';
+
+export interface SmtpEndpoint {
+  host: string;
+  port: number;
+  tls: SmtpTlsMode;
+  user?: string;
+  pass?: string;
+}
+
+/**
+ * `smtp[s]://[user:pass@]host[:port][?tls=required|insecure]` → the endpoint. Throws an Error
+ * naming what is wrong, never the URL (it may hold a password); a bad one stops the start.
+ */
+export function parseSmtpUrl(text: string): SmtpEndpoint {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('SMTP URL is not a URL');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('SMTP URL must be smtp:// or smtps://');
+  const secure = url.protocol === 'smtps:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!host) throw new Error('SMTP URL has no host');
+  if ((url.pathname !== '' && url.pathname !== '/') || url.hash !== '') throw new Error('SMTP URL takes no path or fragment');
+  let asked: 'required' | 'insecure' | undefined;
+  for (const [key, value] of url.searchParams) {
+    if (key !== 'tls') throw new Error(`SMTP URL parameter ${key.slice(0, 40)} is unknown (only tls=required|insecure)`);
+    if (value !== 'required' && value !== 'insecure') throw new Error('SMTP URL parameter tls must be required or insecure');
+    if (asked !== undefined) throw new Error('SMTP URL parameter tls is given twice');
+    asked = value;
+  }
+  if (secure && asked !== undefined) throw new Error('smtps:// is always TLS; the tls parameter is for smtp:// only');
+  const endpoint: SmtpEndpoint = {
+    host,
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    tls: secure ? 'implicit'
+      : asked === 'required' ? 'required'
+        : asked === 'insecure' || isLoopbackHost(host) ? 'opportunistic' : 'required',
+  };
+  if (url.username !== '') {
+    endpoint.user = decodeURIComponent(url.username);
+    endpoint.pass = decodeURIComponent(url.password);
+  }
+  return endpoint;
 }

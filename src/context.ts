@@ -1,4 +1,5 @@
 /** Everything a route needs, built once in app.ts and passed down (never read from globals). */
+import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { SecretBox } from './crypto/secretbox.js';
@@ -15,6 +16,8 @@ export interface Context {
   readonly store: Store;
   readonly clock: Clock;
   readonly box: SecretBox;
+  /** The process's logger, made before everything else (app.ts createLogger). */
+  readonly log: FastifyBaseLogger;
   readonly links: LinkBuilder;
   readonly keys: KeyRing;
   readonly tokens: AccessTokens;

@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadAgentConfig, runAgent } from './agent/index.js';
+import { loadAgentConfig } from './agent/config.js';
+import { runAgent } from './agent/index.js';
 import { loadServerConfig } from './config.js';
 import { freePort } from './free-port.js';
 import { startServer } from './server.js';

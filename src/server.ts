@@ -6,9 +6,10 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { buildApp, buildContext } from './app.js';
+import { buildApp, buildContext, createLogger } from './app.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
+import { urlHost } from './net.js';
 import { bootstrap, bootstrapFile } from './platform/bootstrap.js';
 import { loadMasterKey, verifyMasterKey } from './platform/master-key.js';
 import { Store } from './store/db.js';
@@ -32,12 +33,13 @@ export interface RunningServer {
 export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
+  const log = createLogger(config);
   const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {
     await store.migrate();
     const box = loadMasterKey(config);
     await verifyMasterKey(store, box);
-    const deps = { config, store, box };
+    const deps = { config, store, box, log };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
     const app = await buildApp(deps, ctx);
@@ -59,7 +61,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const url = `http://${urlHost(config.host)}:${port}`;
     out(`OpenMFA listening on ${url} (${store.dialect === 'postgres' ? 'PostgreSQL' : `SQLite ${config.sqlitePath}`})`);
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);

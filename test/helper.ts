@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { after, before } from 'node:test';
 import { sql } from 'kysely';
 import { buildApp, buildContext } from '../src/app.js';
 import { ManualClock } from '../src/clock.js';
@@ -173,6 +174,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 }
 
 /** Makes an environment (as the administrator) and returns its id. */
+/**
+ * The usual suite set-up: one test server for the file, started before its tests (then handed
+ * to `ready`) and closed after them, whatever happened.
+ */
+export function useTestServer(ready: (server: TestServer) => unknown, options: TestServerOptions | (() => Promise<TestServerOptions>) = {}): void {
+  let server: TestServer | undefined;
+  before(async () => {
+    server = await startTestServer(typeof options === 'function' ? await options() : options);
+    await ready(server);
+  });
+  after(async () => {
+    await server?.close();
+  });
+}
+
 export async function createEnvironment(server: TestServer, name = 'test env'): Promise<string> {
   const res = await server.request('POST', '/v1/environments', { body: { name, region: 'NA', type: 'SANDBOX' } });
   if (res.status !== 201) throw new Error(`environment create failed: ${res.status} ${res.text}`);

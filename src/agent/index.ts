@@ -1,5 +1,6 @@
 /**
- * The PingID Desktop agent: entry points for the `openmfa agent` command and for tests.
+ * The PingID Desktop agent's entry point for the `openmfa agent` command (runAgent); the
+ * modules beside it are imported directly.
  *
  *   const config = loadAgentConfig(opts, process.env);
  *   await runAgent(config);
@@ -8,27 +9,6 @@ import { systemClock, type Clock } from '../clock.js';
 import type { AgentConfig } from './config.js';
 import { createAgent } from './server.js';
 
-export { loadAgentConfig, detectOs, agentEnvName, AgentConfigError, OS_TYPES } from './config.js';
-export type { AgentConfig, AgentFlags, AgentOs, OsType } from './config.js';
-export { openKeyStore, KeyStoreError, KeyStoreFull, OptionsReplayed, AnsweredFull, KEYSTORE_FILE, DEFAULT_MAX_CREDENTIALS, DEFAULT_MAX_ANSWERED } from './keystore.js';
-export type { KeyStore, KeyStoreLimits, StoredCredential, EcPrivateJwk, AnsweredOptions } from './keystore.js';
-export { JwksCache, parseJwks } from './jwks.js';
-export type { FetchLike, JwksOptions, KeyLookup } from './jwks.js';
-export { verifyOptions, isValidRpId, OPTIONS_TYP, AGENT_AUDIENCE } from './options.js';
-export type { OptionsClaims, OptionsKind, OptionsResult, OptionsFailure } from './options.js';
-export { checkOrigin, parseOrigin } from './origin.js';
-export type { OriginResult } from './origin.js';
-export { isTrustedIssuer, normaliseTrustEntry, canonicalIssuer, jwksUrlFor } from './trust.js';
-export {
-  createAgent,
-  AGENT_APPLICATION_ID,
-  AGENT_APPLICATION_NAME,
-  AGENT_VERSION,
-  AGENT_ISSUER,
-  ATTESTATION_TYP,
-  ASSERTION_TYP,
-} from './server.js';
-export type { Agent, CreateAgentOptions } from './server.js';
 
 export interface RunAgentOptions {
   clock?: Clock | undefined;

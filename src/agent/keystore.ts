@@ -7,7 +7,7 @@
  * `answered` lists the options JWTs the agent has answered (issuer and `jti`), each kept until
  * it could no longer be accepted (`exp` + the clock skew, epoch seconds), so the same options
  * are never answered twice — not even after a restart: a replayed creation options JWT would
- * otherwise write one more key each time (issue 13). A new credential and the options it
+ * otherwise write one more key each time (docs/pingid-desktop-protocol.md §1.2). A new credential and the options it
  * answers are written in ONE atomic write, so a crash cannot keep the key and forget the jti.
  * Both lists are bounded: at most `maxCredentials` keys (a clear error past it), and at most
  * `maxAnswered` unexpired answers (past it the agent refuses new options until some expire,

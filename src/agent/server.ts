@@ -27,7 +27,7 @@ import { JwksCache, type FetchLike } from './jwks.js';
 import { AnsweredFull, KeyStoreFull, OptionsReplayed, openKeyStore, type AnsweredOptions, type EcPrivateJwk, type KeyStore } from './keystore.js';
 import { checkOrigin, parseOrigin } from './origin.js';
 import { CLOCK_SKEW_SECONDS, MAX_JWT_BYTES, verifyOptions, type OptionsClaims, type OptionsKind } from './options.js';
-import { isLoopbackHost } from './trust.js';
+import { isLoopbackHost, urlHost } from '../net.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
@@ -77,8 +77,6 @@ class HttpError extends Error {
     this.code = code;
   }
 }
-
-const formatHost = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
 
 function singleHeader(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -158,7 +156,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const agentOs = config.os ?? detectOs();
   const jwks = new JwksCache({ trust: config.trust, clock, fetch: options.fetch });
-  const bindsLoopback = isLoopbackHost(formatHost(config.host));
+  const bindsLoopback = isLoopbackHost(config.host);
 
   let keystorePromise: Promise<KeyStore> | undefined = options.keystore ? Promise.resolve(options.keystore) : undefined;
   const getKeystore = (): Promise<KeyStore> => {
@@ -268,7 +266,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         credentialId,
         unitId: keystore.unitId,
         // No count in the default name: it would tell every issuer how many credentials this
-        // agent holds for others (issue 13).
+        // agent holds for others.
         nickname: config.nickname ?? `Desktop ${OS_LABEL[agentOs.type]}`,
         os: { type: agentOs.type, version: agentOs.version },
         model: {},
@@ -416,7 +414,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         });
       });
       const address = server.address() as AddressInfo;
-      return { url: `http://${formatHost(config.host)}:${address.port}` };
+      return { url: `http://${urlHost(config.host)}:${address.port}` };
     },
     close() {
       return new Promise<void>((resolve) => {

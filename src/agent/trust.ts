@@ -10,9 +10,7 @@
  * `https://host/`) trusts every path under it.
  */
 
-import { isLoopbackHost } from '../protocol/desktop.js';
-
-export { isLoopbackHost };
+import { isLoopbackHost } from '../net.js';
 
 export type TrustEntryResult = { ok: true; entry: string } | { ok: false; reason: string };
 

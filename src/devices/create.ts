@@ -4,33 +4,17 @@
  * device limit is checked, the device inserted and its pairing code queued — so parallel
  * creates cannot pass the limit together (quality bar R4), and no device exists without its code.
  */
-import { Type, type Static } from 'typebox';
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { maxDevicesReached, notFound } from '../http/errors.js';
-import { IdRef } from '../http/schemas.js';
 import { mfaSettings, resolvePolicy } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
 import type { DevicesTable } from '../store/schema.js';
-import { DEVICE_TYPES, presentDevice } from './model.js';
+import { presentDevice, type DeviceCreateInput } from './model.js';
 import { kinds } from './kinds.js';
 import type { UserDevicesInput } from './operation.js';
 import { addDevice } from './store.js';
 
-export const DeviceCreateInput = Type.Object({
-  type: Type.Enum(DEVICE_TYPES),
-  status: Type.Optional(Type.Enum(['ACTIVE', 'ACTIVATION_REQUIRED'])),
-  nickname: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  policy: Type.Optional(Type.Object({ id: IdRef().properties.id, type: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })),
-  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  email: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  testMode: Type.Optional(Type.Boolean()),
-  rp: Type.Optional(Type.Object({
-    id: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
-    name: Type.String({ minLength: 1, maxLength: 256 }),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false });
-export type DeviceCreateInput = Static<typeof DeviceCreateInput>;
 
 /** The body was validated (DeviceCreateInput) by the route. */
 export async function createDevice(ctx: Context, { environment, userId, body, now }: UserDevicesInput & { body: DeviceCreateInput }) {

@@ -8,8 +8,7 @@ import type { PolicyBody } from '../policies/defaults.js';
 import type { MethodFailure, PolicyRecord } from '../policies/model.js';
 import type { DevicesTable, EnvironmentsTable, UsersTable } from '../store/schema.js';
 import type { Attempt } from './attempts.js';
-import type { DeviceCreateInput } from './create.js';
-import type { DeviceExtra, DeviceType } from './model.js';
+import type { DeviceCreateInput, DeviceExtra, DeviceType } from './model.js';
 
 export interface CreateRequest {
   ctx: Context;

@@ -5,11 +5,11 @@
  * The public key, challenge hashes and sealed secrets are never part of a response: the
  * schema does not declare them, and the serializer drops what a schema does not declare.
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { link, type Links } from '../http/links.js';
-import { Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
+import { IdRef, Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
 import type { DevicesTable } from '../store/schema.js';
 
 export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2'] as const;
@@ -128,3 +128,19 @@ export function presentDevice(ctx: Context, row: DevicesTable) {
     ...(extra.testMode ? { testMode: true } : {}),
   };
 }
+
+/** The body of POST …/users/{userID}/devices (create.ts); the device kinds read it too. */
+export const DeviceCreateInput = Type.Object({
+  type: Type.Enum(DEVICE_TYPES),
+  status: Type.Optional(Type.Enum(['ACTIVE', 'ACTIVATION_REQUIRED'])),
+  nickname: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  policy: Type.Optional(Type.Object({ id: IdRef().properties.id, type: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })),
+  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  email: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  testMode: Type.Optional(Type.Boolean()),
+  rp: Type.Optional(Type.Object({
+    id: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+export type DeviceCreateInput = Static<typeof DeviceCreateInput>;

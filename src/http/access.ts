@@ -9,7 +9,6 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
-import type { AccessTokens } from '../platform/tokens.js';
 import type { Db } from '../store/db.js';
 import type { EnvironmentsTable } from '../store/schema.js';
 import { forbidden, notFound, unauthorized } from './errors.js';
@@ -39,14 +38,22 @@ interface Cached<T> {
 const TTL_MS = 5_000;
 const LIMIT = 10_000;
 
+/**
+ * What the access hook needs of the token service (platform/tokens.ts): the principal a bearer
+ * token was issued to, or why it is refused. Declared here so http/ does not import platform/.
+ */
+export interface TokenVerifier {
+  verify(token: string): Promise<{ ok: true; principal: { clientId: string; environmentId: string } } | { ok: false; reason: string }>;
+}
+
 export class Access {
   readonly #db: Db;
-  readonly #tokens: AccessTokens;
+  readonly #tokens: TokenVerifier;
   readonly #clock: Clock;
   readonly #apps = new Map<string, Cached<{ environmentId: string; managesAll: boolean; enabled: boolean } | undefined>>();
   readonly #envs = new Map<string, Cached<EnvironmentsTable | undefined>>();
 
-  constructor(db: Db, tokens: AccessTokens, clock: Clock) {
+  constructor(db: Db, tokens: TokenVerifier, clock: Clock) {
     this.#db = db;
     this.#tokens = tokens;
     this.#clock = clock;

@@ -55,7 +55,6 @@ export const MESSAGES = {
   UNAUTHORIZED: 'The request could not be completed. The access token is missing, invalid or expired.',
   FORBIDDEN: 'The request could not be completed. You do not have access to this resource.',
   NOT_FOUND: 'The request could not be completed. The requested resource was not found.',
-  METHOD_NOT_ALLOWED: 'The request could not be completed. The method is not allowed on this resource.',
   REQUEST_LIMITED: 'The request could not be completed. Too many requests were made; try again later.',
   UNEXPECTED_ERROR: 'The request could not be completed. An unexpected error occurred.',
   UNAVAILABLE: 'The request could not be completed. The service is temporarily unavailable.',
@@ -110,7 +109,7 @@ export const headersTooLarge = (): ApiError => new ApiError(431, 'INVALID_REQUES
 export const unauthorized = (message = 'The access token is missing, malformed, expired or not issued by this server'): ApiError =>
   new ApiError(401, 'ACCESS_FAILED', MESSAGES.UNAUTHORIZED, [{ code: 'INVALID_TOKEN', message }], { 'WWW-Authenticate': 'Bearer' });
 
-/** Same body whether the environment does not exist or is someone else's: a worker learns nothing of other environments (reference §9.3). */
+/** Same body whether the environment does not exist or is someone else's (reference §9.3). */
 export const forbidden = (): ApiError =>
   new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'The access token does not grant access to this environment' }]);
 
@@ -137,7 +136,6 @@ export const idempotencyKeyInFlight = (): ApiError =>
 
 export const notFound = (): ApiError => new ApiError(404, 'NOT_FOUND', MESSAGES.NOT_FOUND);
 
-export const methodNotAllowed = (): ApiError => new ApiError(405, 'METHOD_NOT_ALLOWED', MESSAGES.METHOD_NOT_ALLOWED);
 
 export const requestLimited = (retryAfterSeconds: number, detail: ErrorDetail): ApiError =>
   new ApiError(429, 'REQUEST_LIMITED', MESSAGES.REQUEST_LIMITED, [detail], { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });

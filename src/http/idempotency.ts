@@ -39,8 +39,9 @@ import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler, preHandlerAsyncHookHandler, preParsingAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
-import type { Context } from '../context.js';
-import type { OpenTransaction } from '../store/db.js';
+import type { Clock } from '../clock.js';
+import type { SecretBox } from '../crypto/secretbox.js';
+import type { OpenTransaction, Store } from '../store/db.js';
 import { mediaType } from './content-type.js';
 import { idempotencyKeyInFlight, idempotencyKeyReused, invalidValue } from './errors.js';
 import { parseStored } from './validation.js';
@@ -96,8 +97,8 @@ function keyOf(request: FastifyRequest): string {
   return value;
 }
 
-export function registerIdempotencyHooks(app: FastifyInstance, ctx: Context): void {
-  const { store, clock, box } = ctx;
+export function registerIdempotencyHooks(app: FastifyInstance, deps: { store: Store; clock: Clock; box: SecretBox }): void {
+  const { store, clock, box } = deps;
   let lastPurge = Number.NEGATIVE_INFINITY;
 
   // The raw body, as sent, is part of the request fingerprint.

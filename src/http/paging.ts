@@ -1,22 +1,12 @@
 /**
  * Cursor paging as PingOne describes it (reference §7.2): `limit`, an opaque URL-safe `cursor`
- * in `_links.next`/`prev`, `count` and `size`. Our cursor is a keyset position
- * (createdAt, id) and a direction, so pages stay stable while rows are added.
+ * in `_links.next`/`prev`, `count` and `size`. The cursor encodes a keyset position of
+ * store/cursor.ts and a direction.
  */
+import { pageOf, type ListOrder, type Page, type PageRequest, type Position } from '../store/cursor.js';
 import { invalidValue } from './errors.js';
 import { link, type Links } from './links.js';
 import { CONTROL } from './text.js';
-
-export interface Position {
-  createdAt: number;
-  id: string;
-}
-
-export interface PageRequest {
-  limit: number;
-  after?: Position;
-  before?: Position;
-}
 
 export function parsePageRequest(query: { limit?: string | undefined; cursor?: string | undefined }, maxLimit: number, defaultLimit = maxLimit): PageRequest {
   let limit = defaultLimit;
@@ -59,23 +49,6 @@ function decodeCursor(cursor: string): { d: 'a' | 'b'; at: Position } {
 const encodeCursor = (d: 'a' | 'b', p: Position): string =>
   Buffer.from(JSON.stringify({ d, t: p.createdAt, i: p.id })).toString('base64url');
 
-export interface Page<T> {
-  items: T[];
-  hasNext: boolean;
-  hasPrev: boolean;
-}
-
-/**
- * Given rows fetched with limit + 1 in the page's direction, trims the extra row and says
- * which neighbours exist. A page reached through a cursor always has a neighbour behind it.
- */
-export function toPage<T>(rows: T[], req: PageRequest): Page<T> {
-  const more = rows.length > req.limit;
-  const items = more ? rows.slice(0, req.limit) : rows;
-  if (req.before) return { items: items.reverse(), hasNext: true, hasPrev: more };
-  return { items, hasNext: more, hasPrev: req.after !== undefined };
-}
-
 /** `_links.self`, and `next`/`prev` with the same query but a new cursor. */
 export function pageLinks<T extends Position>(selfUrl: string, page: Page<T>, limit: number): Links {
   const url = new URL(selfUrl);
@@ -91,4 +64,26 @@ export function pageLinks<T extends Position>(selfUrl: string, page: Page<T>, li
   if (page.hasNext && last) links.next = withCursor(encodeCursor('a', last));
   if (page.hasPrev && first) links.prev = withCursor(encodeCursor('b', first));
   return links;
+}
+
+/**
+ * One PingOne collection page (reference §7.2) from a filtered query (before its select): the
+ * rows of the page in keyset order, the filtered total as `count`, and `_links.self`/`next`/`prev`.
+ */
+export async function collectionPage<R extends { created_at: number; id: string }, T>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  base: any,
+  page: PageRequest,
+  selfUrl: string,
+  name: string,
+  present: (row: R) => T,
+  order: ListOrder = 'oldest-first',
+): Promise<{ _links: Links; _embedded: Record<string, T[]>; count: number; size: number }> {
+  const { page: result, count } = await pageOf<R>(base, page, order);
+  return {
+    _links: pageLinks(selfUrl, result, page.limit),
+    _embedded: { [name]: result.items.map(present) },
+    count,
+    size: result.items.length,
+  };
 }

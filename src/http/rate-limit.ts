@@ -31,7 +31,6 @@ interface Counters {
   take(window: number, key: string, limit: number): Promise<boolean>;
   ready(): Promise<void>;
   close(): Promise<void>;
-  setLogger(log: FastifyBaseLogger): void;
 }
 
 class MemoryCounters implements Counters {
@@ -50,7 +49,6 @@ class MemoryCounters implements Counters {
   }
   async ready(): Promise<void> {}
   async close(): Promise<void> {}
-  setLogger(): void {}
 }
 
 /** One round trip: count, give the window's key a lifetime, compare. */
@@ -63,10 +61,11 @@ return 1
 
 class RedisCounters implements Counters {
   readonly #redis: Redis;
-  #log: FastifyBaseLogger | undefined;
+  readonly #log: FastifyBaseLogger | undefined;
   #lastWarning = 0;
 
-  constructor(url: string) {
+  constructor(url: string, log: FastifyBaseLogger | undefined) {
+    this.#log = log;
     this.#redis = new Redis(url, {
       // Never queue behind a dead connection: a request either counts now or passes.
       enableOfflineQueue: false,
@@ -77,10 +76,6 @@ class RedisCounters implements Counters {
     });
     this.#redis.on('error', (e: Error) => this.#warn('Redis is unreachable; rate limits are not enforced', e));
     this.#redis.defineCommand('openmfaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
-  }
-
-  setLogger(log: FastifyBaseLogger): void {
-    this.#log = log;
   }
 
   #warn(message: string, e: unknown): void {
@@ -127,11 +122,12 @@ export class RateLimiter {
   readonly #clock: Clock;
   readonly #counters: Counters;
 
-  constructor(config: ServerConfig, clock: Clock) {
+  /** `log` is where Redis trouble is reported (the app's logger, made before the limiter). */
+  constructor(config: ServerConfig, clock: Clock, log?: FastifyBaseLogger) {
     this.#limit = config.rateLimit;
     this.#ipLimit = Math.max(1, Math.floor(config.rateLimit * config.rateLimitIpShare));
     this.#clock = clock;
-    this.#counters = config.rateLimit > 0 && config.redisUrl ? new RedisCounters(config.redisUrl) : new MemoryCounters();
+    this.#counters = config.rateLimit > 0 && config.redisUrl ? new RedisCounters(config.redisUrl, log) : new MemoryCounters();
   }
 
   get enabled(): boolean {
@@ -158,9 +154,6 @@ export class RateLimiter {
 
   ready(): Promise<void> {
     return this.#counters.ready();
-  }
-  setLogger(log: FastifyBaseLogger): void {
-    this.#counters.setLogger(log);
   }
   close(): Promise<void> {
     return this.#counters.close();

@@ -27,7 +27,7 @@ export class RequestLog extends LogController {
 }
 
 /**
- * The one list of query parameters whose values never reach a log (issue #13, S8): OAuth and
+ * The one list of query parameters whose values never reach a log (docs/quality-bar.md S8): OAuth and
  * OIDC secrets (RFC 6749 §4.1.2 `code`, §10.3 tokens, `client_secret`; RFC 6750 §2.3
  * `access_token`), one-time codes and the PingID Desktop JWTs, and anything a client names
  * like a password, secret, token or key. The API takes none of them in a query string, but

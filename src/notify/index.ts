@@ -50,7 +50,7 @@ export interface NotifierOptions {
   webhookTimeoutMs?: number;
   /** Replaces the SMTP client; also turns SMTP on without an smtpUrl. */
   smtpTransport?: SmtpTransport;
-  /** Where delivery problems are logged; can also be attached later (attachNotifierLog). */
+  /** Where delivery problems are logged (the app's logger, made before the notifier). */
   log?: NotifyLog;
   /** Per-channel overrides of DAILY_LIMITS. */
   limits?: Partial<Record<Channel, number>>;
@@ -67,13 +67,6 @@ export interface OpenMfaNotifier extends Notifier {
   tick(): Promise<number>;
   /** Resolves when no attempt is in flight. */
   idle(): Promise<void>;
-  useLog(log: NotifyLog): void;
-}
-
-/** Gives a notifier made by createNotifier the app's logger; other notifiers are left alone. */
-export function attachNotifierLog(notifier: Notifier, log: NotifyLog): void {
-  const n = notifier as Partial<OpenMfaNotifier>;
-  if (typeof n.useLog === 'function') n.useLog(log);
 }
 
 const CONTROL = /[\x00-\x1f\x7f]/;
@@ -148,7 +141,7 @@ function webhookSender(webhook: WebhookSender): Sender {
 export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
   const { config, store, clock } = options;
   const limits: Record<Channel, number> = { ...DAILY_LIMITS, ...options.limits };
-  let log: NotifyLog = options.log ?? silentLog;
+  const log: NotifyLog = options.log ?? silentLog;
   let closed = false;
 
   const smtpUrl = config.smtpUrl;
@@ -176,7 +169,7 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
     clock,
     box: options.box,
     senders: (name) => [email, phone].find((s) => s.name === name && s.name !== 'outbox'),
-    log: () => log,
+    log,
     ...(options.backoffMs ? { backoffMs: options.backoffMs } : {}),
   });
 
@@ -233,10 +226,6 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
     drain: () => queue.drain(),
     tick: () => queue.tick(),
     idle: () => queue.idle(),
-
-    useLog(l) {
-      log = l;
-    },
 
     async close() {
       closed = true;

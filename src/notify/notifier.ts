@@ -1,5 +1,5 @@
 /**
- * One notifier for every OTP the server sends. Devices ask it to deliver; it
+ * One notifier for every OTP the server sends (README "Email, SMS, voice, WhatsApp and TOTP devices"). Devices ask it to deliver; it
  * picks the sender for the channel (SMTP for EMAIL when configured, a signed webhook for SMS,
  * VOICE and WHATSAPP when configured, else the outbox), enforces the per-user daily limits
  * (reference §7.4: 50 SMS, 50 emails), and records every message (the text only in the

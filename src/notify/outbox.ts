@@ -3,7 +3,6 @@
  * `messages` with sender `outbox`, which developers read at GET …/environments/{envId}/outbox
  * (routes.ts). This module also holds the outbox's queries.
  */
-import type { PageRequest } from '../http/paging.js';
 import type { Db } from '../store/db.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { Sender } from './sender.js';
@@ -17,19 +16,17 @@ export const outboxSender: Sender = {
 
 export type OutboxRow = MessagesTable & { body: string };
 
-export interface OutboxQuery {
-  /** Exact match; case-insensitive when it is an email address. */
-  recipient?: string | undefined;
-  page: PageRequest;
-}
-
 /**
  * A recipient as a query string carries it: an unencoded `+` arrives as a space, so a leading
  * space before a digit is read back as the `+` of an E.164 number.
  */
 export const recipientFromQuery = (value: string): string => value.replace(/^ (?=\d)/, '+').trim();
 
-function outboxOf(db: Db, environmentId: string, recipient: string | undefined) {
+/**
+ * The environment's outbox messages, filtered by recipient (exact; case-insensitive when it is
+ * an email address), before their select: routes.ts pages it newest first (store/cursor.ts).
+ */
+export function outboxOf(db: Db, environmentId: string, recipient: string | undefined) {
   let q = db.selectFrom('messages')
     .where('environment_id', '=', environmentId)
     .where('sender', '=', 'outbox')
@@ -40,29 +37,6 @@ function outboxOf(db: Db, environmentId: string, recipient: string | undefined) 
       : q.where('recipient', '=', recipient);
   }
   return q;
-}
-
-/**
- * One page, newest first: `after` (a next link) walks to older messages, `before` (a prev
- * link) to newer ones, fetched oldest-first and turned round by toPage. One row more than
- * the page tells whether a neighbour page exists.
- */
-export async function listOutbox(db: Db, environmentId: string, query: OutboxQuery): Promise<{ rows: OutboxRow[]; count: number }> {
-  const { page } = query;
-  const base = outboxOf(db, environmentId, query.recipient);
-  let q = base.selectAll();
-  const pos = page.after ?? page.before;
-  if (pos) {
-    const cmp = page.after ? '<' : '>';
-    q = q.where((eb) => eb.or([
-      eb('created_at', cmp, pos.createdAt),
-      eb.and([eb('created_at', '=', pos.createdAt), eb('id', cmp, pos.id)]),
-    ]));
-  }
-  const dir = page.before ? 'asc' : 'desc';
-  const rows = await q.orderBy('created_at', dir).orderBy('id', dir).limit(page.limit + 1).execute();
-  const { count } = await base.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-  return { rows: rows as OutboxRow[], count: Number(count) };
 }
 
 /**

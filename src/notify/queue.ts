@@ -62,7 +62,7 @@ export interface DeliveryQueueOptions {
   box: SecretBox;
   /** The sender of a row's `sender` name in this process (undefined: not configured here). */
   senders: (name: string) => Sender | undefined;
-  log: () => NotifyLog;
+  log: NotifyLog;
   /** Waits before each retry; their number bounds the attempts (1 + retries). */
   backoffMs?: readonly number[];
   leaseMs?: number;
@@ -75,7 +75,7 @@ export class DeliveryQueue {
   readonly #clock: Clock;
   readonly #box: SecretBox;
   readonly #senders: (name: string) => Sender | undefined;
-  readonly #log: () => NotifyLog;
+  readonly #log: NotifyLog;
   readonly #backoff: readonly number[];
   readonly #leaseMs: number;
   /** This queue's lease name: a process (or a test's notifier) that holds a row. */
@@ -165,7 +165,7 @@ export class DeliveryQueue {
           while (!this.#closed && (await this.#tick()) === BATCH) { /* a full batch: more may be due */ }
         } while (this.#again && !this.#closed);
       } catch (e) {
-        this.#log().error({ err: { message: (e as Error).message } }, 'delivery queue tick failed');
+        this.#log.error({ err: { message: (e as Error).message } }, 'delivery queue tick failed');
       }
     })();
     this.#running.add(run);
@@ -213,7 +213,7 @@ export class DeliveryQueue {
       message = JSON.parse(this.#box.open(row.message_sealed, sealContext(row.id))) as OutgoingMessage;
     } catch {
       // Sealed under another master key: no process with this key can ever send it.
-      this.#log().error(ref, 'queued message cannot be opened with this master key; dropped');
+      this.#log.error(ref, 'queued message cannot be opened with this master key; dropped');
       await mine().execute();
       return;
     }
@@ -241,7 +241,7 @@ export class DeliveryQueue {
       try {
         await sender.deliver(message, { id: row.id, createdAt: row.created_at });
         await mine().execute();
-        if (row.attempts > 1) this.#log().info(ref, 'message delivered');
+        if (row.attempts > 1) this.#log.info(ref, 'message delivered');
         return;
       } catch (e) {
         failure = e instanceof DeliveryFailed ? e : new DeliveryFailed(e instanceof Error ? e.message : String(e), false);
@@ -249,7 +249,7 @@ export class DeliveryQueue {
     }
     const reason = failure.message.slice(0, 300);
     if (failure.permanent) {
-      this.#log().warn({ ...ref, reason }, 'message refused by the delivery service; not retried');
+      this.#log.warn({ ...ref, reason }, 'message refused by the delivery service; not retried');
       // The record goes too: a refused message does not count against the daily limit.
       await this.#store.transaction(async (trx) => {
         const gone = await trx.deleteFrom('deliveries').where('id', '=', row.id).where('lease_owner', '=', this.#owner).executeTakeFirst();
@@ -258,17 +258,17 @@ export class DeliveryQueue {
       return;
     }
     if (row.attempts > this.#backoff.length) {
-      this.#log().error({ ...ref, reason }, 'message delivery failed; giving up');
+      this.#log.error({ ...ref, reason }, 'message delivery failed; giving up');
       await mine().execute();
       return;
     }
     const wait = Math.max(this.#backoff[row.attempts - 1]!, failure.retryAfterMs ?? 0);
     if (wait > MAX_RETRY_AFTER_MS) {
-      this.#log().warn({ ...ref, reason, retryAfterMs: failure.retryAfterMs }, 'delivery service asked to retry too late; message dropped');
+      this.#log.warn({ ...ref, reason, retryAfterMs: failure.retryAfterMs }, 'delivery service asked to retry too late; message dropped');
       await mine().execute();
       return;
     }
-    this.#log().info({ ...ref, reason, retryInMs: wait }, 'message not delivered; retrying');
+    this.#log.info({ ...ref, reason, retryInMs: wait }, 'message not delivered; retrying');
     await db.updateTable('deliveries')
       .set({ next_attempt_at: this.#clock.now() + wait, lease_owner: null, lease_until: null, last_error: reason })
       .where('id', '=', row.id).where('lease_owner', '=', this.#owner)

@@ -12,10 +12,10 @@ import { Type } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { environmentOf } from '../http/access.js';
-import { pageLinks, parsePageRequest, toPage } from '../http/paging.js';
+import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, EnvParams, NoContent, PageQuery, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { clearOutbox, listOutbox, recipientFromQuery, type OutboxRow } from './outbox.js';
+import { clearOutbox, outboxOf, recipientFromQuery, type OutboxRow } from './outbox.js';
 
 export const OutboxMessageSchema = Type.Object({
   id: Type.String(),
@@ -57,14 +57,7 @@ export function registerOutboxRoutes(app: App, ctx: Context): void {
     const environment = environmentOf(request);
     const page = parsePageRequest(request.query, MAX_LIMIT);
     const recipient = request.query.recipient === undefined ? undefined : recipientFromQuery(request.query.recipient);
-    const { rows, count } = await listOutbox(store.db, environment.id, { recipient, page });
-    const result = toPage(rows.map((r) => ({ ...r, createdAt: r.created_at })), page);
-    return {
-      _links: pageLinks(ctx.config.publicUrl + request.url, result, page.limit),
-      _embedded: { messages: result.items.map(presentOutboxMessage) },
-      count,
-      size: result.items.length,
-    };
+    return collectionPage(outboxOf(store.db, environment.id, recipient), page, ctx.config.publicUrl + request.url, 'messages', presentOutboxMessage, 'newest-first');
   });
 
   app.delete('/v1/environments/:envId/outbox', {

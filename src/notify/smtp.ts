@@ -3,8 +3,9 @@
  * per message; MIME, RFC 2047 encoding, dot-stuffing, AUTH and STARTTLS are its work).
  *
  * What this file decides is when the message may travel in clear text: never to a relay that
- * is not on loopback, unless the operator says so (issue 13 — codes were sent in clear text
- * when a relay did not offer STARTTLS, which anyone on the path can strip, RFC 3207 §6):
+ * is not on loopback, unless the operator says so (a relay that does not offer STARTTLS would
+ * otherwise get the codes in clear text, and anyone on the path can strip the offer, RFC 3207 §6).
+ * The URL's grammar is config.ts's parseSmtpUrl:
  *
  *   smtps://host[:465]        TLS from the first byte (implicit TLS, RFC 8314 §3.3).
  *   smtp://host[:587]         STARTTLS required: a relay that does not offer it, or whose
@@ -26,9 +27,9 @@
  * header or a command. Errors name the SMTP step and the relay's reply, never the message text
  * or the credentials.
  */
-import { isIP } from 'node:net';
 import type tls from 'node:tls';
 import type { Transporter } from 'nodemailer';
+import { parseSmtpUrl, type SmtpEndpoint, type SmtpTlsMode } from '../config.js';
 
 export interface MailMessage {
   /** The From header as configured, e.g. `OpenMFA <no-reply@example.com>`. */
@@ -72,58 +73,6 @@ export class SmtpError extends Error {
     this.code = code;
     this.permanent = code !== undefined && code >= 500;
   }
-}
-
-/** How the connection is protected; see the header. */
-export type SmtpTlsMode = 'implicit' | 'required' | 'opportunistic';
-
-export interface SmtpEndpoint {
-  host: string;
-  port: number;
-  tls: SmtpTlsMode;
-  user?: string;
-  pass?: string;
-}
-
-export const isLoopbackHost = (host: string): boolean =>
-  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-
-/**
- * `smtp[s]://[user:pass@]host[:port][?tls=required|insecure]` → the endpoint. Throws an Error
- * naming what is wrong; config.ts calls it at start, so a bad URL stops the start.
- */
-export function parseSmtpUrl(text: string): SmtpEndpoint {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error('SMTP URL is not a URL');
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('SMTP URL must be smtp:// or smtps://');
-  const secure = url.protocol === 'smtps:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!host) throw new Error('SMTP URL has no host');
-  if ((url.pathname !== '' && url.pathname !== '/') || url.hash !== '') throw new Error('SMTP URL takes no path or fragment');
-  let asked: 'required' | 'insecure' | undefined;
-  for (const [key, value] of url.searchParams) {
-    if (key !== 'tls') throw new Error(`SMTP URL parameter ${key.slice(0, 40)} is unknown (only tls=required|insecure)`);
-    if (value !== 'required' && value !== 'insecure') throw new Error('SMTP URL parameter tls must be required or insecure');
-    if (asked !== undefined) throw new Error('SMTP URL parameter tls is given twice');
-    asked = value;
-  }
-  if (secure && asked !== undefined) throw new Error('smtps:// is always TLS; the tls parameter is for smtp:// only');
-  const endpoint: SmtpEndpoint = {
-    host,
-    port: url.port ? Number(url.port) : secure ? 465 : 587,
-    tls: secure ? 'implicit'
-      : asked === 'required' ? 'required'
-        : asked === 'insecure' || isLoopbackHost(host) ? 'opportunistic' : 'required',
-  };
-  if (url.username !== '') {
-    endpoint.user = decodeURIComponent(url.username);
-    endpoint.pass = decodeURIComponent(url.password);
-  }
-  return endpoint;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;

@@ -1,5 +1,5 @@
 /**
- * Worker applications (issue 2 §4): the application ID is the client ID. The secret is shown
+ * Worker applications: the application ID is the client ID. The secret is shown
  * when the application is made and at PingOne's `GET …/applications/{id}/secret`; it is kept
  * twice, as a SHA-256 hash that the token endpoint compares and sealed under the master key
  * for that read. It is never logged.
@@ -12,11 +12,10 @@ import { sha256Hex } from '../crypto/hash.js';
 import { newId, newSecret } from '../crypto/random.js';
 import { adminSecretRefused, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
-import { parsePageRequest } from '../http/paging.js';
+import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
-import { collectionPage } from '../store/keyset.js';
 import type { ApplicationsTable } from '../store/schema.js';
 
 export const AUTH_METHODS = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'] as const;

@@ -10,11 +10,10 @@ import { newId } from '../crypto/random.js';
 import { invalidValue, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { parsePageRequest } from '../http/paging.js';
+import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { isUniqueViolation, type Db } from '../store/db.js';
-import { collectionPage } from '../store/keyset.js';
 import type { PopulationsTable } from '../store/schema.js';
 import { parseStored } from '../http/validation.js';
 

@@ -1,9 +1,10 @@
 /**
  * The PingID Desktop protocol's fixed values, the rp.id rule and the origin rule, shared by the
- * server and the agent so that both enforce one definition (shared/design/pingid-desktop-protocol.md).
+ * server and the agent so that both enforce one definition (docs/pingid-desktop-protocol.md).
  */
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
+import { isLoopbackHost } from '../net.js';
 
 type Tldts = typeof import('tldts');
 let tldts: Tldts | undefined;
@@ -21,9 +22,6 @@ export const TYP = {
 export const AGENT_AUDIENCE = 'pingid-desktop';
 export const AGENT_ISSUER = 'pingid-desktop';
 export const CLOCK_SKEW_S = 60;
-
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-export const isLoopbackHost = (hostname: string): boolean => LOOPBACK.has(hostname.toLowerCase());
 
 export type OriginCheck = { ok: true; origin: string } | { ok: false; reason: string };
 

@@ -351,7 +351,7 @@ export class Store {
 
 /**
  * The store cannot write or cannot be reached — a condition of the machine, not of the
- * request (issue #13): SQLite's full disk, I/O errors, a read-only or unopenable file, no
+ * request (docs/quality-bar.md, Reliability): SQLite's full disk, I/O errors, a read-only or unopenable file, no
  * memory, a lock not released within busy_timeout; PostgreSQL's connection exceptions (class
  * 08), insufficient resources (53: disk full 53100, out of memory, too many connections),
  * operator intervention (57P: shutdown, cannot connect now), system errors (58), and a lost
@@ -419,6 +419,3 @@ export function isForeignKeyViolation(e: unknown): boolean {
   const err = e as { code?: string } | null;
   return err?.code === '23503' || err?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
-
-/** Case-insensitive LIKE prefix pattern with the wildcard characters escaped. */
-export const likePrefix = (value: string): string => value.replace(/[\\%_]/g, (c) => '\\' + c) + '%';

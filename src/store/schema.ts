@@ -3,7 +3,6 @@
  * PostgreSQL, parsed back to numbers in db.ts); booleans are 0/1 integers and structured
  * fields are JSON text, so one query serves both databases unchanged.
  */
-import type { Generated } from 'kysely';
 
 export interface EnvironmentsTable {
   id: string;
@@ -201,4 +200,3 @@ export interface IdempotencyKeysTable {
 }
 
 /** Kept so that a future auto-increment column reads naturally. */
-export type Serial = Generated<number>;

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { ManualClock, epochSeconds } from '../../src/clock.js';
 import { encode as b64u } from '../../src/crypto/base64url.js';
 import type { Alg } from '../../src/crypto/jws.js';
@@ -238,4 +239,28 @@ export async function startAgent(options: {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+export interface AgentStack {
+  issuer: FakeIssuer;
+  agent: TestAgent;
+  clock: ManualClock;
+}
+
+/**
+ * The agent suites' set-up: a fake issuer and an agent trusting it on a ManualClock, started
+ * before the file's tests (then handed to `ready`) and closed after them.
+ */
+export function useAgent(ready: (stack: AgentStack) => unknown): void {
+  let stack: AgentStack | undefined;
+  before(async () => {
+    const issuer = await startIssuer();
+    const clock = new ManualClock();
+    stack = { issuer, clock, agent: await startAgent({ trust: [issuer.iss], clock }) };
+    await ready(stack);
+  });
+  after(async () => {
+    await stack?.agent.close();
+    await stack?.issuer.close();
+  });
 }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock, epochSeconds } from '../../src/clock.js';
 import { compactVerify, EmbeddedJWK } from 'jose';
 import { decodeCompact } from '../../src/crypto/jws.js';
 import { AGENT_APPLICATION_ID, AGENT_VERSION } from '../../src/agent/server.js';
-import { LOCAL_ORIGIN, request, signOptions, startAgent, startIssuer, type FakeIssuer, type TestAgent } from './helpers.js';
+import { LOCAL_ORIGIN, request, signOptions, startAgent, type FakeIssuer, type TestAgent, useAgent } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -13,15 +13,7 @@ let issuer: FakeIssuer;
 let agent: TestAgent;
 let clock: ManualClock;
 
-before(async () => {
-  issuer = await startIssuer();
-  clock = new ManualClock();
-  agent = await startAgent({ trust: [issuer.iss], clock });
-});
-after(async () => {
-  await agent.close();
-  await issuer.close();
-});
+useAgent((stack) => ({ issuer, agent, clock } = stack));
 
 test('register: a valid creation options JWT yields a self-attested P-256 credential bound to challenge, origin and issuer', async () => {
   const { jwt, claims } = (await signOptions(issuer, clock));

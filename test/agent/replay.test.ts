@@ -10,26 +10,18 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { AgentConfigError, loadAgentConfig } from '../../src/agent/config.js';
 import { AnsweredFull, DEFAULT_MAX_CREDENTIALS, OptionsReplayed, openKeyStore } from '../../src/agent/keystore.js';
 import { decodeCompact } from '../../src/crypto/jws.js';
-import { signOptions, startAgent, startIssuer, tempDir, type FakeIssuer, type Response, type TestAgent } from './helpers.js';
+import { signOptions, startAgent, tempDir, type FakeIssuer, type Response, type TestAgent, useAgent } from './helpers.js';
 
 let issuer: FakeIssuer;
 let clock: ManualClock;
 let agent: TestAgent;
 
-before(async () => {
-  issuer = await startIssuer();
-  clock = new ManualClock();
-  agent = await startAgent({ trust: [issuer.iss], clock });
-});
-after(async () => {
-  await agent.close();
-  await issuer.close();
-});
+useAgent((stack) => ({ issuer, agent, clock } = stack));
 
 interface OnDisk { credentials: Array<{ credentialId: string }>; answered: Array<{ issuer: string; jti: string; until: number }> }
 const onDisk = async (a: TestAgent): Promise<OnDisk> => JSON.parse(await readFile(path.join(a.stateDir, 'keystore.json'), 'utf8')) as OnDisk;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { encode as b64u } from '../../src/crypto/base64url.js';
 import {
@@ -23,6 +23,7 @@ import {
   type FakeIssuer,
   type Response,
   type TestAgent,
+  useAgent,
 } from './helpers.js';
 
 let issuer: FakeIssuer;
@@ -30,18 +31,14 @@ let untrusted: FakeIssuer;
 let agent: TestAgent;
 let clock: ManualClock;
 
-before(async () => {
-  issuer = await startIssuer();
+useAgent(async (stack) => {
+  ({ issuer, agent, clock } = stack);
   untrusted = await startIssuer();
-  clock = new ManualClock();
-  agent = await startAgent({ trust: [issuer.iss], clock });
   // Warm the JWKS cache so "no fetch" assertions below are about the attack, not the cache.
   assert.equal((await agent.post('/register', (await signOptions(issuer, clock)).jwt)).status, 200);
 });
 after(async () => {
-  await agent.close();
-  await issuer.close();
-  await untrusted.close();
+  await untrusted?.close();
 });
 
 async function storedCount(): Promise<number> {

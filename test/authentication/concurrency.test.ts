@@ -6,32 +6,20 @@
  * every file that starts a test server on both); the desktop race uses the REAL agent.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { totpCode } from '../support/rfc6238.js';
-import { freePort } from '../../src/free-port.js';
-import { startTestServer, type Response, type TestServer } from '../helper.js';
+
+import { type Response, type TestServer } from '../helper.js';
 import { MSG, wrongCodes } from '../devices/otp-support.js';
 import {
-  CT, EMAIL_LOCK_MS, UNLOCKED, act, agentAssertion, checkAssertion, checkOtp, emailDevice, flowRow, listenOn, lockState, newTenant, newUser,
-  pairDesktop, readFlow, startFlow, startRealAgent, totpDevice, type RealAgent, type Tenant,
+  CT, EMAIL_LOCK_MS, UNLOCKED, act, agentAssertion, checkAssertion, checkOtp, emailDevice, flowRow, lockState, newUser, pairDesktop, readFlow, startFlow, totpDevice, type RealAgent, type Tenant, useDesktopStack,
 } from './support.js';
 
 let server: TestServer;
 let t: Tenant;
 let agent: RealAgent;
-
-before(async () => {
-  const port = await freePort();
-  server = await startTestServer({ publicUrl: `http://127.0.0.1:${port}` });
-  await listenOn(server, port);
-  t = await newTenant(server, 'concurrency');
-  agent = await startRealAgent(server);
-});
-after(async () => {
-  await agent?.close();
-  await server?.close();
-});
+useDesktopStack('concurrency', (stack) => ({ server, t, agent } = stack));
 
 const N = 20;
 

@@ -8,34 +8,20 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { freePort } from '../../src/free-port.js';
-import { startTestServer, type Response, type TestServer } from '../helper.js';
+import type { Response, TestServer } from '../helper.js';
 import { hs256, rawToken } from '../agent/helpers.js';
 import { newCredential } from '../devices/desktop-fixtures.js';
 import { assertError, assertRequestFailed, MSG } from '../devices/otp-support.js';
 import {
-  CT, DESKTOP_LOCK_MS, EXPIRED_ERROR, FLOW_LIFETIME_MS, OPTIONS_LIFETIME_MS, ORIGIN, UNLOCKED, act, agentAssertion, assertFlowStatus, b64u,
-  blockDevice, checkAssertion, desktopSummary, flowBody, flowRow, handAssertion, headerOf, listenOn, lockState, newTenant, newUser, pairDesktop,
-  readFlow, selectDevice, startFlow, startRealAgent, unlockDevice, type PairedDesktop, type RealAgent, type Tenant,
+  CT, DESKTOP_LOCK_MS, EXPIRED_ERROR, FLOW_LIFETIME_MS, OPTIONS_LIFETIME_MS, ORIGIN, UNLOCKED, act, agentAssertion, assertFlowStatus, b64u, blockDevice, checkAssertion, desktopSummary, flowBody, flowRow, handAssertion, headerOf, lockState, newUser, pairDesktop, readFlow, selectDevice, startFlow, unlockDevice, type PairedDesktop, type RealAgent, type Tenant, useDesktopStack,
 } from './support.js';
 
 let server: TestServer;
 let t: Tenant;
 let agent: RealAgent;
-
-before(async () => {
-  const port = await freePort();
-  server = await startTestServer({ publicUrl: `http://127.0.0.1:${port}` });
-  await listenOn(server, port);
-  t = await newTenant(server, 'desktop threats');
-  agent = await startRealAgent(server);
-});
-after(async () => {
-  await agent?.close();
-  await server?.close();
-});
+useDesktopStack('desktop threats', (stack) => ({ server, t, agent } = stack));
 
 interface DesktopFlow {
   userId: string;

@@ -6,30 +6,17 @@
  * the waiting flow finish. The desktop device is paired through the real agent.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { freePort } from '../../src/free-port.js';
-import { startTestServer, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import type { TestServer } from '../helper.js';
 import { assertRequestFailed } from '../devices/otp-support.js';
 import {
-  agentAssertion, assertFlowStatus, checkAssertion, checkOtp, createPolicy, emailDevice, flowRow, listenOn, lockState, newTenant, newUser,
-  pairDesktop, readFlow, selectDevice, startFlow, startRealAgent, type RealAgent, type Tenant,
+  agentAssertion, assertFlowStatus, checkAssertion, checkOtp, createPolicy, emailDevice, flowRow, lockState, newUser, pairDesktop, readFlow, selectDevice, startFlow, type RealAgent, type Tenant, useDesktopStack,
 } from './support.js';
 
 let server: TestServer;
 let t: Tenant;
 let agent: RealAgent;
-
-before(async () => {
-  const port = await freePort();
-  server = await startTestServer({ publicUrl: `http://127.0.0.1:${port}` });
-  await listenOn(server, port);
-  t = await newTenant(server, 'disabled users');
-  agent = await startRealAgent(server);
-});
-after(async () => {
-  await agent?.close();
-  await server?.close();
-});
+useDesktopStack('disabled users', (stack) => ({ server, t, agent } = stack));
 
 const DISABLED = { code: 'USER_DISABLED', target: 'user.id', message: 'The user is disabled (enabled: false) and cannot authenticate' };
 

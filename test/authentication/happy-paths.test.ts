@@ -7,34 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ASSERTION_TYP } from '../../src/agent/server.js';
 import { decode as b64uDecode } from '../../src/crypto/base64url.js';
 import { totpCode } from '../support/rfc6238.js';
-import { freePort } from '../../src/free-port.js';
-import { startTestServer, withoutVolatile, type TestServer } from '../helper.js';
+
+import { withoutVolatile, type TestServer } from '../helper.js';
 import { latestCode, outbox } from '../devices/otp-support.js';
 import {
-  CT, ORIGIN, RP, agentAssertion, checkAssertion, checkOtp, claimsOf, desktopSummary, emailDevice, emailSummary, flowBody, flowRow, headerOf,
-  lockState, listenOn, newTenant, newUser, pairDesktop, readFlow, startFlow, startRealAgent, totpDevice, totpSummary, verifiedOptions, UNLOCKED,
-  type RealAgent, type Tenant,
+  CT, ORIGIN, RP, agentAssertion, checkAssertion, checkOtp, claimsOf, desktopSummary, emailDevice, emailSummary, flowBody, flowRow, headerOf, lockState, newUser, pairDesktop, readFlow, startFlow, totpDevice, totpSummary, verifiedOptions, UNLOCKED, type RealAgent, type Tenant, useDesktopStack,
 } from './support.js';
 
 let server: TestServer;
 let t: Tenant;
 let agent: RealAgent;
-
-before(async () => {
-  const port = await freePort();
-  server = await startTestServer({ publicUrl: `http://127.0.0.1:${port}` });
-  await listenOn(server, port);
-  t = await newTenant(server, 'happy paths');
-  agent = await startRealAgent(server);
-});
-after(async () => {
-  await agent?.close();
-  await server?.close();
-});
+useDesktopStack('happy paths', (stack) => ({ server, t, agent } = stack));
 
 test('PingID Desktop through the real agent: ASSERTION_REQUIRED with request options as protocol §2.1 says → /authenticate → assertion.check → COMPLETED', async () => {
   const user = await newUser(t, 'alice.desktop');

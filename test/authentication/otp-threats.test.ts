@@ -6,10 +6,10 @@
  * device's lock, refusals on the flow's state do not.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { totpCode } from '../support/rfc6238.js';
-import { startTestServer, type Response, type TestServer } from '../helper.js';
+import { useTestServer, type Response, type TestServer } from '../helper.js';
 import { assertError, assertRequestFailed, MSG, wrongCodes } from '../devices/otp-support.js';
 import {
   CT, EMAIL_LOCK_MS, EXPIRED_ERROR, FLOW_LIFETIME_MS, UNLOCKED, act, assertFlowStatus, blockDevice, checkOtp, createPolicy, emailDevice, emailSummary,
@@ -19,12 +19,9 @@ import {
 let server: TestServer;
 let t: Tenant;
 
-before(async () => {
-  server = await startTestServer();
+useTestServer(async (s) => {
+  server = s;
   t = await newTenant(server, 'otp threats');
-});
-after(async () => {
-  await server?.close();
 });
 
 const WRONG = { code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' };

@@ -5,10 +5,10 @@
  * once its lock has ended; and every ID of another environment is "not found".
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { totpCode } from '../support/rfc6238.js';
-import { createUser, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createUser, type TestServer } from '../helper.js';
 import { assertError, assertInvalidData, assertRequestFailed, assertUnsupported, wrongCodes } from '../devices/otp-support.js';
 import {
   CT, EMAIL_LOCK_MS, TOTP_LOCK_MS, act, assertFlowStatus, blockDevice, checkOtp, createPolicy, emailDevice, emailSummary, flowBody, flowRow,
@@ -20,14 +20,11 @@ let t: Tenant;
 let other: Tenant;
 let prompt: string;
 
-before(async () => {
-  server = await startTestServer();
+useTestServer(async (s) => {
+  server = s;
   t = await newTenant(server, 'selection');
   other = await newTenant(server, 'other tenant');
   prompt = await createPolicy(t, { authentication: { deviceSelection: 'PROMPT_TO_SELECT' } });
-});
-after(async () => {
-  await server?.close();
 });
 
 const NOT_FOUND = 'The request could not be completed. The requested resource was not found.';

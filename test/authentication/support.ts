@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { loadAgentConfig } from '../../src/agent/config.js';
 import { KEYSTORE_FILE, type EcPrivateJwk } from '../../src/agent/keystore.js';
 import { AGENT_APPLICATION_ID, AGENT_VERSION, createAgent, type Agent } from '../../src/agent/server.js';
@@ -18,7 +19,8 @@ import { epochSeconds, iso } from '../../src/clock.js';
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { signJws } from '../support/jws.js';
 import { TYP } from '../../src/protocol/desktop.js';
-import { createEnvironment, createUser, createWorker, type RequestOptions, type Response, type TestServer } from '../helper.js';
+import { freePort } from '../../src/free-port.js';
+import { createEnvironment, createUser, createWorker, startTestServer, type RequestOptions, type Response, type TestServer } from '../helper.js';
 import { request as rawRequest } from '../agent/helpers.js';
 
 export const CT = {
@@ -373,3 +375,31 @@ export function handAssertion(requestOptions: string, credential: { credentialId
 }
 
 export const b64u = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+export interface DesktopStack {
+  server: TestServer;
+  t: Tenant;
+  agent: RealAgent;
+}
+
+/**
+ * The authentication suites' set-up: a server listening on the port its public URL names, a
+ * tenant called `name`, and the real agent trusting it — started before the file's tests and
+ * closed after them.
+ */
+export function useDesktopStack(name: string, ready: (stack: DesktopStack) => void): void {
+  let server: TestServer | undefined;
+  let agent: RealAgent | undefined;
+  before(async () => {
+    const port = await freePort();
+    server = await startTestServer({ publicUrl: `http://127.0.0.1:${port}` });
+    await listenOn(server, port);
+    const t = await newTenant(server, name);
+    agent = await startRealAgent(server);
+    ready({ server, t, agent });
+  });
+  after(async () => {
+    await agent?.close();
+    await server?.close();
+  });
+}

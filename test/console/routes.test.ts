@@ -7,17 +7,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ASSETS, CONSOLE_CSP, CONSOLE_DIR } from '../../src/console/routes.js';
-import { startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, type TestServer } from '../helper.js';
 
 let server: TestServer;
 
-before(async () => {
-  server = await startTestServer();
-});
-after(async () => {
-  await server?.close();
+useTestServer(async (s) => {
+  server = s;
 });
 
 const get = (url: string, headers: Record<string, string> = {}) => server.app.inject({ method: 'GET', url, headers });

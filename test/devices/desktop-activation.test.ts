@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { decode as b64uDecode } from '../../src/crypto/base64url.js';
 import { compactVerify, importJWK, type JWK } from 'jose';
-import { createUser, startTestServer, withoutVolatile, type TestServer } from '../helper.js';
+import { useTestServer, createUser, startTestServer, withoutVolatile, type TestServer } from '../helper.js';
 import { attest, claimsOf, headerOf, pendingDesktop } from './desktop-fixtures.js';
 import { activate, assertUnchanged, deviceRow, expectError, snapshot } from './expect.js';
 
@@ -49,14 +49,7 @@ function seedFor(server: TestServer, ids: { env: string; user: string; device: s
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const devicesOf = (userId: string) => `/v1/environments/${env}/users/${userId}/devices`;
 

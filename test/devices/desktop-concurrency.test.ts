@@ -5,21 +5,14 @@
  * and on PostgreSQL (scripts/test.mjs runs every file that starts a test server on both).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startTestServer, type Response, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, type Response, type TestServer } from '../helper.js';
 import { attest, newCredential, pendingDesktop } from './desktop-fixtures.js';
 import { activate, deviceRow, expectError } from './expect.js';
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 function losersRefused(results: Response[]): void {
   for (const r of results) {

@@ -8,22 +8,15 @@
  * private section (`github.io`) alike.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ConfigError, loadServerConfig } from '../../src/config.js';
-import { createUser, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createUser, startTestServer, type TestServer } from '../helper.js';
 import { claimsOf } from './desktop-fixtures.js';
 import { expectError } from './expect.js';
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const PUBLIC_SUFFIXES = ['eu', 'co.uk', 'github.io', 'com', 'intranet'];
 const ADDRESSES = ['1.2.3.4', '10.0.0.1', '192.168.1.10', '[::ffff:7f00:1]', '[0:0:0:0:0:0:0:1]', '::ffff:127.0.0.1', '[fe80::1]', '127.0.0.2', '127.1'];

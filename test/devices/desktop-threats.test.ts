@@ -4,24 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { forgeJws } from '../support/jws.js';
 import { TYP } from '../../src/protocol/desktop.js';
-import { createEnvironment, createUser, createWorker, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, createUser, createWorker, type TestServer } from '../helper.js';
 import { ACTIVATE, attest, claimsOf, newCredential, pendingDesktop, type AttestationOptions } from './desktop-fixtures.js';
 import { activate, assertUnchanged, deviceRow, expectError, snapshot } from './expect.js';
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const b64json = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** An attestation for `options`, made now by the server's clock. */

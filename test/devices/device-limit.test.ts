@@ -4,20 +4,13 @@
  * `maxAllowedDevices` devices and the rest get the documented LIMIT_EXCEEDED body.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createUser, startTestServer, withoutVolatile, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, createUser, withoutVolatile, type TestServer } from '../helper.js';
 import { expectError } from './expect.js';
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const LIMIT_BODY = (maximumAllowed: number) => ({
   id: '<id>',

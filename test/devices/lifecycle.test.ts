@@ -4,9 +4,9 @@
  * activate link. Time is the harness's ManualClock.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { createEnvironment, startTestServer, type TestServer } from '../helper.js';
+import { createEnvironment, useTestServer, type TestServer } from '../helper.js';
 import {
   CT, MSG, WRONG_OTP, action, activate, assertError, assertInvalidData, assertRequestFailed, assertUnchanged, assertUnsupported,
   createPolicy, deviceBody, deviceCount, deviceRow, locked, newUser, otherCode, putMfaSettings, snapshot, type UserDevices,
@@ -14,14 +14,7 @@ import {
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const PHONE_PATTERN = { allowedPattern: '^\\+[1-9][0-9 .()-]{6,}$' };
 

@@ -4,22 +4,15 @@
  * reorder or until deletes leave one active device; `expand=order`; list filters.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startTestServer, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, type TestServer } from '../helper.js';
 import {
   CT, MSG, activate, assertError, assertInvalidData, assertUnsupported, deviceBody, newUser, type UserDevices,
 } from './otp-support.js';
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 /** An ACTIVE device made at the clock's time; the clock then moves on a second. */
 async function activeDevice(u: UserDevices, body: Record<string, unknown> = { type: 'EMAIL', email: 'someone@example.com' }): Promise<string> {

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { iso } from '../../src/clock.js';
 import type { DevicesTable } from '../../src/store/schema.js';
 import { createUser, type Response, type TestServer } from '../helper.js';
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { assertError as assertWholeError, MSG, type ExpectedDetail as Detail } from '../support/errors.js';
 
 export const CT = {
   activate: 'application/vnd.pingidentity.device.activate+json',
@@ -20,45 +19,12 @@ export const CT = {
   orderRemove: 'application/vnd.pingidentity.devices.order.remove+json',
 } as const;
 
-export const MSG = {
-  INVALID_DATA: 'The request could not be completed. One or more validation errors were in the request.',
-  REQUEST_FAILED: 'The request could not be completed. There was an issue processing the request.',
-  UNSUPPORTED_MEDIA_TYPE: 'The request could not be completed. The Content-Type of the request is not supported here.',
-  NOT_FOUND: 'The request could not be completed. The requested resource was not found.',
-} as const;
+export { MSG, UUID } from '../support/errors.js';
+export type { ExpectedDetail as Detail } from '../support/errors.js';
 
-export interface Detail {
-  code: string;
-  target?: string;
-  message: string | RegExp;
-  innerError?: Record<string, unknown>;
-}
-
-/**
- * The status, and the whole error body apart from its `id` (a UUID). A detail's message may be
- * given as a RegExp; everything else is compared exactly.
- */
-export function assertError(res: Response, status: number, code: string, message: string, details?: Detail[]): void {
-  assert.equal(res.status, status, res.text);
-  assert.match(String(res.headers['content-type']), /^application\/json/);
-  const { id, details: got, ...rest } = res.body as { id: string; details?: Array<Record<string, unknown>> };
-  assert.match(id, UUID);
-  assert.deepEqual(rest, { code, message }, res.text);
-  if (details === undefined) {
-    assert.equal(got, undefined, res.text);
-    return;
-  }
-  assert.ok(Array.isArray(got), res.text);
-  assert.equal(got.length, details.length, res.text);
-  details.forEach((d, i) => {
-    const { message: m, ...fixed } = d;
-    const { message: gm, ...gotFixed } = got[i]!;
-    assert.deepEqual(gotFixed, fixed, res.text);
-    assert.equal(typeof gm, 'string');
-    if (m instanceof RegExp) assert.match(gm as string, m);
-    else assert.equal(gm, m);
-  });
-}
+/** test/support/errors.ts assertError, with code and message given in place. */
+export const assertError = (res: Response, status: number, code: string, message: string, details?: Detail[]): void =>
+  assertWholeError(res, status, { code, message, ...(details !== undefined ? { details } : {}) });
 
 /** 400 INVALID_DATA with one detail. */
 export const assertInvalidData = (res: Response, detail: Detail): void => assertError(res, 400, 'INVALID_DATA', MSG.INVALID_DATA, [detail]);

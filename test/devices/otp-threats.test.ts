@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { totpCode } from '../support/rfc6238.js';
-import { createEnvironment, startTestServer, type Response, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, type Response, type TestServer } from '../helper.js';
 import {
   CT, MSG, WRONG_OTP, action, activate, assertError, assertInvalidData, assertRequestFailed, assertUnchanged, count, createPolicy,
   deviceBody, deviceCount, deviceRow, latestCode, limitExceeded, locked, newUser, putMfaSettings, snapshot, wrongCodes, type UserDevices,
@@ -19,14 +19,7 @@ import {
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const OTP_LOCK_MS = 600_000;
 const TOTP_LOCK_MS = 120_000;

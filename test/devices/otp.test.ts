@@ -5,8 +5,8 @@
  * code replaces the old one. Policy defaults: lifetime 10 minutes, 6 digits.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startTestServer, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, type TestServer } from '../helper.js';
 import {
   CT, WRONG_OTP, action, activate, assertInvalidData, assertRequestFailed, assertUnchanged, createPolicy, deviceBody, deviceRow,
   latestCode, newUser, otherCode, outbox, snapshot, type UserDevices,
@@ -14,14 +14,7 @@ import {
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const EXPIRED = { code: 'INVALID_OTP', target: 'otp', message: 'The passcode has expired; ask for a new one with sendActivationCode' };
 

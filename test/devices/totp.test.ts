@@ -6,9 +6,9 @@
  * injected clock's time.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { base32Decode, totpCode } from '../support/rfc6238.js';
-import { startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, type TestServer } from '../helper.js';
 import {
   WRONG_OTP, activate, assertInvalidData, assertRequestFailed, assertUnchanged, createPolicy, deviceBody, deviceRow, newUser, snapshot,
   type UserDevices,
@@ -16,14 +16,7 @@ import {
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const EXPIRED = { code: 'INVALID_OTP', target: 'otp', message: 'The TOTP secret expired 30 minutes after creation; delete the device and create it again' };
 

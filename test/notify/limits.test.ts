@@ -7,11 +7,11 @@
  * uses the dialect under test).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { MESSAGES, notSent, renderError } from '../../src/http/errors.js';
 import type { Channel } from '../../src/notify/notifier.js';
-import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -31,12 +31,9 @@ describe(`daily message limits (${DIALECT})`, () => {
   let server: TestServer;
   let env: string;
 
-  before(async () => {
-    server = await startTestServer();
+  useTestServer(async (s) => {
+    server = s;
     env = await createEnvironment(server, 'limits');
-  });
-  after(async () => {
-    await server?.close();
   });
 
   const send = (userId: string, channel: Channel, recipient = channel === 'EMAIL' ? 'limit@example.com' : '+15125550100') =>

@@ -12,12 +12,13 @@
  * the code.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { ConfigError, loadServerConfig } from '../../src/config.js';
 import { createNotifier } from '../../src/notify/index.js';
-import { createSmtpTransport, parseSmtpUrl, SmtpError } from '../../src/notify/smtp.js';
+import { parseSmtpUrl } from '../../src/config.js';
+import { createSmtpTransport, SmtpError } from '../../src/notify/smtp.js';
 import { TEST_CERT } from '../fixtures/smtp-cert.js';
-import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
 import { startFakeSmtp, type FakeSmtp } from './fake-smtp.js';
 import { startRelay, type Relay, type RelayOptions } from './smtp-relay.js';
 
@@ -304,13 +305,10 @@ describe(`EMAIL through SMTP, via the notifier and the delivery queue (${DIALECT
   let app: TestServer;
   let env: string;
   let userId: string;
-  before(async () => {
-    app = await startTestServer();
+  useTestServer(async (s) => {
+    app = s;
     env = await createEnvironment(app, 'smtp');
     userId = await createUser(app, env, 'smtp-user');
-  });
-  after(async () => {
-    await app?.close();
   });
 
   const notifierFor = (url: string, log?: Parameters<typeof createNotifier>[0]['log']) => createNotifier({

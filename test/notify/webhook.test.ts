@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { createNotifier, type NotifyLog, type OpenMfaNotifier } from '../../src/notify/index.js';
 import { retryAfterMs, webhookSignature } from '../../src/notify/webhook.js';
-import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
 
 const SECRET = 'whsec_0123456789abcdef0123';
 const TEXT = 'Your passcode is 771203. It expires in 5 minutes.';
@@ -78,13 +78,10 @@ describe(`webhook sender (${DIALECT})`, () => {
   let notifier: OpenMfaNotifier;
   let log: CaptureLog;
 
-  before(async () => {
-    app = await startTestServer();
+  useTestServer(async (s) => {
+    app = s;
     env = await createEnvironment(app, 'webhook');
     userId = await createUser(app, env, 'hook-user');
-  });
-  after(async () => {
-    await app?.close();
   });
 
   const make = (o: { fetch?: typeof fetch; webhookTimeoutMs?: number } = {}) => createNotifier({

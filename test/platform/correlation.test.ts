@@ -5,15 +5,12 @@
  * included) and written on the request's log line.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startTestServer, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, type TestServer } from '../helper.js';
 
 let server: TestServer;
-before(async () => {
-  server = await startTestServer();
-});
-after(async () => {
-  await server?.close();
+useTestServer(async (s) => {
+  server = s;
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

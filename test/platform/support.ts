@@ -1,33 +1,9 @@
 /** Small assertions shared by the platform suites (not a test file itself). */
 import assert from 'node:assert/strict';
 import type { Response, TestServer } from '../helper.js';
+import { MSG, type ExpectedError } from '../support/errors.js';
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export const MSG = {
-  INVALID_DATA: 'The request could not be completed. One or more validation errors were in the request.',
-  REQUEST_FAILED: 'The request could not be completed. There was an issue processing the request.',
-  UNSUPPORTED_MEDIA_TYPE: 'The request could not be completed. The Content-Type of the request is not supported here.',
-  TOO_LARGE: 'The request could not be completed. The request body is too large.',
-  UNAUTHORIZED: 'The request could not be completed. The access token is missing, invalid or expired.',
-  FORBIDDEN: 'The request could not be completed. You do not have access to this resource.',
-  NOT_FOUND: 'The request could not be completed. The requested resource was not found.',
-} as const;
-
-export interface ExpectedError {
-  code: string;
-  message: string;
-  details?: Array<{ code: string; target?: string; message: string; innerError?: Record<string, unknown> }>;
-}
-
-/** The status, and the whole error body apart from its `id` (which must be a UUID). */
-export function assertError(res: Response, status: number, expected: ExpectedError): void {
-  assert.equal(res.status, status, res.text);
-  assert.match(String(res.headers['content-type']), /^application\/json/);
-  const { id, ...rest } = res.body as { id: string };
-  assert.match(id, UUID);
-  assert.deepEqual(rest, expected);
-}
+export { assertError, MSG, UUID, type ExpectedError } from '../support/errors.js';
 
 export const forbiddenBody: ExpectedError = {
   code: 'ACCESS_FAILED',

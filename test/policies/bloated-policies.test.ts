@@ -5,18 +5,15 @@
  * otherwise, reads write declared members only, and the list is paged (at most 50 a page).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { newId } from '../../src/crypto/random.js';
-import { createEnvironment, DIALECT, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, DIALECT, type TestServer } from '../helper.js';
 import { assertError, invalidDataBody, pathOf, walk } from '../platform/support.js';
 
 let server: TestServer;
 
-before(async () => {
-  server = await startTestServer();
-});
-after(async () => {
-  await server?.close();
+useTestServer(async (s) => {
+  server = s;
 });
 
 const policiesOf = (env: string) => `/v1/environments/${env}/deviceAuthenticationPolicies`;

@@ -4,19 +4,16 @@
  * Each test works in an environment of its own.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { createEnvironment, startTestServer, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, type TestServer } from '../helper.js';
 import { attest, claimsOf, pendingDesktop } from '../devices/desktop-fixtures.js';
 import { activate, assertUnchanged, expectError, snapshot } from '../devices/expect.js';
 
 let server: TestServer;
 
-before(async () => {
-  server = await startTestServer();
-});
-after(async () => {
-  await server?.close();
+useTestServer(async (s) => {
+  server = s;
 });
 
 const policiesOf = (env: string) => `/v1/environments/${env}/deviceAuthenticationPolicies`;

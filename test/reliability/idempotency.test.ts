@@ -4,19 +4,12 @@
  * environment and caller, 24-hour expiry on the ManualClock, malformed keys, sealed storage.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createEnvironment, createUser, createWorker, startTestServer, type Response, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, createEnvironment, createUser, createWorker, type Response, type TestServer } from '../helper.js';
 
 let server: TestServer;
 let env: string;
-
-before(async () => {
-  server = await startTestServer();
-  env = server.boot.environmentId;
-});
-after(async () => {
-  await server?.close();
-});
+useTestServer((s) => { server = s; env = s.boot.environmentId; });
 
 const devicesOf = (e: string, u: string) => `/v1/environments/${e}/users/${u}/devices`;
 const BLOCK = 'application/vnd.pingidentity.device.block+json';

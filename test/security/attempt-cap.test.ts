@@ -14,9 +14,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { startTestServer, type Response, type TestServer } from '../helper.js';
+import { useTestServer, type Response, type TestServer } from '../helper.js';
 import { attest, newCredential, pendingDesktop } from '../devices/desktop-fixtures.js';
 import { wrongCodes } from '../devices/otp-support.js';
 import { CT, DESKTOP_LOCK_MS, EMAIL_LOCK_MS, TOTP_LOCK_MS, handAssertion, newTenant, newUser, startFlow, type Tenant } from '../authentication/support.js';
@@ -30,12 +30,9 @@ const N = 3;
 let server: TestServer;
 let t: Tenant;
 
-before(async () => {
-  server = await startTestServer();
+useTestServer(async (s) => {
+  server = s;
   t = await newTenant(server, 'attempt cap');
-});
-after(async () => {
-  await server?.close();
 });
 
 interface Target {

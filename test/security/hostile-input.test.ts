@@ -6,8 +6,8 @@
  * target, it comes after authentication, and it writes nothing — on both databases.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { createEnvironment, createUser, createWorker, DIALECT, startTestServer, type Response, type TestServer } from '../helper.js';
+import { describe, test } from 'node:test';
+import { useTestServer, createEnvironment, createUser, createWorker, DIALECT, type Response, type TestServer } from '../helper.js';
 import { ACTIVATE, attest, newCredential, pendingDesktop } from '../devices/desktop-fixtures.js';
 import { assertUnchanged, snapshot } from '../devices/expect.js';
 import { CT, ORIGIN, handAssertion } from '../authentication/support.js';
@@ -18,8 +18,8 @@ let env: string;
 let userId: string;
 let deviceId: string;
 
-before(async () => {
-  server = await startTestServer();
+useTestServer(async (s) => {
+  server = s;
   env = await createEnvironment(server, 'hostile input');
   userId = await createUser(server, env);
   const d = await server.request('POST', `/v1/environments/${env}/users/${userId}/devices`, { body: { type: 'EMAIL', email: 'a@example.com', status: 'ACTIVE' } });
@@ -28,9 +28,6 @@ before(async () => {
   // Something on every list, so each has rows a cursor could point into.
   await createWorker(server, env, 'hostile worker');
   await server.request('POST', `/v1/environments/${env}/users/${userId}/devices`, { body: { type: 'EMAIL', email: 'b@example.com', status: 'ACTIVATION_REQUIRED' } });
-});
-after(async () => {
-  await server?.close();
 });
 
 const TABLES = ['environments', 'applications', 'populations', 'users', 'devices', 'device_authentication_policies', 'mfa_settings', 'messages', 'device_authentications'] as const;

@@ -6,19 +6,16 @@
  * whatever a row or a handler holds.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createEnvironment, createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
+import { test } from 'node:test';
+import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
 import { pendingDesktop } from '../devices/desktop-fixtures.js';
 
 let server: TestServer;
 let env: string;
 
-before(async () => {
-  server = await startTestServer();
+useTestServer(async (s) => {
+  server = s;
   env = await createEnvironment(server, 'shown once');
-});
-after(async () => {
-  await server?.close();
 });
 
 const DEVICE_SHOWN_ONCE = ['secret', 'keyUri', 'test', 'pingIdDesktopCredentialCreationOptions'];

@@ -7,20 +7,17 @@
  * OPENMFA_STRESS_POLICIES rows (default 300; `npm run test:stress` runs 3,000).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { newId } from '../../src/crypto/random.js';
-import { createEnvironment, DIALECT, startTestServer, type Response, type TestServer } from '../helper.js';
+import { useTestServer, createEnvironment, DIALECT, type Response, type TestServer } from '../helper.js';
 import { reportFigures } from '../support/processes.js';
 
 const POLICIES = Number(process.env.OPENMFA_STRESS_POLICIES ?? (process.env.OPENMFA_STRESS_REPORT ? 3000 : 300));
 const JUNK_BYTES = 60_000;
 
 let server: TestServer;
-before(async () => {
-  server = await startTestServer();
-});
-after(async () => {
-  await server?.close();
+useTestServer(async (s) => {
+  server = s;
 });
 
 test(`${POLICIES} policies stored bloated with ${JUNK_BYTES / 1000} KB of junk each: every page of the list is at most 50 policies and carries none of it (${DIALECT})`, { timeout: 600_000 }, async (t) => {
