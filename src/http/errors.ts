@@ -3,8 +3,6 @@
  * `renderError` in PingOne's envelope (reference §7.3): `{id, code, message, details[]}`.
  */
 import { randomUUID } from 'node:crypto';
-import { iso } from '../clock.js';
-import type { SendRefused } from '../notify/notifier.js';
 
 /**
  * Every detail code the API can answer (README, Decisions → Errors, lists each; a test keeps
@@ -158,29 +156,3 @@ export function renderError(error: ApiError): ErrorBody {
 export const maxDevicesReached = (maximumAllowed: number): ApiError =>
   requestFailed({ code: 'LIMIT_EXCEEDED', message: 'Maximum allowed devices has been reached', innerError: { maximumAllowed } });
 
-/**
- * What the API answers when the notifier did not take a message (notify/notifier.ts): past
- * the daily limit 429 with the quota (reference §7.4), a bad recipient as the device field
- * that holds it, a user deleted meanwhile 404, a notifier shutting down 503.
- */
-export function notSent(refused: SendRefused): ApiError {
-  switch (refused.reason) {
-    case 'DailyLimitReached':
-      return requestLimited(refused.retryAfter, {
-        code: 'LIMIT_EXCEEDED',
-        message: `The limit of ${refused.limit} ${refused.channel} messages per user in 24 hours has been reached`,
-        innerError: { quotaLimit: refused.limit, quotaResetTime: iso(refused.resetAt), retryAfter: refused.retryAfter },
-      });
-    case 'BadRecipient':
-      return invalidValue(refused.target, refused.message);
-    case 'UnknownUser':
-      return notFound();
-    case 'Closed':
-      return unavailable();
-  }
-}
-
-/** For the callers that send inside a change: a refusal undoes the change (it is thrown in its transaction). */
-export function sentOrThrow(result: { ok: true } | SendRefused): void {
-  if (!result.ok) throw notSent(result);
-}

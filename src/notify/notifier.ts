@@ -4,7 +4,7 @@
  * VOICE and WHATSAPP when configured, else the outbox), enforces the per-user daily limits
  * (reference §7.4: 50 SMS, 50 emails), and records every message (the text only in the
  * outbox). What it refuses it says as a value (SendResult); the API maps it to an answer
- * (http/errors.ts, notSent).
+ * (refusal.ts, notSent).
  */
 export type Channel = 'EMAIL' | 'SMS' | 'VOICE' | 'WHATSAPP';
 

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { MESSAGES, notSent, renderError } from '../../src/http/errors.js';
+import { MESSAGES, renderError } from '../../src/http/errors.js';
+import { notSent } from '../../src/notify/refusal.js';
 import type { Channel } from '../../src/notify/notifier.js';
 import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
-import { DETAIL_CODES, ERROR_CODES, notSent, renderError } from '../../src/http/errors.js';
+import { DETAIL_CODES, ERROR_CODES, renderError } from '../../src/http/errors.js';
+import { notSent } from '../../src/notify/refusal.js';
 import { createEnvironment, createUser, createWorker, DIALECT, startTestServer, type Response, type TestServer } from '../helper.js';
 import { assertError, forbiddenBody, invalidDataBody, MSG, notFoundBody, unauthorizedBody, UUID } from './support.js';
 

@@ -4,7 +4,8 @@
  * by otp.check; the flow's conditional update makes it single use.
  */
 import { digestEquals } from '../../crypto/hash.js';
-import { invalidData, sentOrThrow } from '../../http/errors.js';
+import { invalidData } from '../../http/errors.js';
+import { sentOrThrow } from '../../notify/refusal.js';
 import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
 import type { DeviceAuthentication } from '../kind.js';

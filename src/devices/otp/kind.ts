@@ -6,7 +6,8 @@
  */
 import { Type } from 'typebox';
 import { digestEquals } from '../../crypto/hash.js';
-import { invalidData, invalidValue, requestFailed, sentOrThrow } from '../../http/errors.js';
+import { invalidData, invalidValue, requestFailed } from '../../http/errors.js';
+import { sentOrThrow } from '../../notify/refusal.js';
 import { checkBody } from '../../http/validation.js';
 import type { Channel } from '../../notify/notifier.js';
 import type { PolicyBody } from '../../policies/defaults.js';
