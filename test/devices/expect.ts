@@ -34,35 +34,8 @@ export function expectError(res: Response, status: number, code: string, detail?
 export const deviceRow = (server: TestServer, deviceId: string): Promise<DevicesTable | undefined> =>
   server.store.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirst();
 
-export interface Snapshot {
-  path: string;
-  body: unknown;
-  row: DevicesTable;
-}
-
-export async function snapshot(server: TestServer, path: string): Promise<Snapshot> {
-  const res = await server.request('GET', path);
-  assert.equal(res.status, 200, res.text);
-  const row = await deviceRow(server, path.split('/').pop()!);
-  assert.ok(row);
-  return { path, body: res.body, row };
-}
-
-/**
- * The device reads back exactly as before, and its stored state (status, credential, key,
- * challenge, lock, block) is untouched. `failedAttempts` is what the counter must now be.
- */
-export async function assertUnchanged(server: TestServer, before: Snapshot, failedAttempts?: number): Promise<void> {
-  const res = await server.request('GET', before.path);
-  assert.equal(res.status, 200, res.text);
-  assert.deepEqual(res.body, before.body);
-  const row = await deviceRow(server, before.row.id);
-  assert.ok(row);
-  const { failed_attempts: a, ...now } = row;
-  const { failed_attempts: b, ...then } = before.row;
-  assert.deepEqual(now, then);
-  assert.equal(a, failedAttempts ?? b, 'failed_attempts');
-}
+/** The device as it reads and is stored now, and the check that nothing changed (shared with the OTP suites). */
+export { assertUnchanged, snapshot, type Snapshot } from './otp-support.js';
 
 export const activate = (server: TestServer, path: string, attestation: unknown, token?: string) =>
   server.request('POST', path, { contentType: ACTIVATE, body: { attestation }, ...(token !== undefined ? { token } : {}) });
