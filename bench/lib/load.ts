@@ -67,5 +67,5 @@ export async function measured(cpu: Record<string, () => number[]> | undefined, 
   if (!cpu) return round();
   const { result, cpu: use } = await metered(cpu, round);
   if (use && result.generatorCores !== undefined) use.groups['load generator'] = result.generatorCores;
-  return { ...result, cpu: use };
+  return use ? { ...result, cpu: use } : result;
 }

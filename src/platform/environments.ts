@@ -115,7 +115,10 @@ const writable = (body: EnvironmentInput) => ({
   region: body.region,
   type: body.type,
   license_id: body.license?.id ?? null,
-  extra: JSON.stringify({ subtype: body.subtype, billOfMaterials: body.billOfMaterials } satisfies Static<typeof Extra>),
+  extra: JSON.stringify({
+    ...(body.subtype !== undefined ? { subtype: body.subtype } : {}),
+    ...(body.billOfMaterials !== undefined ? { billOfMaterials: body.billOfMaterials } : {}),
+  } satisfies Static<typeof Extra>),
 });
 
 /** Creates an environment with everything it needs to be used at once. */

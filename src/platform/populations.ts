@@ -106,7 +106,10 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
           name: body.name,
           description: body.description ?? null,
           is_default: isDefault,
-          extra: JSON.stringify({ preferredLanguage: body.preferredLanguage, alternativeIdentifiers: body.alternativeIdentifiers } satisfies Static<typeof Extra>),
+          extra: JSON.stringify({
+            ...(body.preferredLanguage !== undefined ? { preferredLanguage: body.preferredLanguage } : {}),
+            ...(body.alternativeIdentifiers !== undefined ? { alternativeIdentifiers: body.alternativeIdentifiers } : {}),
+          } satisfies Static<typeof Extra>),
           updated_at: now,
         };
         if (existing) {

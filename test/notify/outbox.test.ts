@@ -25,13 +25,16 @@ describe(`outbox (${DIALECT})`, () => {
   });
 
   /** A new environment and user, so each test reads an outbox of its own. */
-  async function fresh(name: string): Promise<{ env: string; userId: string; send: (m: Partial<OutgoingMessage>) => Promise<void> }> {
+  /** `noSubject` sends the message without one (the default has a subject). */
+  async function fresh(name: string): Promise<{ env: string; userId: string; send: (m: Partial<OutgoingMessage> & { noSubject?: true }) => Promise<void> }> {
     const env = await createEnvironment(server, name);
     const userId = await createUser(server, env);
-    const send = async (m: Partial<OutgoingMessage>) => {
-      const sent = await server.ctx.notifier.send({
+    const send = async ({ noSubject, ...m }: Partial<OutgoingMessage> & { noSubject?: true }) => {
+      const message: OutgoingMessage = {
         environmentId: env, userId, channel: 'EMAIL', recipient: 'alice@example.com', subject: 'Your passcode', body: 'Your passcode is 000000.', ...m,
-      });
+      };
+      if (noSubject) delete message.subject;
+      const sent = await server.ctx.notifier.send(message);
       assert.deepEqual(sent, { ok: true });
     };
     return { env, userId, send };
@@ -71,11 +74,11 @@ describe(`outbox (${DIALECT})`, () => {
     const { env, send } = await fresh('outbox order');
     await send({ channel: 'EMAIL', recipient: 'a@example.com', body: 'first' });
     server.clock.advance(1000);
-    await send({ channel: 'SMS', recipient: '+15125550100', subject: undefined, body: 'second' });
+    await send({ channel: 'SMS', recipient: '+15125550100', noSubject: true, body: 'second' });
     server.clock.advance(1000);
-    await send({ channel: 'VOICE', recipient: '+15125550100', subject: undefined, body: 'third' });
+    await send({ channel: 'VOICE', recipient: '+15125550100', noSubject: true, body: 'third' });
     server.clock.advance(1000);
-    await send({ channel: 'WHATSAPP', recipient: '+15125550101', subject: undefined, body: 'fourth' });
+    await send({ channel: 'WHATSAPP', recipient: '+15125550101', noSubject: true, body: 'fourth' });
     const res = await server.request('GET', outboxPath(env));
     assert.equal(res.status, 200, res.text);
     const messages = res.body._embedded.messages as Array<Record<string, unknown>>;
