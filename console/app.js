@@ -2,8 +2,10 @@
 // and which view is shown. Views live in views.js and devices.js.
 import { api, describeError, isSignedIn, relativeHref, session, setUnauthorizedHandler, signIn, signOut } from './api.js';
 import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
-import { forgetPairings, renderUser } from './devices.js';
-import { renderEnvironments, renderMfaSettings, renderOutbox, renderPolicies, renderUsers } from './views.js';
+import { forgetPairings } from './devices.js';
+import { renderMfaSettings, renderPolicies } from './settings.js';
+import { renderUser } from './user.js';
+import { renderEnvironments, renderOutbox, renderUsers } from './views.js';
 
 const $session = document.getElementById('session');
 const $nav = document.getElementById('nav');
@@ -22,8 +24,14 @@ const state = { envId: '', environments: [], view: 'users', user: undefined };
 /** Bumped on every navigation, so a slow answer for a view that was left is dropped. */
 let generation = 0;
 
-function setStatus(text) {
+/**
+ * The status line under the navigation (sticky, so it is in view wherever the page is
+ * scrolled): `progress` while a call runs, `success` (a green banner) when an action worked,
+ * `error` when it failed — the error itself is shown next to what failed.
+ */
+function setStatus(text, kind = 'progress') {
   $status.textContent = text;
+  $status.dataset.kind = text ? kind : '';
 }
 
 /** What the views get: where to draw, how to report, how to move on. */
@@ -33,16 +41,21 @@ function context() {
     envId: state.envId,
     root: $view,
     setStatus,
+    success: (text) => setStatus(text, 'success'),
+    /** Clears the status line if it still shows `text` (a later message stays). */
+    clearStatus: (text) => { if ($status.textContent === text) setStatus(''); },
     current: () => mine === generation,
     openUser: (user) => show('user', user),
-    showUsers: () => show('users'),
+    /** Back to the list; `notice` is shown as a success once it is drawn. */
+    showUsers: (notice) => show('users', undefined, notice),
   };
 }
 
-function show(view, user) {
+function show(view, user, notice) {
   state.view = view;
   state.user = user;
   clearAlerts();
+  setStatus('');
   for (const button of $nav.querySelectorAll('button[data-view]')) {
     if (button.dataset.view === (view === 'user' ? 'users' : view)) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
@@ -57,7 +70,9 @@ function show(view, user) {
     policies: renderPolicies,
     outbox: renderOutbox,
   }[view];
-  render(ctx).catch((e) => {
+  render(ctx).then(() => {
+    if (notice && ctx.current()) ctx.success(notice);
+  }, (e) => {
     if (ctx.current() && isSignedIn()) showAlert($view, describeError(e));
   });
 }
@@ -139,9 +154,9 @@ async function enterConsole() {
     setStatus('');
   } catch (e) {
     if (!isSignedIn()) return;
-    setStatus('The environment list could not be loaded.');
+    setStatus('The environment list could not be loaded.', 'error');
   }
-  const signOutButton = h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); forgetPairings(); renderSignIn(); setStatus('You are signed out.'); } }, 'Sign out');
+  const signOutButton = h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); forgetPairings(); renderSignIn(); setStatus('You are signed out.', 'success'); } }, 'Sign out');
   $session.replaceChildren(renderEnvironmentPicker(), h('span', { class: 'who' }, `Client ${session.clientId}`), signOutButton);
   $nav.replaceChildren(h('nav', { 'aria-label': 'Console' },
     NAV.map(([view, label]) => h('button', { type: 'button', 'data-view': view, onclick: () => show(view) }, label))));
