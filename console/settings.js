@@ -1,8 +1,8 @@
 // The environment's MFA settings and its device authentication policies, as forms: each
 // control edits one JSON path of the resource, and a save PUTs the whole resource back (both
 // PUTs replace: what is left out returns to its default, so nothing is left out).
-import { api, enc, relativeHref } from './api.js';
-import { clearAlerts, h, keepTableRoles, uid } from './dom.js';
+import { api, describeError, enc, relativeHref } from './api.js';
+import { clearAlerts, h, keepTableRoles, showAlert, uid } from './dom.js';
 import { bodyFrom, getAt, pathField } from './forms.js';
 import { attempt, load, settingsTable } from './views.js';
 
@@ -151,7 +151,7 @@ export async function renderPolicies(ctx, notice) {
   if (!ctx.current()) return;
   const redraw = (text) => {
     section.remove();
-    void renderPolicies(ctx, text);
+    renderPolicies(ctx, text).catch((e) => { if (ctx.current()) showAlert(ctx.root, describeError(e)); });
   };
   if (policies.length === 0) section.append(h('p', {}, 'This environment has no device authentication policies.'));
   for (const policy of policies) section.append(policyCard(ctx, policy, path, redraw));

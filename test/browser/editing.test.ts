@@ -177,3 +177,23 @@ test('Policies: a policy is renamed and its methods edited; the schema\'s and th
     assert.deepEqual(unchanged, saved, 'a refused save changes nothing');
   });
 });
+
+test('Policies: "Make this the default policy" moves the default, and both cards say so', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '23-policy-default', async (w) => {
+    const { page } = w;
+    const other = await api('POST', '/deviceAuthenticationPolicies', { name: 'Second policy' });
+    assert.equal(other.status, 201, other.text);
+    const before = (await api('GET', '/deviceAuthenticationPolicies')).body._embedded.deviceAuthenticationPolicies as Record<string, any>[];
+    const first = before.find((p) => p.default)!;
+    await signIn(w, suite.stack.consoleUrl, creds());
+    await nav(page, 'Policies').click();
+    const card = page.locator(`article[data-policy="${other.body.id as string}"]`);
+    await card.getByLabel('Make this the default policy', { exact: true }).check();
+    await card.getByRole('button', { name: 'Save policy', exact: true }).click();
+    await waitForSuccess(page, 'Saved the policy Second policy; it is the default now.');
+    await card.getByText('This is the environment\'s default policy.').waitFor();
+    await page.locator(`article[data-policy="${first.id as string}"]`).getByLabel('Make this the default policy', { exact: true }).waitFor();
+    const after = (await api('GET', '/deviceAuthenticationPolicies')).body._embedded.deviceAuthenticationPolicies as Record<string, any>[];
+    assert.deepEqual(Object.fromEntries(after.map((p) => [p.id, p.default])), { [first.id as string]: false, [other.body.id as string]: true });
+  });
+});
