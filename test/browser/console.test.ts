@@ -408,7 +408,7 @@ test('an unreachable agent: pairing fails with the exact command to start it; st
     assert.equal(command, `npm run agent -- --trust ${suite.stack.server.config.authPath} --port ${port}`, 'the command trusts this server and listens where the Agent URL points');
     await page.getByRole('alert').filter({ hasText: /^AGENT_UNREACHABLE: could not reach the desktop agent at / }).waitFor();
     await page.locator('#status[data-kind="error"]').filter({ hasText: 'Pairing failed' }).waitFor();
-    await screenshot(t, page, '12-agent-hint');
+    await screenshot(t, page, '12-agent-unreachable');
 
     // The suite's agent is the one the command would start (trusting the same issuer): point
     // the console at it and pair again.
