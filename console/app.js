@@ -1,11 +1,11 @@
 // The console's shell: sign-in, the signed-in header and navigation, the environment picker
-// and which view is shown. Views live in views.js and devices.js.
-import { api, describeError, isSignedIn, relativeHref, session, setUnauthorizedHandler, signIn, signOut } from './api.js';
+// and which view is shown. The views live in views.js, user.js, devices.js and settings.js.
+import { describeError, isSignedIn, session, setUnauthorizedHandler, signIn, signOut } from './api.js';
 import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
 import { forgetPairings } from './devices.js';
 import { renderMfaSettings, renderPolicies } from './settings.js';
 import { renderUser } from './user.js';
-import { renderEnvironments, renderOutbox, renderUsers } from './views.js';
+import { allEnvironments, renderEnvironments, renderOutbox, renderUsers } from './views.js';
 
 const $session = document.getElementById('session');
 const $nav = document.getElementById('nav');
@@ -46,6 +46,12 @@ function context() {
     clearStatus: (text) => { if ($status.textContent === text) setStatus(''); },
     current: () => mine === generation,
     openUser: (user) => show('user', user),
+    /** Reloads the environment picker's list (after a create) and resolves to the environments. */
+    environmentsChanged: async () => {
+      state.environments = await allEnvironments();
+      $session.querySelector('.field.inline')?.replaceWith(renderEnvironmentPicker());
+      return state.environments;
+    },
     /** Back to the list; `notice` is shown as a success once it is drawn. */
     showUsers: (notice) => show('users', undefined, notice),
   };
@@ -121,17 +127,6 @@ function renderSignIn(message) {
 
 // ---- signed in -----------------------------------------------------------------------------
 
-async function loadEnvironments() {
-  const all = [];
-  let path = '/v1/environments?limit=1000';
-  while (path) {
-    const page = await api('GET', path);
-    all.push(...(page?._embedded?.environments ?? []));
-    path = relativeHref(page?._links?.next);
-  }
-  return all;
-}
-
 function renderEnvironmentPicker() {
   const id = uid('env');
   const select = h('select', { id },
@@ -150,7 +145,7 @@ async function enterConsole() {
   state.environments = [];
   setStatus('Loading environments…');
   try {
-    state.environments = await loadEnvironments();
+    state.environments = await allEnvironments();
     setStatus('');
   } catch (e) {
     if (!isSignedIn()) return;

@@ -73,21 +73,51 @@ export async function load(ctx, text, task) {
 
 // ---- environments --------------------------------------------------------------------------
 
-export async function renderEnvironments(ctx) {
-  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Environments'));
-  ctx.root.append(section);
+/** Every environment the token may see, following `_links.next`. */
+export async function allEnvironments() {
   const all = [];
-  await load(ctx, 'Loading environments…', async () => {
-    let path = '/v1/environments?limit=1000';
-    while (path) {
-      const page = await api('GET', path);
-      all.push(...(page?._embedded?.environments ?? []));
-      path = relativeHref(page?._links?.next);
-    }
-  });
-  if (!ctx.current()) return;
-  section.append(table('Environments', ['Name', 'ID', 'Region', 'Type', 'Status', 'Created'],
+  let path = '/v1/environments?limit=1000';
+  while (path) {
+    const page = await api('GET', path);
+    all.push(...(page?._embedded?.environments ?? []));
+    path = relativeHref(page?._links?.next);
+  }
+  return all;
+}
+
+const REGIONS = ['NA', 'EU', 'CA', 'AP', 'AU', 'SG'];
+
+export async function renderEnvironments(ctx) {
+  const results = h('div', { class: 'results' });
+  const name = pathField('Name', 'name', '', { attrs: { maxlength: 256 } });
+  const region = pathField('Region', 'region', 'NA', { kind: 'select', options: REGIONS.map((r) => [r, r]) });
+  const type = pathField('Type', 'type', 'SANDBOX', { kind: 'select', options: [['SANDBOX', 'SANDBOX'], ['PRODUCTION', 'PRODUCTION']] });
+  const fields = [name, region, type];
+  const createButton = h('button', { type: 'submit' }, 'Create environment');
+  const titleId = uid('h');
+  const form = h('form', { class: 'card', 'aria-labelledby': titleId, novalidate: true },
+    h('h3', { id: titleId }, 'Create an environment'), fields.map((f) => f.row), h('div', { class: 'actions' }, createButton));
+  ctx.root.append(h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Environments'), results, form));
+
+  const draw = (all) => results.replaceChildren(table('Environments', ['Name', 'ID', 'Region', 'Type', 'Status', 'Created'],
     all.map((e) => [e.name ?? '', h('code', {}, e.id), e.region ?? '', e.type ?? '', e.status ?? '', formatTime(e.createdAt)])));
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearAlerts();
+    const got = await attempt(ctx, { status: 'Creating the environment…', box: form, buttons: [createButton], alertAt: form, fields },
+      async () => {
+        const created = await api('POST', '/v1/environments', { body: bodyFrom({}, fields) });
+        return { created, all: await ctx.environmentsChanged() };
+      });
+    if (!got) return;
+    name.input.value = '';
+    draw(got.value.all);
+    ctx.success(`Created environment ${got.value.created.name}: pick it under Environment at the top to work in it.`);
+  });
+
+  const all = await load(ctx, 'Loading environments…', allEnvironments);
+  if (ctx.current()) draw(all);
 }
 
 // ---- users ---------------------------------------------------------------------------------

@@ -35,11 +35,42 @@ async function withPage(t: TestContext, name: string, body: (w: Watched) => Prom
 const api = (method: string, path: string, body?: unknown) =>
   suite.stack.server.request(method, `/v1/environments/${envId()}${path}`, body === undefined ? {} : { body });
 
+/** Signs in and opens `view`. */
+async function openView(w: Watched, view: Parameters<typeof nav>[1]): Promise<void> {
+  await signIn(w, suite.stack.consoleUrl, creds());
+  await nav(w.page, view).click();
+}
+
 async function apiUser(username: string): Promise<Record<string, any>> {
   const res = await api('POST', '/users', { username, email: `${username}@example.com` });
   assert.equal(res.status, 201, res.text);
   return res.body as Record<string, any>;
 }
+
+test('Environments: a missing name is shown under Name; a created environment is listed and can be picked at the top', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '19-environment-created', async (w) => {
+    const { page } = w;
+    await openView(w, 'Environments');
+    const form = formWith(page, 'Create environment');
+    await form.getByRole('button', { name: 'Create environment', exact: true }).click();
+    assert.equal(await fieldError(form, 'Name'), 'name is required');
+
+    const name = letters('Staging ');
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Region', { exact: true }).selectOption('EU');
+    await form.getByRole('button', { name: 'Create environment', exact: true }).click();
+    await waitForSuccess(page, `Created environment ${name}: pick it under Environment at the top to work in it.`);
+    const row = page.getByRole('table', { name: 'Environments', exact: true }).getByRole('row').filter({ hasText: name });
+    await row.getByRole('cell', { name: 'EU', exact: true }).waitFor();
+    const listed = (await suite.stack.server.request('GET', `/v1/environments?filter=${encodeURIComponent(`name eq "${name}"`)}`)).body._embedded.environments as Record<string, any>[];
+    assert.deepEqual(listed.map((e) => [e.region, e.type]), [['EU', 'SANDBOX']]);
+
+    // The picker knows it at once: pick it, and the Users view is that environment's (empty).
+    await page.getByLabel('Environment', { exact: true }).selectOption(listed[0]!.id as string);
+    await nav(page, 'Users').click();
+    await page.getByRole('table', { name: 'Users', exact: true }).getByRole('cell', { name: 'None', exact: true }).waitFor();
+  });
+});
 
 test('Users: a taken username is shown under Username; a user is edited (PATCH) and deleted with confirmation', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '20-user-edit-delete', async (w) => {
@@ -95,8 +126,7 @@ test('Users: a taken username is shown under Username; a user is edited (PATCH) 
 test('MFA settings: saved from the form; an out-of-range value is shown under its field and changes nothing', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '21-mfa-settings', async (w) => {
     const { page } = w;
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await nav(page, 'MFA settings').click();
+    await openView(w, 'MFA settings');
     const form = formWith(page, 'Save MFA settings');
     const devices = form.getByLabel('Most devices per user', { exact: true });
     assert.equal(await devices.inputValue(), '5', 'the default limit');
@@ -134,8 +164,7 @@ test('Policies: a policy is renamed and its methods edited; the schema\'s and th
     const { page } = w;
     const list = (await api('GET', '/deviceAuthenticationPolicies')).body._embedded.deviceAuthenticationPolicies as Record<string, any>[];
     const policy = list.find((p) => p.default)!;
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await nav(page, 'Policies').click();
+    await openView(w, 'Policies');
     const form = page.locator(`article[data-policy="${policy.id as string}"] form`);
     await form.getByRole('table', { name: `Methods of ${policy.name as string}`, exact: true }).waitFor();
     const sms = (label: string) => form.getByLabel(`SMS ${label}`, { exact: true });
@@ -185,8 +214,7 @@ test('Policies: "Make this the default policy" moves the default, and both cards
     assert.equal(other.status, 201, other.text);
     const before = (await api('GET', '/deviceAuthenticationPolicies')).body._embedded.deviceAuthenticationPolicies as Record<string, any>[];
     const first = before.find((p) => p.default)!;
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await nav(page, 'Policies').click();
+    await openView(w, 'Policies');
     const card = page.locator(`article[data-policy="${other.body.id as string}"]`);
     await card.getByLabel('Make this the default policy', { exact: true }).check();
     await card.getByRole('button', { name: 'Save policy', exact: true }).click();

@@ -110,6 +110,8 @@ try {
 
   await js(`__button('Pair with desktop agent').click(); true`);
   await until('"Device is ACTIVE"', `[...document.querySelectorAll('ol li')].some((l) => l.textContent === 'Device is ACTIVE')`);
+  // The list is reloaded after the activation: read the row once it shows the new status.
+  await until('the row to read ACTIVE', `document.querySelector('table tbody tr')?.cells[2]?.textContent === 'ACTIVE'`);
   out({
     step: 'paired',
     // BiDi returns arrays as remote values: strings (JSON) cross more simply.
