@@ -32,6 +32,7 @@ import { registerUserRoutes } from './platform/users.js';
 import { registerAuthenticationRoutes } from './authentication/routes.js';
 import { registerDeviceRoutes } from './devices/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
+import { registerFido2PolicyRoutes } from './policies/fido2/routes.js';
 import { createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
 import { registerConsoleRoutes } from './console/routes.js';
@@ -229,6 +230,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerUserRoutes(app, ctx);
   registerApplicationRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
+  registerFido2PolicyRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);

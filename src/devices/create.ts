@@ -46,6 +46,8 @@ export async function createDevice(ctx: Context, { environment, userId, body, no
     order_position: null,
     activated_at: prepared.status === 'ACTIVE' ? now : null,
     last_otp_step: null,
+    public_key_cose: null,
+    sign_count: null,
     created_at: now,
     updated_at: now,
   };

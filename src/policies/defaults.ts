@@ -9,6 +9,7 @@
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
 import type { Db } from '../store/db.js';
+import { createDefaultFido2Policy } from './fido2/defaults.js';
 
 const offline = (enabled: boolean) => ({
   enabled,
@@ -19,6 +20,14 @@ const offline = (enabled: boolean) => ({
     lifeTime: { duration: 10, timeUnit: 'MINUTES' },
     otpLength: 6,
   },
+});
+
+/** No `fido2PolicyId`: the environment's default FIDO2 policy (wave-2 reference §2.5). */
+const fido2Section = (): { enabled: boolean; pairingDisabled: boolean; promptForNicknameOnPairing: boolean; failure: { count: number; coolDown: { duration: number; timeUnit: string } }; fido2PolicyId?: string | null } => ({
+  enabled: true,
+  pairingDisabled: false,
+  promptForNicknameOnPairing: false,
+  failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } },
 });
 
 export function defaultPolicyBody(name = 'Default MFA Policy', isDefault = true) {
@@ -39,7 +48,7 @@ export function defaultPolicyBody(name = 'Default MFA Policy', isDefault = true)
       otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } },
       uriParameters: { issuer: 'OpenMFA' },
     },
-    fido2: { enabled: false, pairingDisabled: false },
+    fido2: fido2Section(),
     pingIdDesktopGen2: {
       enabled: true,
       pairingDisabled: false,
@@ -65,4 +74,5 @@ export async function onEnvironmentCreated(ctx: Context, trx: Db, environmentId:
     id: newId(), environment_id: environmentId, name: body.name, is_default: 1, body: JSON.stringify(body), created_at: now, updated_at: now,
   }).execute();
   await trx.insertInto('mfa_settings').values({ environment_id: environmentId, body: JSON.stringify(defaultMfaSettings()), updated_at: now }).execute();
+  await createDefaultFido2Policy(ctx, trx, environmentId, now);
 }

@@ -11,12 +11,16 @@ import { environmentOf } from '../http/access.js';
 import { notFound, requestFailed, invalidValue } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, responseForm } from '../http/schemas.js';
+import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, documentedBodies, errorResponses, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { PoliciesTable } from '../store/schema.js';
 import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody } from './defaults.js';
 import { FailureSection, MfaSettingsInput, MobileSection, PolicyInput, checkPolicyDurations, mfaSettings, storedPolicy } from './model.js';
+import { checkFido2PolicyId } from './fido2/model.js';
+import { MIGRATE_FIDO2, MigrateInput, migrateToFido2 } from './fido2/migrate.js';
+import { JSON_TYPE, mediaType } from '../http/content-type.js';
+import { validateBody } from '../http/validation.js';
 
 /**
  * Every section is declared (the input's own schemas, in response form), so a GET writes only
@@ -103,6 +107,7 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
     return store.transaction(async (trx) => {
       const existing = id ? await find(trx, envId, id) : undefined;
       if (id && !existing) throw notFound();
+      await checkFido2PolicyId(trx, envId, input.fido2?.fido2PolicyId);
       if (existing?.is_default === 1 && input.default === false) {
         throw invalidValue('default', 'An environment always has a default policy; make another policy the default instead', 'CONSTRAINT_VIOLATION');
       }
@@ -137,8 +142,25 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
   });
 
   app.post(base, {
-    schema: { tags: ['policies'], params: EnvParams, body: PolicyInput, response: { 201: PolicySchema, ...errorResponses(...STD_ERRORS) } },
-  }, async (request, reply) => reply.code(201).send(present(ctx, await write(environmentOf(request).id, request.body))));
+    schema: {
+      tags: ['policies'], params: EnvParams,
+      description: `application/json creates a policy; ${MIGRATE_FIDO2} points policies at FIDO2 policies (200, the migrated policies).`,
+      response: { 200: Collection('deviceAuthenticationPolicies', PolicySchema), 201: PolicySchema, ...errorResponses(...STD_ERRORS) },
+    },
+    config: { accepts: [JSON_TYPE, MIGRATE_FIDO2], ...documentedBodies({ [JSON_TYPE]: PolicyInput, [MIGRATE_FIDO2]: MigrateInput }) },
+  }, async (request, reply) => {
+    const envId = environmentOf(request).id;
+    if (mediaType(request) === MIGRATE_FIDO2.toLowerCase()) {
+      const rows = await migrateToFido2(ctx, { environmentId: envId, body: validateBody(MigrateInput, request.body), now: clock.now() });
+      return reply.code(200).send({
+        _links: { self: link(ctx.config.publicUrl + request.url) },
+        _embedded: { deviceAuthenticationPolicies: rows.map((r) => present(ctx, r)) },
+        count: rows.length,
+        size: rows.length,
+      });
+    }
+    return reply.code(201).send(present(ctx, await write(envId, validateBody(PolicyInput, request.body))));
+  });
 
   app.get(`${base}/:policyId`, {
     schema: { tags: ['policies'], params: Params, response: { 200: PolicySchema, ...errorResponses(...STD_ERRORS) } },

@@ -100,6 +100,10 @@ export interface DevicesTable {
   activated_at: number | null;
   /** The last TOTP time step accepted; a code at or before it is refused (replay). */
   last_otp_step: number | null;
+  /** A FIDO2 credential's COSE public key, base64url (migration 006); never serialized. */
+  public_key_cose: string | null;
+  /** A FIDO2 credential's signature counter (migration 006). */
+  sign_count: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -110,6 +114,18 @@ export interface PoliciesTable {
   name: string;
   is_default: number;
   /** JSON: the whole policy body as PingOne shapes it. */
+  body: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** FIDO2 policies (migration 006, src/policies/fido2/). */
+export interface Fido2PoliciesTable {
+  id: string;
+  environment_id: string;
+  name: string;
+  is_default: number;
+  /** JSON: the policy body as PingOne shapes it. */
   body: string;
   created_at: number;
   updated_at: number;
@@ -162,6 +178,7 @@ export interface Database {
   users: UsersTable;
   devices: DevicesTable;
   device_authentication_policies: PoliciesTable;
+  fido2_policies: Fido2PoliciesTable;
   mfa_settings: MfaSettingsTable;
   messages: MessagesTable;
   device_authentications: DeviceAuthenticationsTable;

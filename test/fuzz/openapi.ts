@@ -62,6 +62,7 @@ export interface EnvWorld {
   emailDevice: string;
   desktopDevice: string;
   policyId: string;
+  fido2PolicyId: string;
   populationId: string;
   flowId: string;
   /** path parameter → the real ids of this environment. */
@@ -74,6 +75,20 @@ async function ok(server: TestServer, method: string, url: string, body: unknown
   return res.body;
 }
 
+/** A FIDO2 policy body that passes every rule (wave-2 reference §2.2), for the seeds and the isolation matrix. */
+export const fido2PolicyBody = (name: string) => ({
+  name,
+  relyingPartyId: 'example.com',
+  deviceDisplayName: 'Passkey',
+  attestationRequirements: 'NONE',
+  authenticatorAttachment: 'BOTH',
+  discoverableCredentials: 'PREFERRED',
+  backupEligibility: { allow: true, enforceDuringAuthentication: false },
+  mdsAuthenticatorsRequirements: { option: 'NONE', enforceDuringAuthentication: false },
+  userVerification: { option: 'PREFERRED', enforceDuringAuthentication: false },
+  userDisplayNameAttributes: { attributes: [{ name: 'username' }] },
+});
+
 export async function seedEnvironment(server: TestServer, name: string): Promise<EnvWorld> {
   const envId = await createEnvironment(server, name);
   const worker = await createWorker(server, envId, `${name} worker`);
@@ -82,12 +97,13 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
   const email = await ok(server, 'POST', `/v1/environments/${envId}/users/${u1}/devices`, { type: 'EMAIL', email: 'u1@example.com', status: 'ACTIVE' });
   const desktop = await pendingDesktop(server, envId);
   const policy = await ok(server, 'POST', `/v1/environments/${envId}/deviceAuthenticationPolicies`, { name: `${name} policy` });
+  const fido2Policy = await ok(server, 'POST', `/v1/environments/${envId}/fido2Policies`, fido2PolicyBody(`${name} FIDO2 policy`));
   const population = await ok(server, 'POST', `/v1/environments/${envId}/populations`, { name: `${name} population` });
   const flow = await ok(server, 'POST', `/${envId}/deviceAuthentications`, { user: { id: u1 } }, worker.token);
   return {
-    envId, worker, users: [u1, u2], emailDevice: email.id, desktopDevice: desktop.deviceId, policyId: policy.id, populationId: population.id, flowId: flow.id,
+    envId, worker, users: [u1, u2], emailDevice: email.id, desktopDevice: desktop.deviceId, policyId: policy.id, fido2PolicyId: fido2Policy.id, populationId: population.id, flowId: flow.id,
     ids: {
-      envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId], policyId: [policy.id],
+      envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
       populationId: [population.id], appId: [worker.clientId], flowId: [flow.id],
     },
   };
@@ -100,6 +116,7 @@ export function primary(w: EnvWorld, param: string): string {
     case 'userId': return w.users[0];
     case 'deviceId': return w.emailDevice;
     case 'policyId': return w.policyId;
+    case 'fido2PolicyId': return w.fido2PolicyId;
     case 'populationId': return w.populationId;
     case 'appId': return w.worker.clientId;
     case 'flowId': return w.flowId;

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helper.js';
-import { fillPath, operations, primary, seedEnvironment, type EnvWorld, type Operation, type Schema } from '../fuzz/openapi.js';
+import { fido2PolicyBody, fillPath, operations, primary, seedEnvironment, type EnvWorld, type Operation, type Schema } from '../fuzz/openapi.js';
 
 const BLOCK = 'application/vnd.pingidentity.device.block+json';
 const CANCEL = 'application/vnd.pingidentity.authentication.cancel+json';
@@ -67,6 +67,7 @@ function requestFor(op: Operation, w: EnvWorld): { contentType?: string; body?: 
   if (op.method === 'DELETE' && op.path.endsWith('/devices')) return { contentType: ORDER_REMOVE };
   if (op.method === 'POST' && op.path === '/{envId}/deviceAuthentications') return { body: { user: { id: w.users[0] } } };
   if (op.method === 'POST' && op.path.endsWith('/secret')) return {};
+  if ((op.method === 'POST' || op.method === 'PUT') && /\/fido2Policies(\/\{fido2PolicyId\})?$/.test(op.path)) return { body: fido2PolicyBody('iso FIDO2 policy') };
   if (op.bodySchema) return { body: exampleOf(op.bodySchema) };
   return {};
 }

@@ -137,8 +137,10 @@ describe(`many policies: a bounded, paged list (${DIALECT})`, () => {
     const env = await createEnvironment(server, 'many policies');
     // The largest policy: 20 applications with every member, at their longest.
     const applications = Array.from({ length: 20 }, (_, i) => ({ ...REFERENCE_APPLICATION, id: `${String(i).padStart(2, '0')}${'a'.repeat(62)}` }));
+    // fido2PolicyId names a FIDO2 policy of the environment (wave-2 reference §2.5): its default.
+    const fido2PolicyId = (await server.request('GET', `/v1/environments/${env}/fido2Policies`)).body._embedded.fido2Policies[0].id as string;
     const big = await server.request('POST', policiesOf(env), {
-      body: { name: 'n'.repeat(256), mobile: { enabled: true, promptForNicknameOnPairing: true, applications }, fido2: { ...REFERENCE_FIDO2, fido2PolicyId: 'f'.repeat(64) }, totp: { enabled: true, uriParameters: { issuer: 'i'.repeat(128) } } },
+      body: { name: 'n'.repeat(256), mobile: { enabled: true, promptForNicknameOnPairing: true, applications }, fido2: { ...REFERENCE_FIDO2, fido2PolicyId }, totp: { enabled: true, uriParameters: { issuer: 'i'.repeat(128) } } },
     });
     assert.equal(big.status, 201, big.text);
     const stored = await server.store.db.selectFrom('device_authentication_policies').selectAll().where('id', '=', big.body.id).executeTakeFirstOrThrow();
