@@ -21,6 +21,15 @@ export const DEVICE_TYPES = [
     // The agent's origin rule: it accepts this page's Origin only when its host is rp.id.
     body: () => ({ rp: { id: location.hostname, name: 'OpenMFA console' } }),
   },
+  {
+    type: 'FIDO2',
+    description: 'a passkey or security key',
+    fields: [],
+    activation: 'always',
+    activateWith: 'webauthn',
+    // WebAuthn takes no IP address as an RP ID: a console opened at 127.0.0.1 names localhost.
+    body: () => ({ rp: { id: /^[\d.]+$|^\[/.test(location.hostname) ? 'localhost' : location.hostname, name: 'OpenMFA console' } }),
+  },
 ];
 
 export const deviceType = (type) => DEVICE_TYPES.find((t) => t.type === type);

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** The `openmfa` command: serve, agent, demo. */
+/** The `openmfa` command: serve, agent, demo, fido2. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
 import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer } from './server.js';
+import { runFido2, type Fido2CliFlags } from './testing/fido2-cli.js';
 
 const program = new Command('openmfa')
   .description('A self-hostable MFA device platform that speaks the PingOne Platform API')
@@ -46,6 +47,22 @@ program.command('demo')
   .action(async () => {
     process.exitCode = await runDemo();
   });
+
+const fido2 = program.command('fido2').description('a software FIDO2 authenticator for tests and CI: reads the server\'s option string on stdin, prints the attestation or assertion');
+for (const command of ['register', 'authenticate'] as const) {
+  fido2.command(command)
+    .description(command === 'register' ? 'answer publicKeyCredentialCreationOptions with an attestation' : 'answer publicKeyCredentialRequestOptions with an assertion')
+    .requiredOption('--state <file>', 'the authenticator\'s credentials (made if missing)')
+    .requiredOption('--origin <url>', 'the origin the browser would report, e.g. http://localhost:8080')
+    .addOption(new Option('--attestation <format>', 'attestation format at register [none]').choices(['none', 'packed']))
+    .option('--aaguid <uuid>', 'the authenticator\'s AAGUID [all zeros]')
+    .option('--no-uv', 'do not set the user-verified flag')
+    .action(async (flags: Fido2CliFlags) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      process.stdout.write(`${runFido2(command, flags, Buffer.concat(chunks).toString('utf8'))}\n`);
+    });
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof AgentConfigError) process.stderr.write(`openmfa: ${e.message}\n`);

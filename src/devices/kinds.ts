@@ -1,4 +1,5 @@
 /** The device types this server implements, by `type`. */
+import { fido2 } from './fido2/kind.js';
 import type { DeviceKind } from './kind.js';
 import type { DeviceType } from './model.js';
 import { offlineKind } from './otp/kind.js';
@@ -12,4 +13,5 @@ export const kinds: Record<DeviceType, DeviceKind> = {
   WHATSAPP: offlineKind('WHATSAPP'),
   TOTP: totp,
   PINGID_DESKTOP_GEN2: pingIdDesktop,
+  FIDO2: fido2,
 };

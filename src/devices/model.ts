@@ -13,10 +13,24 @@ import { IdRef, Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js'
 import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
-export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2'] as const;
+export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
+
+/** The public members of an active FIDO2 device (wave-2 reference §1.6); never its public key. */
+const Fido2Shown = {
+  displayName: Type.Optional(Type.String()),
+  credentialId: Type.Optional(Type.String()),
+  attributes: Type.Optional(Type.Object({
+    transports: Type.Optional(Type.Array(Type.String())),
+    isCrossPlatform: Type.Optional(Type.Boolean()),
+    isResidentKey: Type.Optional(Type.Boolean()),
+  })),
+  backup: Type.Optional(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
+  fidoDeviceMetadata: Type.Optional(Type.Object({ mdsIdentifier: Type.String() })),
+  fidoRegistrationArtifacts: Type.Optional(Type.Object({ attestationType: Type.String() })),
+};
 
 export const DeviceSchema = Type.Object({
   _links: LinksSchema,
@@ -40,6 +54,7 @@ export const DeviceSchema = Type.Object({
   phone: Type.Optional(Type.String()),
   email: Type.Optional(Type.String()),
   testMode: Type.Optional(Type.Boolean()),
+  ...Fido2Shown,
 });
 
 /**
@@ -53,6 +68,8 @@ const ShownOnceAtCreate = {
   secret: Type.Optional(Type.String()),
   keyUri: Type.Optional(Type.String()),
   pingIdDesktopCredentialCreationOptions: Type.Optional(Type.String()),
+  /** Wave-2 reference §1.3: a JSON string, not an object. */
+  publicKeyCredentialCreationOptions: Type.Optional(Type.String()),
 };
 export const SHOWN_ONCE_DEVICE_FIELDS = Object.keys(ShownOnceAtCreate);
 
@@ -73,6 +90,12 @@ export const DeviceExtraSchema = Type.Object({
   phone: O(Type.String()),
   email: O(Type.String()),
   testMode: O(Type.Boolean()),
+  displayName: O(Type.String()),
+  credentialId: O(Type.String()),
+  attributes: O(Type.Object({ transports: O(Type.Array(Type.String())), isCrossPlatform: O(Type.Boolean()), isResidentKey: O(Type.Boolean()) })),
+  backup: O(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
+  fidoDeviceMetadata: O(Type.Object({ mdsIdentifier: Type.String() })),
+  fidoRegistrationArtifacts: O(Type.Object({ attestationType: Type.String() })),
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
@@ -87,6 +110,12 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.unitId ? { unitId: extra.unitId } : {}),
     ...(extra.phone ? { phone: extra.phone } : {}),
     ...(extra.email ? { email: extra.email } : {}),
+    ...(extra.displayName !== undefined ? { displayName: extra.displayName } : {}),
+    ...(extra.credentialId !== undefined ? { credentialId: extra.credentialId } : {}),
+    ...(extra.attributes ? { attributes: extra.attributes } : {}),
+    ...(extra.backup ? { backup: extra.backup } : {}),
+    ...(extra.fidoDeviceMetadata ? { fidoDeviceMetadata: extra.fidoDeviceMetadata } : {}),
+    ...(extra.fidoRegistrationArtifacts ? { fidoRegistrationArtifacts: extra.fidoRegistrationArtifacts } : {}),
   };
 }
 

@@ -298,3 +298,41 @@ export const stillUsable = <DB extends Database, TB extends keyof DB>(eb: Expres
     .where('devices.id', '=', deviceId)
     .where((d) => usable(d, status, now, attemptLock)));
 };
+
+// ---- FIDO2 ------------------------------------------------------------------------------------
+
+/** The credential IDs (base64url) of the user's FIDO2 devices that hold one: the creation options' excludeCredentials. */
+export async function fido2CredentialsOf(db: Db, environmentId: string, userId: string): Promise<string[]> {
+  const rows = await db.selectFrom('devices').select('credential_id')
+    .where('environment_id', '=', environmentId).where('user_id', '=', userId).where('type', '=', 'FIDO2').where('credential_id', 'is not', null)
+    .orderBy('created_at').orderBy('id').execute();
+  return rows.map((r) => r.credential_id!);
+}
+
+export interface Fido2Credential {
+  credentialId: string;
+  publicKeyCose: string;
+  counter: number;
+  extra: string;
+}
+
+/**
+ * A FIDO2 activation: conditional on the registration's challenge (used once), on the device
+ * still taking this attempt, and on no other device of the environment holding the credential
+ * — 'duplicate' when one does (a credential registered twice would answer for two devices).
+ */
+export async function activateWithFido2Credential(db: Db, device: Pick<DevicesTable, 'id' | 'environment_id'>, challengeHash: string, c: Fido2Credential, attemptLock: number | null, now: number): Promise<DevicesTable | 'duplicate' | undefined> {
+  const row = await db.updateTable('devices').set({
+    status: ACTIVE, credential_id: c.credentialId, public_key_cose: c.publicKeyCose, sign_count: c.counter, extra: c.extra,
+    challenge_hash: null, challenge_expires_at: null, activated_at: now, ...CLEARED, updated_at: now,
+  })
+    .where('id', '=', device.id)
+    .where('challenge_hash', '=', challengeHash)
+    .where((eb) => usable(eb, ACTIVATION_REQUIRED, now, attemptLock))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('devices as other').select(sql<number>`1`.as('one'))
+      .where('other.environment_id', '=', device.environment_id).where('other.credential_id', '=', c.credentialId).where('other.id', '!=', device.id))))
+    .returningAll().executeTakeFirst();
+  if (row) return row;
+  const held = await db.selectFrom('devices').select('id').where('environment_id', '=', device.environment_id).where('credential_id', '=', c.credentialId).where('id', '!=', device.id).executeTakeFirst();
+  return held ? 'duplicate' : undefined;
+}

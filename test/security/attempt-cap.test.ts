@@ -8,7 +8,7 @@
  * What the attacker sees is the oracle: a compared wrong proof answers 400 INVALID_DATA on the
  * proof's target; an attempt refused its reservation answers the lock, compares nothing and
  * tells nothing. So "compared" is counted from the answers, for every proof type: activation
- * codes, TOTP activation, desktop attestations, otp.check (EMAIL and TOTP), assertion.check.
+ * codes, TOTP activation, desktop and FIDO2 attestations, otp.check (EMAIL and TOTP), assertion.check.
  * Runs on SQLite in-process and on PostgreSQL (test/multiprocess/races.test.ts does the same
  * across two processes).
  */
@@ -21,6 +21,10 @@ import { attest, newCredential, pendingDesktop } from '../devices/desktop-fixtur
 import { wrongCodes } from '../devices/otp-support.js';
 import { CT, DESKTOP_LOCK_MS, EMAIL_LOCK_MS, TOTP_LOCK_MS, handAssertion, newTenant, newUser, startFlow, type Tenant } from '../authentication/support.js';
 import { hotp, totpCode } from '../support/rfc6238.js';
+import { SoftwareAuthenticator } from '../../src/testing/fido2-authenticator.js';
+
+/** The default policy's FIDO2 cool-down (policies/defaults.ts). */
+const FIDO2_LOCK_MS = 2 * 60_000;
 
 /** Parallel wrong proofs per burst (the issue's trial used 60; `npm run test:stress` sends 1,000 across processes). */
 const BURST = 60;
@@ -86,6 +90,20 @@ const targets: Record<string, () => Promise<Target>> = {
       // Well signed by fresh keys, answering challenges the server never issued.
       wrong: await Promise.all(Array.from({ length: BURST }, async () => ({ attestation: await attest(p.options, { now, claims: { challenge: randomBytes(32).toString('base64url') } }) }))),
       deviceId: p.deviceId, userId: p.userId, proofTarget: 'attestation', ...deviceLock, lockMs: DESKTOP_LOCK_MS,
+    };
+  },
+  async 'a FIDO2 attestation'() {
+    const user = await newUser(t);
+    const res = await t.call('POST', t.devices(user.id), { body: { type: 'FIDO2', rp: { id: 'localhost', name: 'OpenMFA' } } });
+    assert.equal(res.status, 201, res.text);
+    const options = res.body.publicKeyCredentialCreationOptions as string;
+    const origin = 'http://localhost:8080';
+    // Well formed and signed, by fresh authenticators, answering challenges the server never issued.
+    const forged = () => JSON.stringify({ ...JSON.parse(options), challenge: [...randomBytes(32)] });
+    return {
+      path: t.device(user.id, res.body.id), contentType: ACTIVATE, right: { origin, attestation: new SoftwareAuthenticator().register(options, origin) },
+      wrong: Array.from({ length: BURST }, () => ({ origin, attestation: new SoftwareAuthenticator().register(forged(), origin) })),
+      deviceId: res.body.id, userId: user.id, proofTarget: 'attestation', ...deviceLock, lockMs: FIDO2_LOCK_MS,
     };
   },
   async 'an EMAIL otp.check code'() {
