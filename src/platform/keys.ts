@@ -99,6 +99,12 @@ export class KeyRing {
       .map((r) => JSON.parse(r.public_jwk) as PublicJwk);
   }
 
+  /** Forget every cached key (a snapshot was restored: the keys are the store's again). */
+  forgetAll(): void {
+    this.#signing.clear();
+    this.#verifying.clear();
+  }
+
   /** Forget cached keys of a deleted environment. */
   forget(environmentId: string): void {
     this.#signing.delete(environmentId);
