@@ -22,6 +22,8 @@ export interface AdminServer {
   running: RunningServer;
   /** A bootstrap administrator token (a fresh one each call). */
   adminToken(): Promise<string>;
+  /** The next request without a token fetches a new one (the clock moved past the old one's end). */
+  forgetAdminToken(): void;
   /** `token` undefined: the administrator's (fetched once per server); null: none. */
   request<T = any>(method: string, url: string, o?: { body?: unknown; token?: string | null; contentType?: string }): Promise<Response<T>>;
 }
@@ -42,17 +44,25 @@ export async function startAdminServer(options: { clock?: 'system' | 'manual'; d
   const server: AdminServer = {
     url: running.url, boot, out, running,
     adminToken: () => tokenOf(running.url, boot.environmentId, boot.clientId, boot.clientSecret),
+    forgetAdminToken: () => { admin = undefined; },
     async request(method, url, o = {}) {
-      const token = o.token === undefined ? (admin ??= await server.adminToken()) : o.token;
-      const headers: Record<string, string> = {};
-      if (token !== null) headers.authorization = `Bearer ${token}`;
-      const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
-      if (payload !== undefined || o.contentType) headers['content-type'] = o.contentType ?? 'application/json';
-      const res = await fetch(running.url + url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-      const text = await res.text();
-      let body: unknown;
-      try { body = text === '' ? undefined : JSON.parse(text); } catch { body = text; }
-      return { status: res.status, headers: Object.fromEntries(res.headers), body: body as never, text };
+      const send = async (token: string | null) => {
+        const headers: Record<string, string> = {};
+        if (token !== null) headers.authorization = `Bearer ${token}`;
+        const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+        if (payload !== undefined || o.contentType) headers['content-type'] = o.contentType ?? 'application/json';
+        const res = await fetch(running.url + url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+        const text = await res.text();
+        let body: unknown;
+        try { body = text === '' ? undefined : JSON.parse(text); } catch { body = text; }
+        return { status: res.status, headers: Object.fromEntries(res.headers), body: body as never, text };
+      };
+      if (o.token !== undefined) return send(o.token);
+      const res = await send(admin ??= await server.adminToken());
+      // The manual clock moved past the administrator token's hour: a new one, at the new time.
+      if (res.status !== 401 || !res.text.includes('the access token has expired')) return res;
+      admin = await server.adminToken();
+      return send(admin);
     },
   };
   return {
