@@ -17,6 +17,8 @@ import { tokenOf } from '../support/processes.js';
 export interface AdminServer {
   url: string;
   boot: BootstrapInfo;
+  /** Where the server wrote bootstrap.json. */
+  bootstrapFile: string;
   /** The start-up output, line by line. */
   out: string[];
   running: RunningServer;
@@ -39,10 +41,11 @@ export async function startAdminServer(options: { clock?: 'system' | 'manual'; d
     ...(databaseUrl ? { databaseUrl } : {}),
   }, {});
   const running = await startServer(config, (line) => out.push(line));
-  const boot = JSON.parse(readFileSync(path.join(dataDir, 'bootstrap.json'), 'utf8')) as BootstrapInfo;
+  const bootstrapFile = path.join(dataDir, 'bootstrap.json');
+  const boot = JSON.parse(readFileSync(bootstrapFile, 'utf8')) as BootstrapInfo;
   let admin: string | undefined;
   const server: AdminServer = {
-    url: running.url, boot, out, running,
+    url: running.url, boot, bootstrapFile, out, running,
     adminToken: () => tokenOf(running.url, boot.environmentId, boot.clientId, boot.clientSecret),
     forgetAdminToken: () => { admin = undefined; },
     async request(method, url, o = {}) {
