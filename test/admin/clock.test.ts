@@ -1,7 +1,8 @@
 /**
  * `--clock manual` (README "Reset, snapshots and the clock"): the time stands still until
  * set or advanced through the API, and every expiry follows it — an OTP, a lock, a TOTP step
- * (codes from the RFC 6238 oracle, test/support/rfc6238.ts), a flow, an access token. Bad
+ * (codes from the RFC 6238 oracle, test/support/rfc6238.ts), a flow, an Idempotency-Key, an
+ * access token. Bad
  * input is 400 on `now` / `by` and moves nothing; the clock never goes back. With
  * `--clock system` the clock cannot be set (409). Both dialects (useAdminServer).
  */
@@ -139,6 +140,30 @@ describe('--clock manual', () => {
     assert.equal(read.status, 200, read.text);
     assert.equal(read.body.status, 'FAILED');
     assert.deepEqual(read.body.error, { code: 'EXPIRED', message: 'The device authentication expired before it completed' });
+  });
+
+  test('an Idempotency-Key is kept 24 hours of the clock: replayed before, a new request after', async () => {
+    const devices = await newUser();
+    const create = (email: string) => fetch(server.url + devices, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenNow}`, 'content-type': 'application/json', 'idempotency-key': 'clocked-key' },
+      body: JSON.stringify({ type: 'EMAIL', email }),
+    });
+    let tokenNow = await server.adminToken();
+    const first = await create('a@example.com');
+    assert.equal(first.status, 201);
+    const id = ((await first.json()) as { id: string }).id;
+    await advance('PT23H59M59S');
+    tokenNow = await server.adminToken();
+    const replayed = await create('a@example.com');
+    assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+    assert.equal(((await replayed.json()) as { id: string }).id, id);
+    await advance('PT1S');
+    tokenNow = await server.adminToken();
+    const again = await create('b@example.com');
+    assert.equal(again.status, 201, 'another body under the expired key is a new request, not 422');
+    assert.equal(again.headers.get('idempotent-replayed'), null);
+    assert.notEqual(((await again.json()) as { id: string }).id, id);
   });
 
   test('an access token expires by advance (one hour)', async () => {
