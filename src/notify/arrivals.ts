@@ -8,8 +8,9 @@
  * database raises no event here, so on PostgreSQL a held request also looks every `pollMs`.
  *
  * A hold ends, answering what there is (possibly nothing), at the first of: a match, its end
- * time, the client closing the connection, or shutdown (close(): a held request must not keep
- * the server from stopping within its grace). The end time is wall-clock (performance.now), not
+ * time (after one last look), the client closing the connection, or shutdown (close(): a held
+ * request must not keep the server from stopping within its grace; it answers its last look at
+ * once, with no further query). The end time is wall-clock (performance.now), not
  * the injected clock: a manual clock may never move, and the wait bounds how long a connection
  * is held, which is real time.
  */
@@ -87,6 +88,9 @@ export class Arrivals {
             resolve();
           }
         });
+        // Shutdown or a client gone: answer the last look, without another query — the store
+        // may be closing, and nobody may be listening.
+        if (options.signal.aborted || this.#closed) return value;
       }
     } finally {
       this.#events.off('arrival', onArrival);
