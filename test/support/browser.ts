@@ -13,6 +13,7 @@
  * compiles functions with esbuild's keepNames, whose `__name(…)` helper does not exist in
  * the page, and tsconfig's lib has no DOM types.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -97,6 +98,11 @@ export interface ConsoleSuite {
   creds(): Credentials;
   /** The bootstrap environment's ID. */
   envId(): string;
+  /**
+   * One page of a test: opened, handed to `body`, then the same end-of-test checks (no dialog,
+   * no CSP violation, no uncaught error), a screenshot named `name`, and closed even on failure.
+   */
+  withPage(t: TestContext, name: string, body: (w: Watched) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -127,6 +133,18 @@ export function consoleSuite(skip: string | false): ConsoleSuite {
       return { environmentId, clientId, clientSecret };
     },
     envId: () => started(stack).server.boot.environmentId,
+    withPage: async (t, name, body) => {
+      const w = await openPage(started(browser));
+      try {
+        await body(w);
+        assert.deepEqual(w.dialogs, [], 'no dialog opened');
+        assert.deepEqual(await cspViolations(w), [], 'no CSP violation during normal use');
+        assert.deepEqual(w.pageErrors, [], 'no uncaught error in the page');
+      } finally {
+        await screenshot(t, w.page, name).catch((e: unknown) => t.diagnostic(`screenshot failed: ${String(e)}`));
+        await w.close();
+      }
+    },
   };
 }
 
@@ -155,8 +173,11 @@ const INIT_SCRIPT = `
   }, true);
 `;
 
-export async function openPage(browser: Browser): Promise<Watched> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
+/** The two widths the console is laid out for: a phone and a laptop. */
+export const WIDTHS = { phone: { width: 390, height: 844 }, laptop: { width: 1280, height: 860 } } as const;
+
+export async function openPage(browser: Browser, viewport: { width: number; height: number } = WIDTHS.laptop): Promise<Watched> {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   await context.addInitScript(INIT_SCRIPT);
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
@@ -230,6 +251,20 @@ export async function openUser(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await page.getByRole('table', { name: 'Users', exact: true }).getByRole('button', { name: username, exact: true }).click();
   await page.getByRole('heading', { level: 2, name: username, exact: true }).waitFor();
+}
+
+/** The status line's message once it reads `text` as a success (the green banner). */
+export async function waitForSuccess(page: Page, text: string | RegExp): Promise<void> {
+  await page.locator('#status[data-kind="success"]').filter({ hasText: text }).waitFor();
+}
+
+/** The field error under the control labelled `label` (inside `scope`), once it is marked invalid. */
+export async function fieldError(scope: Locator, label: string): Promise<string> {
+  const input = scope.getByLabel(label, { exact: true });
+  await input.and(scope.locator('[aria-invalid="true"]')).waitFor();
+  const id = await input.getAttribute('aria-describedby');
+  if (!id) throw new Error(`${label} has no aria-describedby`);
+  return (await scope.page().locator(`[id="${id}"]`).innerText()).trim();
 }
 
 // ─── waiting and evidence ─────────────────────────────────────────────────────────────────────
