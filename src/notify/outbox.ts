@@ -4,7 +4,9 @@
  * developers and test suites read at GET …/environments/{envId}/outbox (routes.ts). This
  * module also holds the outbox's queries.
  */
+import { Type } from 'typebox';
 import type { SecretBox } from '../crypto/secretbox.js';
+import { parseStored } from '../http/validation.js';
 import type { Db } from '../store/db.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { OutgoingMessage } from './notifier.js';
@@ -18,6 +20,7 @@ export const outboxSender: Sender = {
 };
 
 /** What an outbox row keeps sealed: the text, and the code it carries. */
+const StoredContent = Type.Object({ body: Type.String(), otp: Type.Optional(Type.String()) });
 export interface OutboxContent {
   body: string;
   otp?: string;
@@ -32,7 +35,7 @@ export function sealContent(box: SecretBox, id: string, message: Pick<OutgoingMe
 }
 
 export const openContent = (box: SecretBox, row: Pick<MessagesTable, 'id'> & { content_sealed: string }): OutboxContent =>
-  JSON.parse(box.open(row.content_sealed, contentContext(row.id))) as OutboxContent;
+  parseStored(StoredContent, box.open(row.content_sealed, contentContext(row.id)), 'outbox message');
 
 export type OutboxRow = MessagesTable & { content_sealed: string };
 
