@@ -9,6 +9,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp, buildContext, createLogger } from './app.js';
+import { StoredClock } from './admin/clock.js';
+import { takeInitialSnapshot } from './admin/snapshots.js';
+import { iso, systemClock } from './clock.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
@@ -41,9 +44,14 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.migrate();
     const box = loadMasterKey(config);
     await verifyMasterKey(store, box);
-    const deps = { config, store, box, log };
+    // --clock manual: the store's clock, shared by every process on the database; the access
+    // caches' staleness bound stays real time.
+    const clock = config.clock === 'manual' ? { clock: await StoredClock.open(store), cacheClock: systemClock } : {};
+    const deps = { config, store, box, log, ...clock };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
+    // What POST /openmfa/v1/reset returns to (a seed file, once applied, replaces it).
+    await takeInitialSnapshot(ctx);
     const app = await buildApp(deps, ctx);
     await app.ready();
     const connections = trackConnections(app.server);
@@ -71,6 +79,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(created ? `bootstrap: new administrator credentials written to ${file}` : `bootstrap: existing store; credentials are in ${file} from the first start`);
     out(`console:  ${config.publicUrl}/console`);
     out(`token:    ${tokenCommand(file)}`);
+    if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
     return {
