@@ -10,7 +10,7 @@
  *   OPENMFA_TEST_DIALECTS=sqlite   one dialect only (not allowed with CI=true)
  */
 import { spawnSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -63,6 +63,8 @@ function runNodeTest(files, env, label) {
     child.on('exit', (code) => {
       let text = '';
       try { text = readFileSync(tap, 'utf8'); } catch { /* no report */ }
+      // The report is read; its folder goes (tests remove what they create, and so does this).
+      rmSync(path.dirname(tap), { recursive: true, force: true });
       const num = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text) ?? [])[1] ?? 0);
       resolve({ label, code: code ?? 1, tests: num('tests'), pass: num('pass'), fail: num('fail'), skipped: num('skipped') + num('todo'), cancelled: num('cancelled') });
     });

@@ -5,6 +5,7 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino } from 'pino';
@@ -59,15 +60,26 @@ export const BODY_LIMIT = 64 * 1024;
 /**
  * The process's logger, made first so that everything built after it (rate limiter, notifier,
  * the app) is handed it. Requests are logged by method and URL (secret query values redacted)
- * only; bodies and headers (tokens, secrets) never.
+ * only; bodies and headers (tokens, secrets) never. Lines are JSON, or for a person (`pretty`,
+ * by default when they go to a terminal).
  */
-export function createLogger(config: Pick<ServerConfig, 'logLevel'>, stream?: NodeJS.WritableStream): FastifyBaseLogger {
+export function createLogger(config: Pick<ServerConfig, 'logLevel'>, stream?: NodeJS.WritableStream, pretty = stream === undefined && process.stdout.isTTY === true): FastifyBaseLogger {
   const options = {
     level: config.logLevel === 'silent' && stream ? 'info' : config.logLevel,
     serializers: { req: serializeRequest as never },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body'], remove: true },
   };
-  return (stream ? pino(options, stream as never) : pino(options)) as FastifyBaseLogger;
+  return pino(options, (pretty ? prettyStream(stream) : stream) as never) as FastifyBaseLogger;
+}
+
+/**
+ * On a terminal the log lines are for a person: pino-pretty formats each one (the same
+ * redacted object pino would write as JSON), synchronously, in this process. Anywhere else
+ * (a pipe, a file, a log collector) they stay one JSON object per line. Loaded only then.
+ */
+function prettyStream(destination?: NodeJS.WritableStream): NodeJS.WritableStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => NodeJS.WritableStream;
+  return pretty({ colorize: destination === undefined, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', ...(destination ? { destination } : {}) });
 }
 
 export function buildContext(deps: AppDeps): Context {

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** The `openmfa` command: serve, agent, demo; reset, snapshot, restore and clock against a running server. */
+/** The `openmfa` command: serve, agent, demo; reset, snapshot, restore, clock and outbox against a running server. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
 import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer } from './server.js';
+import { CommandError, runOutboxCommand } from './notify/outbox-command.js';
 import { AdminClientError } from './admin/client.js';
 import { registerAdminCommands } from './admin/commands.js';
 
@@ -35,7 +36,7 @@ program.command('agent')
   .description('run the PingID Desktop agent (the local Desktop API: POST /register, POST /authenticate)')
   .addOption(new Option('--host <host>', `address to listen on [127.0.0.1] (env ${agentEnvName('host')})`))
   .addOption(new Option('--port <port>', `port to listen on [9410] (env ${agentEnvName('port')})`))
-  .addOption(new Option('--state-dir <dir>', `where the key store lives [./agent-data] (env ${agentEnvName('stateDir')})`))
+  .addOption(new Option('--state-dir <dir>', `where the key store lives [./data/agent, or $OPENMFA_DATA_DIR/agent] (env ${agentEnvName('stateDir')})`))
   .addOption(new Option('--trust <issuer...>', `issuer URLs or URL prefixes whose options are accepted; required (env ${agentEnvName('trust')}, comma-separated)`))
   .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS>] (env ${agentEnvName('nickname')})`))
   .addOption(new Option('--max-credentials <n>', `most credentials the key store holds; pairing past it is refused [100] (env ${agentEnvName('maxCredentials')})`))
@@ -49,10 +50,27 @@ program.command('demo')
     process.exitCode = await runDemo();
   });
 
+program.command('outbox')
+  .description("print a running server's outbox messages (newest first) as JSON, or with --otp their codes only")
+  .addOption(new Option('--recipient <address>', 'only messages to this email address or phone number'))
+  .addOption(new Option('--channel <channel>', 'only messages of this channel').choices(['EMAIL', 'SMS', 'VOICE', 'WHATSAPP']))
+  .addOption(new Option('--device-id <id>', 'only messages to this device'))
+  .addOption(new Option('--user-id <id>', 'only messages to this user'))
+  .addOption(new Option('--since <date-time>', 'only messages created at or after this RFC 3339 date-time'))
+  .addOption(new Option('--latest', 'only the newest message'))
+  .addOption(new Option('--otp', 'print only the code (one per line), for shell scripts'))
+  .addOption(new Option('--wait <seconds>', 'wait up to this many seconds (0–30) for a matching message'))
+  .addOption(new Option('--url <url>', "the server's base URL [the one bootstrap.json names]"))
+  .addOption(new Option('--bootstrap <file>', 'the administrator credentials the server wrote').default('data/bootstrap.json'))
+  .addOption(new Option('--environment-id <id>', "the outbox of this environment [bootstrap.json's]"))
+  .action(async (flags: { recipient?: string; channel?: string; deviceId?: string; userId?: string; since?: string; latest?: boolean; otp?: boolean; wait?: string; url?: string; bootstrap: string; environmentId?: string }) => {
+    await runOutboxCommand(flags, { out: (line) => process.stdout.write(line + '\n') });
+  });
+
 registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof AdminClientError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof AdminClientError || e instanceof CommandError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

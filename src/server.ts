@@ -1,5 +1,7 @@
 /**
- * Listening, and stopping well: on SIGTERM or SIGINT the server stops accepting, lets
+ * Listening (and saying where: the first stdout line names the URL — scripts read the port
+ * from it — then the API and auth bases, the credentials file, the console and a command that
+ * gets a token from the file), and stopping well: on SIGTERM or SIGINT the server stops accepting, lets
  * in-flight requests finish, closes idle connections at once and slow ones (a request still
  * arriving) after a short grace, closes the store and exits 0 — within 10 s, or it exits 1.
  * The deadlines and the connection cap that bound slow clients meanwhile are set in app.ts.
@@ -73,7 +75,10 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(`OpenMFA listening on ${url} (${store.dialect === 'postgres' ? 'PostgreSQL' : `SQLite ${config.sqlitePath}`})`);
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);
-    out(created ? `bootstrap: new administrator credentials written to ${bootstrapFile(config.dataDir)}` : `bootstrap: existing store; credentials are in ${bootstrapFile(config.dataDir)} from the first start`);
+    const file = bootstrapFile(config.dataDir);
+    out(created ? `bootstrap: new administrator credentials written to ${file}` : `bootstrap: existing store; credentials are in ${file} from the first start`);
+    out(`console:  ${config.publicUrl}/console`);
+    out(`token:    ${tokenCommand(file)}`);
     if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
@@ -101,6 +106,17 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** A word for bash: as it is when it is plainly safe, else in single quotes. */
+const shellWord = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * A bash command (curl and jq) that prints a worker token of the bootstrap administrator, read
+ * from the credentials file when it runs: the banner names the file, never the secret.
+ */
+export function tokenCommand(file: string): string {
+  return `B=${shellWord(file)}; curl -fsS -u "$(jq -r .clientId "$B"):$(jq -r .clientSecret "$B")" -d grant_type=client_credentials "$(jq -r .authPath "$B")/$(jq -r .environmentId "$B")/as/token" | jq -r .access_token`;
 }
 
 /**

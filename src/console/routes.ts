@@ -83,6 +83,9 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
 }
 
 export function registerConsoleRoutes(app: App): void {
+  // The server's root is where a browser lands first: the console (302, so it may change).
+  app.get('/', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+    reply.header('Cache-Control', 'no-cache').redirect('/console', 302));
   for (const [url, asset] of Object.entries(ASSETS)) {
     app.get(url, { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
       // Read on each request (a few KiB): an edited asset is served at once, with no restart.

@@ -129,9 +129,14 @@ export interface MessagesTable {
   channel: string;
   recipient: string;
   subject: string | null;
-  body: string | null;
   sender: string;
   created_at: number;
+  /** The device authentication that sent it (migration 007). */
+  flow_id: string | null;
+  /** ACTIVATION or AUTHENTICATION. */
+  purpose: string | null;
+  /** Outbox only: {"body","otp"} sealed under the master key (context `message:<id>`); NULL once cleared. */
+  content_sealed: string | null;
 }
 
 export interface DeviceAuthenticationsTable {

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -309,7 +309,15 @@ export function artifactsDir(): string {
     mkdirSync(dir, { recursive: true });
     return dir;
   }
-  tempArtifacts ??= mkdtempSync(path.join(tmpdir(), 'openmfa-browser-artifacts-'));
+  if (tempArtifacts === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-browser-artifacts-'));
+    tempArtifacts = dir;
+    // Tests remove what they create: a temporary folder of screenshots is kept only when a
+    // test of this file failed (node:test sets the exit code), where it is the diagnosis.
+    process.once('exit', (code) => {
+      if (code === 0 && !process.exitCode) rmSync(dir, { recursive: true, force: true });
+    });
+  }
   return tempArtifacts;
 }
 
