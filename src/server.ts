@@ -12,6 +12,8 @@ import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
 import { bootstrap, bootstrapFile } from './platform/bootstrap.js';
 import { loadMasterKey, verifyMasterKey } from './platform/master-key.js';
+import { applySeed, type SeedResult } from './seed/apply.js';
+import { readSeedFile, seedRefused } from './seed/load.js';
 import { Store } from './store/db.js';
 import type { App } from './http/types.js';
 
@@ -33,6 +35,8 @@ export interface RunningServer {
 export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
+  // A bad seed file stops the start before the store is opened.
+  const seed = config.seed === undefined ? undefined : readSeedFile(config.seed);
   const log = createLogger(config);
   const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {
@@ -42,6 +46,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     const deps = { config, store, box, log };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
+    const seeded = seed === undefined ? undefined : await applySeed(ctx, seed).catch((e: unknown) => { throw seedRefused(config.seed!, e); });
     const app = await buildApp(deps, ctx);
     await app.ready();
     const connections = trackConnections(app.server);
@@ -66,6 +71,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);
     out(created ? `bootstrap: new administrator credentials written to ${bootstrapFile(config.dataDir)}` : `bootstrap: existing store; credentials are in ${bootstrapFile(config.dataDir)} from the first start`);
+    if (seeded) out(`seed: ${config.seed!}: ${seedSummary(seeded)}`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
     return {
@@ -92,6 +98,12 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** `written environments 2, users 5, devices 9; unchanged environments 1`. */
+export function seedSummary(result: SeedResult): string {
+  const list = (counts: SeedResult['written']) => Object.entries(counts).filter(([, n]) => n > 0).map(([part, n]) => `${part} ${n}`).join(', ') || 'nothing';
+  return `written ${list(result.written)}; unchanged ${list(result.unchanged)}`;
 }
 
 /**
