@@ -23,6 +23,8 @@ const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
   { name: 'domain', modules: ['platform/', 'policies/', 'notify/', 'context.ts'] },
   { name: 'devices', modules: ['devices/'] },
   { name: 'authentication', modules: ['authentication/'] },
+  { name: 'seed', modules: ['seed/'] },
+  { name: 'admin', modules: ['admin/'] },
   { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts'] },
 ];
 /** The desktop agent runs on a user's machine: it uses the base layer only, and only the commands (cli, demo) use it. */
