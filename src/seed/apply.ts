@@ -10,6 +10,7 @@
  * a device without `id` is named after its user and its place in the user's list (ids.ts).
  */
 import { isDeepStrictEqual } from 'node:util';
+import { sql } from 'kysely';
 import type { Static, TObject } from 'typebox';
 import { clientSecretProblem } from '../config.js';
 import type { Context } from '../context.js';
@@ -36,6 +37,13 @@ export interface SeedResult {
   unchanged: SeedCounts;
 }
 
+/**
+ * Seeds are applied one at a time across processes on one PostgreSQL (a transaction-scoped
+ * advisory lock, as bootstrap takes): two processes started with the same `--seed` do not
+ * both make its fixed IDs; the second finds what the first made. SQLite has one writer.
+ */
+const SEED_LOCK_ID = 0x6f6d6673; // "omfs"
+
 const zero = (): SeedCounts => Object.fromEntries(SEED_PARTS.map((p) => [p, 0])) as SeedCounts;
 
 /** The members of `value` that the API body `schema` declares: what the create operation is given. */
@@ -58,7 +66,8 @@ export async function applySeed(ctx: Context, value: unknown): Promise<SeedResul
   const result: SeedResult = { written: zero(), unchanged: zero() };
   const made: string[] = [];
   try {
-    await ctx.store.transaction(async () => {
+    await ctx.store.transaction(async (trx) => {
+      if (ctx.store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${SEED_LOCK_ID})`.execute(trx);
       const organization = await organizationId(ctx.store.db);
       for (const [i, environment] of seed.environments.entries()) {
         await seedEnvironment(ctx, environment, `environments[${i}]`, organization, result, made);
