@@ -36,7 +36,12 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
   // A bad seed file stops the start before the store is opened.
-  const seed = config.seed === undefined ? undefined : readSeedFile(config.seed);
+  let seed: unknown;
+  try {
+    if (config.seed !== undefined) seed = readSeedFile(config.seed);
+  } catch (e) {
+    throw seedRefused(config.seed!, e);
+  }
   const log = createLogger(config);
   const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {

@@ -84,6 +84,12 @@ describe(`openmfa serve --bootstrap-* --seed, and openmfa seed (${DIALECT})`, ()
     assert.equal(added.code, 0, added.stderr);
     assert.equal(added.stdout, `seed: ${file}: written users 1, devices 1; unchanged environments 1\n`);
 
+    // Checked before anything is sent.
+    const local = path.join(root, 'bad-seed.json');
+    const checked = await runCommand(['seed', local, '--url', url, '--bootstrap', bootstrapFile]);
+    assert.equal(checked.code, 1);
+    assert.equal(checked.stderr, `openmfa: ${local}: environments[0].users[1].devices[0].publicJwk.crv: environments[0].users[1].devices[0].publicJwk.crv must be "P-256"\n`);
+
     const refusedFile = path.join(root, 'taken.json');
     writeFileSync(refusedFile, JSON.stringify({ environments: [{ name: 'other', region: 'NA', type: 'SANDBOX', users: [{ id: '26105411-be61-4a85-940c-46f8024ebb37', username: 'alice' }] }] }));
     const refused = await runCommand(['seed', refusedFile, '--url', url, '--bootstrap', bootstrapFile]);
