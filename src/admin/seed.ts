@@ -7,7 +7,7 @@
  */
 import type { Context } from '../context.js';
 import { callerOf } from '../http/access.js';
-import { forbidden } from '../http/errors.js';
+import { administratorOnly } from '../http/errors.js';
 import type { App } from '../http/types.js';
 import { applySeed } from '../seed/apply.js';
 import { MAX_SEED_BYTES } from '../seed/format.js';
@@ -16,7 +16,7 @@ export const SEED_PATH = '/openmfa/v1/seed';
 
 export function registerSeedRoute(app: App, ctx: Context): void {
   app.post(SEED_PATH, { schema: { hide: true }, bodyLimit: MAX_SEED_BYTES }, async (request, reply) => {
-    if (!callerOf(request).managesAll) throw forbidden();
+    if (!callerOf(request).managesAll) throw administratorOnly();
     const result = await applySeed(ctx, request.body);
     return reply.code(200).header('Cache-Control', 'no-store').send(result);
   });

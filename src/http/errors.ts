@@ -129,6 +129,12 @@ export const adminSecretRefused = (): ApiError =>
     { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only an administrator application may read or regenerate the administrator application secret' },
   ]);
 
+/** OpenMFA's own administration API (`/openmfa/v1/…`) reaches every environment: the bootstrap administrator's token only. */
+export const administratorOnly = (): ApiError =>
+  new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
+    { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only the bootstrap administrator application may use the OpenMFA administration API' },
+  ]);
+
 /** Idempotency-Key (draft-ietf-httpapi-idempotency-key-header §2.6): the key names another request. */
 export const idempotencyKeyReused = (): ApiError =>
   new ApiError(422, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [

@@ -170,7 +170,7 @@ describe(`seed files through POST /openmfa/v1/seed (${DIALECT})`, () => {
     assert.equal(users.status, 200, users.text);
     // …and only for it: a seed reaches every environment, so only the bootstrap administrator may apply one.
     assertError(await server.request('POST', SEED, { token, body: loadExample() }), 403, {
-      code: 'ACCESS_FAILED', message: MSG.FORBIDDEN, details: [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'The access token does not grant access to this environment' }],
+      code: 'ACCESS_FAILED', message: MSG.FORBIDDEN, details: [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'Only the bootstrap administrator application may use the OpenMFA administration API' }],
     });
     const anonymous = await server.request('POST', SEED, { token: null, body: loadExample() });
     assert.equal(anonymous.status, 401, anonymous.text);
