@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `openmfa` command: serve, agent, demo. */
+/** The `openmfa` command: serve, agent, demo; reset, snapshot, restore and clock against a running server. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
@@ -7,6 +7,8 @@ import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer, seedSummary } from './server.js';
 import { readBootstrapFile, seedRemote, type RemoteCredentials } from './seed/remote.js';
+import { AdminClientError } from './admin/client.js';
+import { registerAdminCommands } from './admin/commands.js';
 
 const program = new Command('openmfa')
   .description('A self-hostable MFA device platform that speaks the PingOne Platform API')
@@ -75,8 +77,10 @@ program.command('demo')
     process.exitCode = await runDemo();
   });
 
+registerAdminCommands(program);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof AgentConfigError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof AdminClientError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -50,6 +50,8 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** `redis://…`: rate-limit counters shared between processes; in memory when absent. */
   readonly redisUrl: string | undefined;
+  /** `manual`: time moves only through /openmfa/v1/clock (admin/clock.ts), shared through the store. */
+  readonly clock: 'system' | 'manual';
   /** What the first start makes the bootstrap environment and administrator (platform/bootstrap.ts); random when absent. */
   readonly bootstrap: BootstrapCredentials;
   /** A seed file (docs/seed.md) applied at every start, after bootstrap; resolved to an absolute path. */
@@ -115,6 +117,7 @@ export const SERVER_OPTIONS = [
   { key: 'bootstrapClientId', arg: '<uuid>', shown: 'random', meaning: 'client ID of the administrator application the first start makes (a UUID); a bootstrapped store started with another one refuses to start' },
   { key: 'bootstrapClientSecret', arg: '<secret>', shown: 'random', meaning: 'its client secret: 32–256 printable ASCII characters (no space), at least 16 of them distinct; never logged or printed; a bootstrapped store started with another one refuses to start' },
   { key: 'seed', arg: '<file>', shown: 'none', meaning: 'a seed file (JSON, `docs/seed.md`) applied at start after bootstrap, in one transaction: what it describes and the store lacks is made, nothing else changes; a bad file stops the start with the JSON path at fault' },
+  { key: 'clock', arg: '<system|manual>', default: 'system', meaning: '`manual`: time stands still until moved with `PUT /openmfa/v1/clock` or `POST /openmfa/v1/clock/advance` (every expiry follows it; kept in the store, so processes on one PostgreSQL share it); for tests only — the start-up output warns' },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof SERVER_OPTIONS)[number]['key'];
@@ -244,6 +247,9 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) throw new ConfigError('redisUrl', 'must be redis://[user:pass@]host[:port][/db] or rediss://…');
   }
 
+  const clock = pick('clock') ?? optionDefault('clock');
+  if (clock !== 'system' && clock !== 'manual') throw new ConfigError('clock', 'must be system or manual');
+
   const whole = (key: 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections', unit: string): number => {
     const text = pick(key) ?? optionDefault(key);
     const n = Number(text);
@@ -300,6 +306,7 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     maxConnections,
     bootstrap: Object.freeze({ environmentId: bootstrapEnvironmentId, clientId: bootstrapClientId, clientSecret: bootstrapClientSecret }),
     seed,
+    clock,
   });
 }
 

@@ -7,6 +7,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp, buildContext, createLogger } from './app.js';
+import { StoredClock } from './admin/clock.js';
+import { takeInitialSnapshot } from './admin/snapshots.js';
+import { iso, systemClock } from './clock.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
@@ -48,10 +51,15 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.migrate();
     const box = loadMasterKey(config);
     await verifyMasterKey(store, box);
-    const deps = { config, store, box, log };
+    // --clock manual: the store's clock, shared by every process on the database; the access
+    // caches' staleness bound stays real time.
+    const clock = config.clock === 'manual' ? { clock: await StoredClock.open(store), cacheClock: systemClock } : {};
+    const deps = { config, store, box, log, ...clock };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
     const seeded = seed === undefined ? undefined : await applySeed(ctx, seed).catch((e: unknown) => { throw seedRefused(config.seed!, e); });
+    // What POST /openmfa/v1/reset returns to: the bootstrap and, when --seed is given, the seed as applied now.
+    await takeInitialSnapshot(ctx, { replace: seeded !== undefined });
     const app = await buildApp(deps, ctx);
     await app.ready();
     const connections = trackConnections(app.server);
@@ -77,6 +85,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(`authPath: ${config.authPath}`);
     out(created ? `bootstrap: new administrator credentials written to ${bootstrapFile(config.dataDir)}` : `bootstrap: existing store; credentials are in ${bootstrapFile(config.dataDir)} from the first start`);
     if (seeded) out(`seed: ${config.seed!}: ${seedSummary(seeded)}`);
+    if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
     return {

@@ -6,17 +6,16 @@
  * one that manages every environment) may call it: a seed reaches every environment.
  */
 import type { Context } from '../context.js';
-import { callerOf } from '../http/access.js';
-import { administratorOnly } from '../http/errors.js';
 import type { App } from '../http/types.js';
 import { applySeed } from '../seed/apply.js';
 import { MAX_SEED_BYTES } from '../seed/format.js';
+import { bootstrapAdministratorOnly } from './access.js';
+import { ADMIN_PREFIX } from './routes.js';
 
-export const SEED_PATH = '/openmfa/v1/seed';
+export const SEED_PATH = `${ADMIN_PREFIX}/seed`;
 
 export function registerSeedRoute(app: App, ctx: Context): void {
-  app.post(SEED_PATH, { schema: { hide: true }, bodyLimit: MAX_SEED_BYTES }, async (request, reply) => {
-    if (!callerOf(request).managesAll) throw administratorOnly();
+  app.post(SEED_PATH, { schema: { hide: true, tags: ['openmfa'] }, bodyLimit: MAX_SEED_BYTES, preValidation: bootstrapAdministratorOnly }, async (request, reply) => {
     const result = await applySeed(ctx, request.body);
     return reply.code(200).header('Cache-Control', 'no-store').send(result);
   });
