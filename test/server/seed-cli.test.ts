@@ -3,7 +3,7 @@
  * token, the seed is there), bad options and bad files stopping the start before the store is
  * touched, and `openmfa seed FILE` applying a file to the running server through
  * POST /openmfa/v1/seed — the example again changes nothing, a bad file is refused naming
- * its JSON path. With OPENMFA_TEST_DIALECT=postgres the server runs on a fresh schema.
+ * its JSON path; reset returns to the seeded start-up state. With OPENMFA_TEST_DIALECT=postgres the server runs on a fresh schema.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,6 +98,12 @@ describe(`openmfa serve --bootstrap-* --seed, and openmfa seed (${DIALECT})`, ()
     const token = await tokenOf(url, ADMIN_ENV, ADMIN_ID, ADMIN_SECRET);
     const environments = await call(url, 'GET', '/v1/environments', { token });
     assert.deepEqual(environments.body._embedded.environments.map((e: any) => e.name).sort(), ['Administrators', 'mfa-test'], 'nothing of the refused file was made');
+
+    // Reset returns to the start-up state, the --seed file included: erin, seeded later through the API, is gone.
+    const reset = await call(url, 'POST', '/openmfa/v1/reset', { token, body: {} });
+    assert.equal(reset.status, 204, reset.text);
+    const users = await call(url, 'GET', `/v1/environments/${SEEDED_ENV}/users`, { token: await tokenOf(url, ADMIN_ENV, ADMIN_ID, ADMIN_SECRET) });
+    assert.deepEqual(users.body._embedded.users.map((u: any) => u.username).sort(), ['alice', 'bob', 'carol', 'dave']);
   });
 
   test('a restart with another administrator client ID refuses to start and names the option', async () => {
