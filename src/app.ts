@@ -36,6 +36,7 @@ import { registerPolicyRoutes } from './policies/routes.js';
 import { createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
 import { registerConsoleRoutes } from './console/routes.js';
+import { registerSeedRoute } from './admin/seed.js';
 import { registerAdminRoutes } from './admin/routes.js';
 import type { Store } from './store/db.js';
 
@@ -251,6 +252,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);
+  registerSeedRoute(app, ctx);
   registerAdminRoutes(app, ctx);
 
   // Not ready yet: the caller may add to it first (a test registers a route), then readies it

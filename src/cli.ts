@@ -5,8 +5,9 @@ import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type 
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
 import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
-import { runServer } from './server.js';
+import { runServer, seedSummary } from './server.js';
 import { CommandError, runOutboxCommand } from './notify/outbox-command.js';
+import { readBootstrapFile, seedRemote, type RemoteCredentials } from './seed/remote.js';
 import { AdminClientError } from './admin/client.js';
 import { registerAdminCommands } from './admin/commands.js';
 
@@ -42,6 +43,33 @@ program.command('agent')
   .addOption(new Option('--max-credentials <n>', `most credentials the key store holds; pairing past it is refused [100] (env ${agentEnvName('maxCredentials')})`))
   .action(async (flags: Record<string, string | string[]>) => {
     await runAgent(loadAgentConfig(flags, process.env));
+  });
+
+program.command('seed <file>')
+  .description('apply a seed file (docs/seed.md) to a running server: POST /openmfa/v1/seed with the bootstrap administrator\'s token')
+  .addOption(new Option('--url <url>', 'the server [the authPath in the bootstrap file]'))
+  .addOption(new Option('--bootstrap <file>', 'the bootstrap administrator\'s credentials [./data/bootstrap.json]'))
+  .addOption(new Option('--environment-id <uuid>', 'instead of the bootstrap file: the administrator\'s environment'))
+  .addOption(new Option('--client-id <id>', 'instead of the bootstrap file: the administrator application\'s client ID'))
+  .addOption(new Option('--client-secret <secret>', 'instead of the bootstrap file: its secret (env OPENMFA_CLIENT_SECRET)'))
+  .action(async (file: string, flags: Record<string, string | undefined>) => {
+    const secret = flags.clientSecret ?? process.env.OPENMFA_CLIENT_SECRET;
+    const given = flags.environmentId !== undefined || flags.clientId !== undefined || secret !== undefined;
+    let credentials: RemoteCredentials;
+    let url = flags.url;
+    if (given) {
+      if (flags.environmentId === undefined || flags.clientId === undefined || secret === undefined) {
+        throw new Error('--environment-id, --client-id and --client-secret go together (or use --bootstrap)');
+      }
+      credentials = { environmentId: flags.environmentId, clientId: flags.clientId, clientSecret: secret };
+    } else {
+      const boot = readBootstrapFile(flags.bootstrap ?? 'data/bootstrap.json');
+      credentials = boot;
+      url ??= boot.authPath;
+    }
+    const outcome = await seedRemote(url ?? 'http://127.0.0.1:8080', credentials, file);
+    if (!outcome.ok) throw new Error(`seed refused (${outcome.status}): ${outcome.message}`);
+    process.stdout.write(`seed: ${file}: ${seedSummary(outcome.result)}\n`);
   });
 
 program.command('demo')

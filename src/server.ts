@@ -17,6 +17,8 @@ import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
 import { bootstrap, bootstrapFile } from './platform/bootstrap.js';
 import { loadMasterKey, verifyMasterKey } from './platform/master-key.js';
+import { applySeed, type SeedResult } from './seed/apply.js';
+import { readSeedFile, seedRefused } from './seed/load.js';
 import { Store } from './store/db.js';
 import type { App } from './http/types.js';
 
@@ -38,6 +40,13 @@ export interface RunningServer {
 export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
+  // A bad seed file stops the start before the store is opened.
+  let seed: unknown;
+  try {
+    if (config.seed !== undefined) seed = readSeedFile(config.seed);
+  } catch (e) {
+    throw seedRefused(config.seed!, e);
+  }
   const log = createLogger(config);
   const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {
@@ -50,8 +59,9 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     const deps = { config, store, box, log, ...clock };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
-    // What POST /openmfa/v1/reset returns to (a seed file, once applied, replaces it).
-    await takeInitialSnapshot(ctx);
+    const seeded = seed === undefined ? undefined : await applySeed(ctx, seed).catch((e: unknown) => { throw seedRefused(config.seed!, e); });
+    // What POST /openmfa/v1/reset returns to: the bootstrap and, when --seed is given, the seed as applied now.
+    await takeInitialSnapshot(ctx, { replace: seeded !== undefined });
     const app = await buildApp(deps, ctx);
     await app.ready();
     const connections = trackConnections(app.server);
@@ -79,6 +89,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(created ? `bootstrap: new administrator credentials written to ${file}` : `bootstrap: existing store; credentials are in ${file} from the first start`);
     out(`console:  ${config.publicUrl}/console`);
     out(`token:    ${tokenCommand(file)}`);
+    if (seeded) out(`seed:     ${config.seed!}: ${seedSummary(seeded)}`);
     if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
@@ -117,6 +128,12 @@ const shellWord = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s 
  */
 export function tokenCommand(file: string): string {
   return `B=${shellWord(file)}; curl -fsS -u "$(jq -r .clientId "$B"):$(jq -r .clientSecret "$B")" -d grant_type=client_credentials "$(jq -r .authPath "$B")/$(jq -r .environmentId "$B")/as/token" | jq -r .access_token`;
+}
+
+/** `written environments 2, users 5, devices 9; unchanged environments 1`. */
+export function seedSummary(result: SeedResult): string {
+  const list = (counts: SeedResult['written']) => Object.entries(counts).filter(([, n]) => n > 0).map(([part, n]) => `${part} ${n}`).join(', ') || 'nothing';
+  return `written ${list(result.written)}; unchanged ${list(result.unchanged)}`;
 }
 
 /**

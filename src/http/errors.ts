@@ -75,6 +75,15 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The same refusal with every detail's target put under `prefix` (a seed file's JSON path,
+ * `environments[0].users[2]`): `email` becomes `environments[0].users[2].email`.
+ */
+export function under(prefix: string, error: ApiError): ApiError {
+  const details = error.details ?? [{ code: 'INVALID_VALUE' as const, message: error.message }];
+  return new ApiError(error.status, error.code, error.message, details.map((d) => ({ ...d, target: d.target ? `${prefix}.${d.target}` : prefix })), error.headers);
+}
+
 export const invalidData = (...details: ErrorDetail[]): ApiError =>
   new ApiError(400, 'INVALID_DATA', MESSAGES.INVALID_DATA, details);
 
