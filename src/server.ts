@@ -89,7 +89,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(created ? `bootstrap: new administrator credentials written to ${file}` : `bootstrap: existing store; credentials are in ${file} from the first start`);
     out(`console:  ${config.publicUrl}/console`);
     out(`token:    ${tokenCommand(file)}`);
-    if (seeded) out(`seed:     ${config.seed!}: ${seedSummary(seeded)}`);
+    if (seeded) out(`seed: ${config.seed!}: ${seedSummary(seeded)}`);
     if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
