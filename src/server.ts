@@ -7,6 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp, buildContext, createLogger } from './app.js';
+import type { Clock } from './clock.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
@@ -30,7 +31,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
+export interface StartOptions {
+  /** Where the start-up lines go; stdout by default. */
+  out?: (line: string) => void;
+  /** The server's time; the system clock by default (the testing library passes a ManualClock). */
+  clock?: Clock;
+}
+
+export async function startServer(requested: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const out = options.out ?? ((l: string) => process.stdout.write(l + '\n'));
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
   const log = createLogger(config);
@@ -39,7 +48,7 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.migrate();
     const box = loadMasterKey(config);
     await verifyMasterKey(store, box);
-    const deps = { config, store, box, log };
+    const deps = { config, store, box, log, ...(options.clock ? { clock: options.clock } : {}) };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
     const app = await buildApp(deps, ctx);

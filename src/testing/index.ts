@@ -1,0 +1,179 @@
+/**
+ * `openmfa/testing`: an OpenMFA server inside the test process, for integration tests of code
+ * that calls PingOne.
+ *
+ *   import { startOpenMFA } from 'openmfa/testing';
+ *   const mfa = await startOpenMFA();
+ *   // mfa.api, mfa.auth, mfa.environmentId, await mfa.token(), await mfa.readOtp({ recipient })
+ *   mfa.clock.advance('PT5M');
+ *   await mfa.stop();
+ *
+ * Each call gets its own temporary store (SQLite in a temporary folder, or a PostgreSQL URL
+ * given), a free loopback port, the bootstrap administrator's credentials, and a manual clock
+ * that moves only when the test moves it: every expiry the server checks (codes, lockouts,
+ * pairings, tokens, flows) follows it. Everything goes through the real HTTP API.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadAgentConfig } from '../agent/config.js';
+import { runAgent, type RunningAgent } from '../agent/index.js';
+import { iso, ManualClock } from '../clock.js';
+import { loadServerConfig, type RawOptions } from '../config.js';
+import type { BootstrapInfo } from '../platform/bootstrap.js';
+import { bootstrapFile } from '../platform/bootstrap.js';
+import { startServer } from '../server.js';
+import { durationMs } from './duration.js';
+
+export interface StartOpenMFAOptions {
+  /** Where the manual clock starts (ISO 8601 or epoch ms); the current time by default. */
+  now?: string | number;
+  /** `postgres://…` (with `?schema=` to keep tests apart); SQLite in a temporary folder by default. */
+  databaseUrl?: string;
+  /** The server's log level; `silent` by default. */
+  logLevel?: string;
+  /** Any other server option, by its key in the README's configuration table (`rpId`, `rateLimit`, …). */
+  config?: RawOptions;
+}
+
+/** The members of a device create response that pairing needs (the 201 body as it is). */
+export interface DesktopDeviceToPair {
+  id: string;
+  environment: { id: string };
+  user: { id: string };
+  rp?: { id: string };
+  pingIdDesktopCredentialCreationOptions: string;
+}
+
+export interface ManualClockControl {
+  /** The server's time, ISO 8601. */
+  now(): string;
+  set(to: string | number): void;
+  /** Moves time forward by an ISO 8601 duration (`PT5M`, `P1D`) or milliseconds. */
+  advance(by: string | number): void;
+}
+
+export interface OpenMFA {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** The management API base (`<url>/v1`): `${api}/environments/${environmentId}/users`. */
+  readonly api: string;
+  /** The auth base: `${auth}/${environmentId}/as/token`, `${auth}/${environmentId}/deviceAuthentications`. */
+  readonly auth: string;
+  /** The bootstrap administrator's environment and worker application. */
+  readonly environmentId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The server's data folder (bootstrap.json, master.key, the SQLite file), removed by stop(). */
+  readonly dataDir: string;
+  /** A worker token of the administrator (a new one once the clock passes its expiry). */
+  token(): Promise<string>;
+  /** The code in the newest outbox message to `recipient` (an email address or E.164 number). */
+  readOtp(query: { recipient: string; environmentId?: string }): Promise<string>;
+  /**
+   * Pairs a PINGID_DESKTOP_GEN2 device created with `ACTIVATION_REQUIRED`: hands its creation
+   * options to a desktop agent in this process (started on first use, trusting this server),
+   * activates the device with the attestation and returns the activation's 200 body.
+   */
+  pairDesktop(device: DesktopDeviceToPair, options?: { origin?: string }): Promise<Record<string, unknown>>;
+  readonly clock: ManualClockControl;
+  /** Stops the server and the agent and removes the temporary store. */
+  stop(): Promise<void>;
+}
+
+/** A response's JSON when its status is the one expected; otherwise an error naming both. */
+async function expectJson(res: Response, status: number, what: string): Promise<any> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Codes are 6–10 digits (reference: otpLength) and the only digit run of that length in a message. */
+const CODE = /\b(\d{6,10})\b/;
+
+export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<OpenMFA> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-testing-'));
+  const clock = new ManualClock(options.now ?? Date.now());
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    const config = loadServerConfig({
+      ...options.config,
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: path.join(dir, 'data'),
+      logLevel: options.logLevel ?? 'silent',
+      ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
+    }, {});
+    server = await startServer(config, { clock, out: () => {} });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const { url } = server;
+  const boot = JSON.parse(readFileSync(bootstrapFile(path.join(dir, 'data')), 'utf8')) as BootstrapInfo;
+  const api = `${url}/v1`;
+  const auth = url;
+
+  let cached: { token: string; expiresAt: number } | undefined;
+  const token = async (): Promise<string> => {
+    if (cached && clock.now() < cached.expiresAt) return cached.token;
+    const res = await fetch(`${auth}/${boot.environmentId}/as/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${boot.clientId}:${boot.clientSecret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    const body = await expectJson(res, 200, 'token request') as { access_token: string; expires_in: number };
+    cached = { token: body.access_token, expiresAt: clock.now() + body.expires_in * 1000 };
+    return body.access_token;
+  };
+
+  let agent: Promise<RunningAgent> | undefined;
+  const agentUrl = (): Promise<RunningAgent> => (agent ??= runAgent(
+    loadAgentConfig({ port: 0, stateDir: path.join(dir, 'agent'), trust: [auth] }, {}),
+    { clock, handleSignals: false, print: () => {} },
+  ));
+
+  return {
+    url, api, auth,
+    environmentId: boot.environmentId,
+    clientId: boot.clientId,
+    clientSecret: boot.clientSecret,
+    dataDir: path.join(dir, 'data'),
+    token,
+    async readOtp({ recipient, environmentId = boot.environmentId }) {
+      const query = new URLSearchParams({ recipient, limit: '1' });
+      const res = await fetch(`${api}/environments/${environmentId}/outbox?${query}`, { headers: { authorization: `Bearer ${await token()}` } });
+      const page = await expectJson(res, 200, 'outbox read') as { _embedded: { messages: Array<{ body: string }> } };
+      const code = CODE.exec(page._embedded.messages[0]?.body ?? '')?.[1];
+      if (code === undefined) throw new Error(`no code in the outbox for ${recipient}`);
+      return code;
+    },
+    async pairDesktop(device, { origin = `https://${device.rp?.id ?? new URL(url).hostname}` } = {}) {
+      const { url: agentBase } = await agentUrl();
+      const register = await fetch(`${agentBase}/register`, {
+        method: 'POST', headers: { 'content-type': 'application/jwt', origin }, body: device.pingIdDesktopCredentialCreationOptions,
+      });
+      const attestation = await register.text();
+      if (register.status !== 200) throw new Error(`the agent refused the creation options: ${register.status} ${attestation}`);
+      const res = await fetch(`${api}/environments/${device.environment.id}/users/${device.user.id}/devices/${device.id}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/vnd.pingidentity.device.activate+json' },
+        body: JSON.stringify({ attestation }),
+      });
+      return expectJson(res, 200, 'desktop activation');
+    },
+    clock: {
+      now: () => iso(clock.now()),
+      set: (to) => clock.set(to),
+      advance: (by) => clock.advance(typeof by === 'number' ? by : durationMs(by)),
+    },
+    async stop() {
+      try {
+        await (await agent?.catch(() => undefined))?.close();
+        await server.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

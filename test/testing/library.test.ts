@@ -1,0 +1,103 @@
+/**
+ * `openmfa/testing` from node:test: a server in the test's process on a free port, its own
+ * temporary store, the administrator's credentials, a manual clock, and the helpers — each
+ * checked through the real HTTP API.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { durationMs } from '../../src/testing/duration.js';
+import { startOpenMFA, type OpenMFA } from '../../src/testing/index.js';
+
+let mfa: OpenMFA;
+before(async () => { mfa = await startOpenMFA({ now: '2030-01-02T03:04:05.000Z' }); });
+after(async () => { await mfa.stop(); });
+
+async function call(method: string, url: string, body?: unknown, contentType = 'application/json') {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${await mfa.token()}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const users = () => `${mfa.api}/environments/${mfa.environmentId}/users`;
+async function newUser(username: string): Promise<string> {
+  const res = await call('POST', users(), { username, email: `${username}@example.com` });
+  assert.equal(res.status, 201);
+  return res.body.id as string;
+}
+const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
+
+test('the server answers on its URLs with the administrator\'s credentials', async () => {
+  assert.match(mfa.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(mfa.api, `${mfa.url}/v1`);
+  assert.equal(mfa.auth, mfa.url);
+  assert.equal((await fetch(`${mfa.url}/health`)).status, 200);
+  const env = await call('GET', `${mfa.api}/environments/${mfa.environmentId}`);
+  assert.equal(env.status, 200);
+  assert.equal(env.body.id, mfa.environmentId);
+  assert.equal(typeof mfa.clientId, 'string');
+  assert.equal(typeof mfa.clientSecret, 'string');
+});
+
+test('readOtp reads the activation code the outbox holds, and the device activates with it', async () => {
+  const user = await newUser('reader');
+  const created = await call('POST', `${users()}/${user}/devices`, { type: 'EMAIL', email: 'reader@example.com', status: 'ACTIVATION_REQUIRED' });
+  assert.equal(created.status, 201);
+  const otp = await mfa.readOtp({ recipient: 'reader@example.com' });
+  assert.match(otp, /^\d{6}$/);
+  const activated = await call('POST', `${users()}/${user}/devices/${created.body.id}`, { otp }, ACTIVATE);
+  assert.equal(activated.status, 200);
+  assert.equal(activated.body.status, 'ACTIVE');
+  await assert.rejects(mfa.readOtp({ recipient: 'nobody@example.com' }), /no code in the outbox for nobody@example\.com/);
+});
+
+test('the clock moves only when told, and the server\'s expiries follow it', async () => {
+  assert.equal(mfa.clock.now(), '2030-01-02T03:04:05.000Z');
+  const user = await newUser('late');
+  const created = await call('POST', `${users()}/${user}/devices`, { type: 'EMAIL', email: 'late@example.com', status: 'ACTIVATION_REQUIRED' });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.createdAt, '2030-01-02T03:04:05.000Z');
+  const otp = await mfa.readOtp({ recipient: 'late@example.com' });
+  mfa.clock.advance('PT30M');
+  assert.equal(mfa.clock.now(), '2030-01-02T03:34:05.000Z');
+  const refused = await call('POST', `${users()}/${user}/devices/${created.body.id}`, { otp }, ACTIVATE);
+  assert.equal(refused.status, 400);
+  assert.deepEqual(refused.body.details.map((d: { code: string; target: string }) => [d.code, d.target]), [['INVALID_OTP', 'otp']]);
+  mfa.clock.set('2030-01-02T03:04:05.000Z');
+  assert.equal(mfa.clock.now(), '2030-01-02T03:04:05.000Z');
+});
+
+test('pairDesktop pairs a PingID Desktop device through an agent in the process', async () => {
+  const user = await newUser('desk');
+  const created = await call('POST', `${users()}/${user}/devices`, { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'example.com', name: 'Example' } });
+  assert.equal(created.status, 201);
+  const device = await mfa.pairDesktop(created.body);
+  assert.equal(device.id, created.body.id);
+  assert.equal(device.status, 'ACTIVE');
+  const again = await call('GET', `${users()}/${user}/devices/${created.body.id}`);
+  assert.equal(again.body.status, 'ACTIVE');
+});
+
+test('stop closes the server and removes its temporary store', async () => {
+  const other = await startOpenMFA();
+  assert.notEqual(other.url, mfa.url);
+  assert.equal((await fetch(`${other.url}/health`)).status, 200);
+  assert.equal(existsSync(other.dataDir), true);
+  await other.stop();
+  await assert.rejects(fetch(`${other.url}/health`));
+  assert.equal(existsSync(other.dataDir), false);
+});
+
+test('durations are ISO 8601 weeks, days, hours, minutes and seconds', () => {
+  assert.equal(durationMs('PT5M'), 300_000);
+  assert.equal(durationMs('PT1H30M'), 5_400_000);
+  assert.equal(durationMs('P1D'), 86_400_000);
+  assert.equal(durationMs('P1DT1S'), 86_401_000);
+  assert.equal(durationMs('PT0.5S'), 500);
+  assert.equal(durationMs('P2W'), 1_209_600_000);
+  for (const bad of ['', 'P', 'PT', '5M', 'P1M', 'P1Y', 'PT-1M', 'P1W1D', 'pt5m']) assert.throws(() => durationMs(bad), RangeError, bad);
+});
