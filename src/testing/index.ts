@@ -13,6 +13,7 @@
  * that moves only when the test moves it: every expiry the server checks (codes, lockouts,
  * pairings, tokens, flows) follows it. Everything goes through the real HTTP API.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import type { BootstrapInfo } from '../platform/bootstrap.js';
 import { bootstrapFile } from '../platform/bootstrap.js';
 import { startServer } from '../server.js';
 import { durationMs } from './duration.js';
+import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshots.js';
 
 export interface StartOpenMFAOptions {
   /** Where the manual clock starts (ISO 8601 or epoch ms); the current time by default. */
@@ -77,6 +79,10 @@ export interface OpenMFA {
    */
   pairDesktop(device: DesktopDeviceToPair, options?: { origin?: string }): Promise<Record<string, unknown>>;
   readonly clock: ManualClockControl;
+  /** Records the whole store (every environment, user, device, flow, outbox message) and returns its id. */
+  snapshot(): Promise<string>;
+  /** Puts the store back as it was at that snapshot (the clock is left where it is). */
+  restore(id: string): Promise<void>;
   /** Stops the server and the agent and removes the temporary store. */
   stop(): Promise<void>;
 }
@@ -133,6 +139,8 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
     { clock, handleSignals: false, print: () => {} },
   ));
 
+  const snapshots = new Map<string, Snapshot>();
+
   return {
     url, api, auth,
     environmentId: boot.environmentId,
@@ -166,6 +174,16 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
       now: () => iso(clock.now()),
       set: (to) => clock.set(to),
       advance: (by) => clock.advance(typeof by === 'number' ? by : durationMs(by)),
+    },
+    async snapshot() {
+      const id = randomUUID();
+      snapshots.set(id, await takeSnapshot(server.store));
+      return id;
+    },
+    async restore(id) {
+      const snapshot = snapshots.get(id);
+      if (!snapshot) throw new Error(`no snapshot ${id} in this server`);
+      await restoreSnapshot(server.store, snapshot);
     },
     async stop() {
       try {

@@ -101,3 +101,18 @@ test('durations are ISO 8601 weeks, days, hours, minutes and seconds', () => {
   assert.equal(durationMs('P2W'), 1_209_600_000);
   for (const bad of ['', 'P', 'PT', '5M', 'P1M', 'P1Y', 'PT-1M', 'P1W1D', 'pt5m']) assert.throws(() => durationMs(bad), RangeError, bad);
 });
+
+test('restore puts the store back as it was at the snapshot, as often as asked', async () => {
+  const before = await newUser('kept');
+  const id = await mfa.snapshot();
+  const gone = await newUser('gone');
+  assert.equal((await call('DELETE', `${users()}/${before}`)).status, 204);
+  await mfa.restore(id);
+  assert.equal((await call('GET', `${users()}/${before}`)).status, 200);
+  assert.equal((await call('GET', `${users()}/${gone}`)).status, 404);
+  await newUser('gone');
+  await mfa.restore(id);
+  assert.equal((await call('GET', `${users()}/${gone}`)).status, 404);
+  assert.equal((await call('POST', users(), { username: 'gone', email: 'gone@example.com' })).status, 201);
+  await assert.rejects(mfa.restore('nope'), /no snapshot nope in this server/);
+});
