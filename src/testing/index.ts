@@ -70,7 +70,10 @@ export interface OpenMFA {
   readonly dataDir: string;
   /** A worker token of the administrator (a new one once the clock passes its expiry). */
   token(): Promise<string>;
-  /** The code in the newest outbox message to `recipient` (an email address or E.164 number). */
+  /**
+   * The code in the newest outbox message to `recipient` (an email address or E.164 number)
+   * that this helper has not returned before: each code is read once.
+   */
   readOtp(query: { recipient: string; environmentId?: string }): Promise<string>;
   /**
    * Pairs a PINGID_DESKTOP_GEN2 device created with `ACTIVATION_REQUIRED`: hands its creation
@@ -140,6 +143,7 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
   ));
 
   const snapshots = new Map<string, Snapshot>();
+  const read = new Set<string>();
 
   return {
     url, api, auth,
@@ -149,12 +153,15 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
     dataDir: path.join(dir, 'data'),
     token,
     async readOtp({ recipient, environmentId = boot.environmentId }) {
-      const query = new URLSearchParams({ recipient, limit: '1' });
+      // The manual clock gives messages sent between two moves one timestamp, so "newest"
+      // alone is ambiguous: the code returned is that of the newest message not returned before.
+      const query = new URLSearchParams({ recipient, limit: '50' });
       const res = await fetch(`${api}/environments/${environmentId}/outbox?${query}`, { headers: { authorization: `Bearer ${await token()}` } });
-      const page = await expectJson(res, 200, 'outbox read') as { _embedded: { messages: Array<{ body: string }> } };
-      const code = CODE.exec(page._embedded.messages[0]?.body ?? '')?.[1];
-      if (code === undefined) throw new Error(`no code in the outbox for ${recipient}`);
-      return code;
+      const page = await expectJson(res, 200, 'outbox read') as { _embedded: { messages: Array<{ id: string; body: string }> } };
+      const message = page._embedded.messages.find((m) => !read.has(m.id) && CODE.test(m.body));
+      if (message === undefined) throw new Error(`no code in the outbox for ${recipient} that was not read before`);
+      read.add(message.id);
+      return CODE.exec(message.body)![1]!;
     },
     async pairDesktop(device, { origin = `https://${device.rp?.id ?? new URL(url).hostname}` } = {}) {
       const { url: agentBase } = await agentUrl();
