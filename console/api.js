@@ -81,21 +81,39 @@ async function requestToken(environmentId, clientId, clientSecret, method) {
 }
 
 /**
- * Client credentials → token. client_secret_post is tried first: a failure there never makes
- * the browser show its own Basic sign-in dialog. Only when the secret was right and the
- * application is configured for client_secret_basic is the request repeated that way.
+ * Client credentials → token. client_secret_basic is tried first: it is how applications are
+ * made unless configured otherwise (the bootstrap administrator's among them), so a sign-in
+ * sends one request. `credentials: 'omit'` means a 401 with `WWW-Authenticate: Basic` never
+ * opens the browser's own sign-in dialog (Fetch standard, HTTP-network-or-cache fetch: the
+ * prompt is only for requests that include credentials). Only when the secret was right and
+ * the application is configured for client_secret_post is the request repeated that way.
  */
 export async function signIn(environmentId, clientId, clientSecret) {
   let access;
   try {
-    access = await requestToken(environmentId, clientId, clientSecret, 'post');
-  } catch (e) {
-    if (!(e instanceof ApiError) || !/CLIENT_SECRET_BASIC/.test(e.message)) throw e;
     access = await requestToken(environmentId, clientId, clientSecret, 'basic');
+  } catch (e) {
+    if (!(e instanceof ApiError) || !/CLIENT_SECRET_POST/.test(e.message)) throw e;
+    access = await requestToken(environmentId, clientId, clientSecret, 'post');
   }
   token = access;
   session.environmentId = environmentId;
   session.clientId = clientId;
+}
+
+/**
+ * What the token's issuer names as the server's auth base (`iss` is `{authBase}/{envId}/as`):
+ * the URL a desktop agent must trust. The payload is read, not verified — it only fills in a hint.
+ */
+export function authBase() {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    const suffix = `/${payload.env}/as`;
+    if (typeof payload.iss === 'string' && payload.iss.endsWith(suffix)) return payload.iss.slice(0, -suffix.length);
+  } catch {
+    // no token or not a JWT: fall back to this page's origin
+  }
+  return location.origin;
 }
 
 export function signOut() {

@@ -1,9 +1,11 @@
 // The console's shell: sign-in, the signed-in header and navigation, the environment picker
-// and which view is shown. Views live in views.js and devices.js.
-import { api, describeError, isSignedIn, relativeHref, session, setUnauthorizedHandler, signIn, signOut } from './api.js';
+// and which view is shown. The views live in views.js, user.js, devices.js and settings.js.
+import { describeError, isSignedIn, session, setUnauthorizedHandler, signIn, signOut } from './api.js';
 import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
-import { forgetPairings, renderUser } from './devices.js';
-import { renderEnvironments, renderMfaSettings, renderOutbox, renderPolicies, renderUsers } from './views.js';
+import { forgetPairings } from './devices.js';
+import { renderMfaSettings, renderPolicies } from './settings.js';
+import { renderUser } from './user.js';
+import { allEnvironments, renderEnvironments, renderOutbox, renderUsers } from './views.js';
 
 const $session = document.getElementById('session');
 const $nav = document.getElementById('nav');
@@ -22,8 +24,14 @@ const state = { envId: '', environments: [], view: 'users', user: undefined };
 /** Bumped on every navigation, so a slow answer for a view that was left is dropped. */
 let generation = 0;
 
-function setStatus(text) {
+/**
+ * The status line under the navigation (sticky, so it is in view wherever the page is
+ * scrolled): `progress` while a call runs, `success` (a green banner) when an action worked,
+ * `error` when it failed — the error itself is shown next to what failed.
+ */
+function setStatus(text, kind = 'progress') {
   $status.textContent = text;
+  $status.dataset.kind = text ? kind : '';
 }
 
 /** What the views get: where to draw, how to report, how to move on. */
@@ -33,16 +41,27 @@ function context() {
     envId: state.envId,
     root: $view,
     setStatus,
+    success: (text) => setStatus(text, 'success'),
+    /** Clears the status line if it still shows `text` (a later message stays). */
+    clearStatus: (text) => { if ($status.textContent === text) setStatus(''); },
     current: () => mine === generation,
     openUser: (user) => show('user', user),
-    showUsers: () => show('users'),
+    /** Reloads the environment picker's list (after a create) and resolves to the environments. */
+    environmentsChanged: async () => {
+      state.environments = await allEnvironments();
+      $session.querySelector('.field.inline')?.replaceWith(renderEnvironmentPicker());
+      return state.environments;
+    },
+    /** Back to the list; `notice` is shown as a success once it is drawn. */
+    showUsers: (notice) => show('users', undefined, notice),
   };
 }
 
-function show(view, user) {
+function show(view, user, notice) {
   state.view = view;
   state.user = user;
   clearAlerts();
+  setStatus('');
   for (const button of $nav.querySelectorAll('button[data-view]')) {
     if (button.dataset.view === (view === 'user' ? 'users' : view)) button.setAttribute('aria-current', 'page');
     else button.removeAttribute('aria-current');
@@ -57,7 +76,9 @@ function show(view, user) {
     policies: renderPolicies,
     outbox: renderOutbox,
   }[view];
-  render(ctx).catch((e) => {
+  render(ctx).then(() => {
+    if (notice && ctx.current()) ctx.success(notice);
+  }, (e) => {
     if (ctx.current() && isSignedIn()) showAlert($view, describeError(e));
   });
 }
@@ -106,17 +127,6 @@ function renderSignIn(message) {
 
 // ---- signed in -----------------------------------------------------------------------------
 
-async function loadEnvironments() {
-  const all = [];
-  let path = '/v1/environments?limit=1000';
-  while (path) {
-    const page = await api('GET', path);
-    all.push(...(page?._embedded?.environments ?? []));
-    path = relativeHref(page?._links?.next);
-  }
-  return all;
-}
-
 function renderEnvironmentPicker() {
   const id = uid('env');
   const select = h('select', { id },
@@ -135,13 +145,13 @@ async function enterConsole() {
   state.environments = [];
   setStatus('Loading environments…');
   try {
-    state.environments = await loadEnvironments();
+    state.environments = await allEnvironments();
     setStatus('');
   } catch (e) {
     if (!isSignedIn()) return;
-    setStatus('The environment list could not be loaded.');
+    setStatus('The environment list could not be loaded.', 'error');
   }
-  const signOutButton = h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); forgetPairings(); renderSignIn(); setStatus('You are signed out.'); } }, 'Sign out');
+  const signOutButton = h('button', { type: 'button', class: 'secondary', onclick: () => { signOut(); forgetPairings(); renderSignIn(); setStatus('You are signed out.', 'success'); } }, 'Sign out');
   $session.replaceChildren(renderEnvironmentPicker(), h('span', { class: 'who' }, `Client ${session.clientId}`), signOutButton);
   $nav.replaceChildren(h('nav', { 'aria-label': 'Console' },
     NAV.map(([view, label]) => h('button', { type: 'button', 'data-view': view, onclick: () => show(view) }, label))));

@@ -2,7 +2,10 @@
 // codes and pairing a PingID Desktop device through the local agent.
 import qrcode from './vendor/qrcode.mjs';
 import { ApiError, agentRegister, api, describeError, enc } from './api.js';
-import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
+import { DEVICE_TYPES, activateWith, deviceType } from './device-types.js';
+import { busy, clearAlerts, field, h, keepTableRoles, showAlert, uid } from './dom.js';
+import { bodyFrom, pathField } from './forms.js';
+import { agentHint } from './agent-hint.js';
 import { attempt, formatTime } from './views.js';
 
 const CT = {
@@ -14,10 +17,13 @@ const CT = {
   reorder: 'application/vnd.pingidentity.devices.reorder+json',
 };
 
-const OTP_TYPES = new Set(['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP']);
-const SENT_CODE_TYPES = new Set(['EMAIL', 'SMS', 'VOICE', 'WHATSAPP']);
-const CREATE_TYPES = ['EMAIL', 'SMS', 'TOTP', 'PINGID_DESKTOP_GEN2'];
-const DESKTOP = 'PINGID_DESKTOP_GEN2';
+const DEVICE_COLUMNS = ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block'];
+
+/** The create form's type-specific inputs, by body member (device-types.js says which type needs which). */
+const CREATE_FIELDS = {
+  email: { label: 'Email', attrs: { type: 'email', maxlength: 256 }, initial: (user) => user.email },
+  phone: { label: 'Phone', attrs: { type: 'tel', placeholder: '+15125201234' } },
+};
 
 /** Desktop creation options by device ID, in memory only, until the device is paired. */
 const creationOptions = new Map();
@@ -47,20 +53,31 @@ function qrDataUrl(text) {
   }
 }
 
-/** The shown-once TOTP card: the QR code when it can be drawn, and always the URI and secret as text (never as HTML). */
-function totpCard(device) {
+/**
+ * The shown-once TOTP card, drawn in the table row after its device: the QR code when it can be
+ * drawn beside the key URI and secret as text (never as HTML), and a button that puts it away.
+ */
+function totpCard(device, onDone) {
   const titleId = uid('h');
   const qr = qrDataUrl(device.keyUri);
-  return h('section', { class: 'card totp', 'aria-labelledby': titleId },
-    h('h3', { id: titleId }, 'TOTP secret (shown once)'),
+  return h('section', { class: 'totp', 'aria-labelledby': titleId },
     qr ? h('img', { src: qr, alt: 'TOTP QR code', class: 'qr' })
       : h('p', { class: 'hint', role: 'note' }, 'The QR code cannot be drawn for this key URI; enter the secret in the authenticator app by hand.'),
-    h('p', {}, 'Key URI: ', h('code', { class: 'key-uri' }, device.keyUri)),
-    typeof device.secret === 'string' ? h('p', {}, 'Secret: ', h('code', { class: 'totp-secret' }, device.secret)) : null);
+    h('div', { class: 'totp-text' },
+      h('h3', { id: titleId }, 'TOTP secret (shown once)'),
+      h('p', {}, 'Scan the QR code with an authenticator app, or enter the secret by hand. The server never shows it again.'),
+      typeof device.secret === 'string' ? h('p', {}, 'Secret: ', h('code', { class: 'totp-secret' }, device.secret)) : null,
+      h('p', {}, 'Key URI: ', h('code', { class: 'key-uri' }, device.keyUri)),
+      h('button', { type: 'button', class: 'secondary', onclick: onDone }, 'I have saved the secret')));
 }
 
-export async function renderUser(ctx, user) {
-  const base = `/v1/environments/${enc(ctx.envId)}/users/${enc(user.id)}`;
+/**
+ * The devices part of a user's view, appended to `root`: the Agent URL, the devices table
+ * (with the shown-once TOTP card in the row after its device), the pairing progress and the
+ * create form. `user()` is the user as last saved (the EMAIL field starts from its email).
+ */
+export async function renderDevices(ctx, user, root) {
+  const base = `/v1/environments/${enc(ctx.envId)}/users/${enc(user().id)}`;
   const devicesPath = `${base}/devices`;
 
   // ---- layout ----
@@ -72,43 +89,30 @@ export async function renderUser(ctx, user) {
   const progress = h('ol', { 'aria-label': 'Pairing progress', class: 'progress' });
   pairingBox.append(progress);
 
-  const type = uid('type');
-  const typeSelect = h('select', { id: type, name: 'type' }, CREATE_TYPES.map((t) => h('option', { value: t }, t)));
-  const email = field('Email', { name: 'email', type: 'email', value: user.email ?? '' });
-  const phone = field('Phone', { name: 'phone', type: 'tel', placeholder: '+15125201234' });
-  const nickname = field('Nickname', { name: 'nickname', maxlength: 256 });
-  nickname.input.placeholder = 'optional';
-  const requireId = uid('req');
-  const requireActivation = h('input', { id: requireId, type: 'checkbox', name: 'activation', checked: true });
-  const requireRow = h('div', { class: 'field check' }, requireActivation, h('label', { for: requireId }, 'Require activation'));
+  const typeSelect = pathField('Device type', 'type', DEVICE_TYPES[0].type, { kind: 'select', options: DEVICE_TYPES.map((t) => [t.type, `${t.type} — ${t.description}`]) });
+  const inputs = Object.fromEntries(Object.entries(CREATE_FIELDS).map(([name, f]) => [name, pathField(f.label, name, '', { attrs: f.attrs })]));
+  const nickname = pathField('Nickname', 'nickname', '', { attrs: { maxlength: 256, placeholder: 'optional' } });
+  const requireActivation = pathField('Require activation', 'status', true, { kind: 'checkbox' });
   const createButton = h('button', { type: 'submit' }, 'Create device');
   const createTitle = uid('h');
   const createForm = h('form', { class: 'card', 'aria-labelledby': createTitle, novalidate: true },
     h('h3', { id: createTitle }, 'Create a device'),
-    h('div', { class: 'field' }, h('label', { for: type }, 'Device type'), typeSelect),
-    email.row, phone.row, nickname.row, requireRow, h('div', { class: 'actions' }, createButton));
-  const created = h('div', { class: 'created' });
+    typeSelect.row, Object.values(inputs).map((f) => f.row), nickname.row, requireActivation.row, h('div', { class: 'actions' }, createButton));
 
   const syncCreateFields = () => {
-    const t = typeSelect.value;
-    email.row.hidden = t !== 'EMAIL';
-    phone.row.hidden = t !== 'SMS';
+    const t = deviceType(typeSelect.input.value);
+    for (const [name, f] of Object.entries(inputs)) {
+      f.row.hidden = !t.fields.includes(name);
+      if (!f.row.hidden && f.input.value === '') f.input.value = CREATE_FIELDS[name].initial?.(user()) ?? '';
+    }
     // A desktop device is always created waiting for its pairing.
-    if (t === DESKTOP) requireActivation.checked = true;
-    requireActivation.disabled = t === DESKTOP;
+    if (t.activation === 'always') requireActivation.input.checked = true;
+    requireActivation.input.disabled = t.activation === 'always';
   };
-  typeSelect.addEventListener('change', syncCreateFields);
+  typeSelect.input.addEventListener('change', syncCreateFields);
   syncCreateFields();
 
-  ctx.root.append(h('section', { 'aria-labelledby': 'view-title', class: 'user' },
-    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => ctx.showUsers() }, 'Back to list')),
-    h('h2', { id: 'view-title' }, user.username),
-    h('p', { class: 'hint' }, user.email ? `${user.email} · ` : '', 'ID ', h('code', {}, user.id)),
-    agent.row,
-    devicesBox,
-    pairingBox,
-    createForm,
-    created));
+  root.append(agent.row, devicesBox, pairingBox, createForm);
 
   // While a row's inline "Nickname" box is open, the create form (which has its own "Nickname")
   // steps aside, so the page never holds two controls of that name.
@@ -118,6 +122,8 @@ export async function renderUser(ctx, user) {
 
   // ---- devices ----
   let devices = [];
+  /** The TOTP device just created, with its secret and keyUri: in this closure only, never stored. */
+  let shownOnce;
 
   let latest = 0;
   const load = async (focus) => {
@@ -146,34 +152,38 @@ export async function renderUser(ctx, user) {
 
   const renderDevices = () => {
     const active = devices.filter((d) => d.status === 'ACTIVE').map((d) => d.id);
-    devicesBox.replaceChildren(h('table', { class: 'devices' },
+    devicesBox.replaceChildren(keepTableRoles(h('table', { class: 'devices stack' },
       h('caption', {}, 'Devices'),
-      h('thead', {}, h('tr', {}, ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, [...DEVICE_COLUMNS, 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, devices.length === 0
         ? h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'This user has no devices.'))
-        : devices.map((d) => deviceRow(d, active)))));
+        : devices.flatMap((d) => [deviceRow(d, active), shownOnce?.id === d.id ? shownOnceRow(d) : null])))));
   };
+
+  /** The TOTP card of the device just created, until it is put away or the view is left. */
+  const shownOnceRow = (d) => h('tr', { class: 'shown-once', 'data-shown-once': d.id },
+    h('td', { colspan: 7 }, totpCard(shownOnce, () => {
+      shownOnce = undefined;
+      renderDevices();
+      devicesBox.querySelector(`tr[data-device="${CSS.escape(d.id)}"] button`)?.focus();
+    })));
 
   /** One call for a row; the row's alert shows what failed, else the list is reloaded. */
   const rowAction = async (row, cell, statusText, task, focus) => {
     clearAlerts();
     if (!await attempt(ctx, { status: statusText, box: row, buttons: [...row.querySelectorAll('button')], alertAt: cell }, task)) return false;
     await load(focus);
-    if (ctx.current()) ctx.setStatus(statusText.replace(/…$/, ': done.'));
+    if (ctx.current()) ctx.success(statusText.replace(/…$/, ': done.'));
     return true;
   };
 
   const deviceRow = (d, active) => {
     const item = `${devicesPath}/${enc(d.id)}`;
     const actions = h('div', { class: 'row-actions' });
-    const cell = h('td', { class: 'actions-cell' }, actions);
+    const cell = h('td', { class: 'actions-cell', 'data-label': 'Actions' }, actions);
     const row = h('tr', { 'data-device': d.id },
-      h('td', {}, h('code', {}, d.id)),
-      h('td', {}, d.type),
-      h('td', {}, d.status),
-      h('td', {}, d.nickname ?? ''),
-      h('td', {}, lockText(d)),
-      h('td', {}, d.block?.status ?? ''),
+      [d.id, d.type, d.status, d.nickname ?? '', lockText(d), d.block?.status ?? ''].map((text, i) =>
+        h('td', { 'data-label': DEVICE_COLUMNS[i] }, i === 0 ? h('code', {}, text) : text)),
       cell);
     const label = `${d.type}${d.nickname ? ` ${d.nickname}` : ''}`;
     const act = (name, disabled, onclick) => h('button', { type: 'button', 'data-action': name, disabled, onclick, title: `${name} ${label}` }, name);
@@ -201,7 +211,7 @@ export async function renderUser(ctx, user) {
 
     const extras = () => {
       const out = [];
-      if (d.status === 'ACTIVATION_REQUIRED' && OTP_TYPES.has(d.type)) {
+      if (d.status === 'ACTIVATION_REQUIRED' && ['sentCode', 'appCode'].includes(activateWith(d.type))) {
         const code = field('Activation code', { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, size: 10 });
         const activate = h('button', { type: 'submit' }, 'Activate');
         const form = h('form', { class: 'inline-form', novalidate: true }, code.row, activate);
@@ -215,9 +225,9 @@ export async function renderUser(ctx, user) {
           void rowAction(row, cell, 'Activating the device…', () => api('POST', item, { contentType: CT.activate, body: { otp } }));
         });
         out.push(form);
-        if (SENT_CODE_TYPES.has(d.type)) out.push(simple('Send new code', CT.sendActivationCode, 'Sending a new activation code…'));
+        if (activateWith(d.type) === 'sentCode') out.push(simple('Send new code', CT.sendActivationCode, 'Sending a new activation code…'));
       }
-      if (d.status === 'ACTIVATION_REQUIRED' && d.type === DESKTOP && creationOptions.has(d.id)) {
+      if (d.status === 'ACTIVATION_REQUIRED' && activateWith(d.type) === 'agent' && creationOptions.has(d.id)) {
         out.push(h('button', { type: 'button', 'data-action': 'pair', onclick: () => pair(d) }, 'Pair with desktop agent'));
       }
       return out;
@@ -295,13 +305,14 @@ export async function renderUser(ctx, user) {
       } catch (e) {
         const lines = describeError(e instanceof Error ? e : new ApiError(0, 'ERROR', String(e)));
         step(lines[0], 'failed');
-        ctx.setStatus('Pairing failed.');
+        ctx.setStatus('Pairing failed: see the message under the pairing progress.', 'error');
         showAlert(pairingBox, lines);
+        if (e instanceof ApiError && e.code === 'AGENT_UNREACHABLE') pairingBox.querySelector('.alert').append(agentHint(agentUrl));
       }
     });
     if (ok && ctx.current()) {
       await load();
-      if (ctx.current()) ctx.setStatus(pairedText);
+      if (ctx.current()) ctx.success(pairedText);
     }
   };
 
@@ -309,29 +320,26 @@ export async function renderUser(ctx, user) {
   createForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearAlerts();
-    const t = typeSelect.value;
-    const body = { type: t, status: requireActivation.checked ? 'ACTIVATION_REQUIRED' : 'ACTIVE' };
-    if (t === 'EMAIL') body.email = email.input.value.trim();
-    if (t === 'SMS') body.phone = phone.input.value.trim();
-    if (t === DESKTOP) {
-      body.status = 'ACTIVATION_REQUIRED';
-      // The origin rule: the agent accepts this page's Origin only when its host is rp.id.
-      body.rp = { id: location.hostname, name: 'OpenMFA console' };
-    }
-    if (nickname.input.value.trim()) body.nickname = nickname.input.value.trim();
-    const got = await attempt(ctx, { status: `Creating a ${t} device…`, box: createForm, buttons: [createButton], alertAt: createForm },
+    const t = deviceType(typeSelect.input.value);
+    const fields = [typeSelect, ...t.fields.map((name) => inputs[name]), nickname];
+    const body = { ...bodyFrom({}, fields), status: requireActivation.input.checked ? 'ACTIVATION_REQUIRED' : 'ACTIVE', ...(t.body?.() ?? {}) };
+    const got = await attempt(ctx, { status: `Creating a ${t.type} device…`, box: createForm, buttons: [createButton], alertAt: createForm, fields: [...fields, requireActivation] },
       () => api('POST', devicesPath, { body }));
     if (!got) return;
     const device = got.value;
-    created.replaceChildren();
     if (typeof device.pingIdDesktopCredentialCreationOptions === 'string') {
       creationOptions.set(device.id, device.pingIdDesktopCredentialCreationOptions);
     }
-    if (typeof device.keyUri === 'string') created.append(totpCard(device));
+    shownOnce = typeof device.keyUri === 'string' ? device : undefined;
     nickname.input.value = '';
-    phone.input.value = '';
+    for (const f of Object.values(inputs)) f.input.value = '';
+    syncCreateFields();
     await load();
-    if (ctx.current()) ctx.setStatus(`Created ${device.type} device ${device.id} (${device.status}).${device.type === DESKTOP ? ' Pair it with the desktop agent.' : ''}`);
+    if (!ctx.current()) return;
+    const next = { agent: ' Pair it with the desktop agent.', appCode: ' Scan the QR code, then enter a code from the app to activate it.', sentCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter the code sent to it to activate it.' : '' }[t.activateWith] ?? '';
+    ctx.success(`Created ${device.type} device ${device.id} (${device.status}).${next}`);
+    // The shown-once card sits right after its device's row: bring it into view.
+    devicesBox.querySelector('.shown-once')?.scrollIntoView({ block: 'nearest' });
   });
 
   await load();

@@ -30,6 +30,20 @@ export function append(el, children) {
   return el;
 }
 
+/**
+ * Writes each table part's role as an attribute: a narrow screen lays `table.stack` rows out as
+ * blocks (console.css), and a table part whose CSS display is changed loses its implicit role in
+ * Chromium — the explicit ones keep the table a table for assistive technology.
+ */
+export function keepTableRoles(table) {
+  table.setAttribute('role', 'table');
+  for (const el of table.querySelectorAll('thead, tbody')) el.setAttribute('role', 'rowgroup');
+  for (const el of table.querySelectorAll('tr')) el.setAttribute('role', 'row');
+  for (const el of table.querySelectorAll('th')) el.setAttribute('role', el.getAttribute('scope') === 'row' ? 'rowheader' : 'columnheader');
+  for (const el of table.querySelectorAll('td')) el.setAttribute('role', 'cell');
+  return table;
+}
+
 let counter = 0;
 /** A unique id for label/for pairs. */
 export const uid = (prefix) => `${prefix}-${++counter}`;
@@ -42,9 +56,21 @@ export function field(label, inputAttrs = {}) {
   return { row, input };
 }
 
-/** Removes every alert on the page: at most one error is shown at a time, next to what failed. */
+/** Removes every alert and field error on the page: errors are shown for the latest action only, next to what failed. */
 export function clearAlerts() {
-  for (const el of document.querySelectorAll('.alert')) el.remove();
+  for (const el of document.querySelectorAll('.alert, .field-error')) el.remove();
+  for (const el of document.querySelectorAll('[aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    el.removeAttribute('aria-describedby');
+  }
+}
+
+/** Marks `input` invalid and writes `message` under it, inside `row` (the control's field). */
+export function showFieldError(row, input, message) {
+  const id = uid('err');
+  row.append(h('p', { class: 'field-error', id }, message));
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', id);
 }
 
 /**

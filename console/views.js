@@ -1,6 +1,7 @@
-// Environments, users, MFA settings, device authentication policies and the outbox.
+// Environments, the users list and the outbox, and what every view uses: tables and calls.
 import { api, describeError, enc, relativeHref } from './api.js';
-import { busy, clearAlerts, field, h, showAlert, uid } from './dom.js';
+import { busy, clearAlerts, field, h, keepTableRoles, showAlert, uid } from './dom.js';
+import { bodyFrom, pathField, showErrors } from './forms.js';
 
 export const USERS_PAGE_SIZE = 10;
 
@@ -12,12 +13,12 @@ export const formatTime = (iso) => {
 
 /** A table with a caption, column headers and one row per item; cells are text or nodes. */
 export function table(caption, headers, rows, attrs = {}) {
-  return h('table', attrs,
+  return keepTableRoles(h('table', { class: 'stack', ...attrs },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows.length === 0
       ? h('tr', {}, h('td', { colspan: headers.length, class: 'empty' }, 'None'))
-      : rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))));
+      : rows.map((cells) => h('tr', {}, cells.map((c, i) => h('td', { 'data-label': headers[i] }, c)))))));
 }
 
 /** Flattens a JSON resource into [path, value] pairs for display (links left out). */
@@ -35,56 +36,88 @@ export function flatten(value, prefix = '', out = []) {
   return out;
 }
 
-function settingsTable(caption, resource) {
+export function settingsTable(caption, resource) {
   return table(caption, ['Setting', 'Value'], flatten(resource).map(([k, v]) => [k, h('code', {}, v)]));
 }
 
 /**
- * One call behind a control: `status` shown while it runs (cleared when it ends), `box` marked
- * busy and `buttons` disabled meanwhile. A failure shows PingOne's code and message at
- * `alertAt`. Resolves to the call's value, or to `undefined` after a failure or when the view
- * was left meanwhile — either way there is nothing more to draw.
+ * One call behind a control: `status` shown while it runs, `box` marked busy and `buttons`
+ * disabled meanwhile. A failure says so in the status line and shows PingOne's code and
+ * message at `alertAt` — each detail under its field when `fields` (forms.js) names it.
+ * Resolves to `{ value }`, or to `undefined` after a failure or when the view was left
+ * meanwhile — either way there is nothing more to draw.
  */
-export async function attempt(ctx, { status, box, buttons = [], alertAt }, task) {
+export async function attempt(ctx, { status, box, buttons = [], alertAt, fields }, task) {
   if (status) ctx.setStatus(status);
   try {
     const value = await busy(box, buttons, task);
     if (!ctx.current()) return undefined;
-    if (status) ctx.setStatus('');
+    if (status) ctx.clearStatus(status);
     return { value };
   } catch (e) {
     if (ctx.current()) {
-      ctx.setStatus('');
-      showAlert(alertAt, describeError(e));
+      ctx.setStatus(`Failed: ${status ? status.replace(/…$/, '').replace(/^./, (c) => c.toLowerCase()) : 'the request'}. See the message on the page.`, 'error');
+      if (fields) showErrors(alertAt, fields, e);
+      else showAlert(alertAt, describeError(e));
     }
     return undefined;
   }
 }
 
-async function load(ctx, text, task) {
+export async function load(ctx, text, task) {
   ctx.setStatus(text);
   const result = await busy(ctx.root, [], task);
-  if (ctx.current()) ctx.setStatus('');
+  if (ctx.current()) ctx.clearStatus(text);
   return result;
 }
 
 // ---- environments --------------------------------------------------------------------------
 
-export async function renderEnvironments(ctx) {
-  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Environments'));
-  ctx.root.append(section);
+/** Every environment the token may see, following `_links.next`. */
+export async function allEnvironments() {
   const all = [];
-  await load(ctx, 'Loading environments…', async () => {
-    let path = '/v1/environments?limit=1000';
-    while (path) {
-      const page = await api('GET', path);
-      all.push(...(page?._embedded?.environments ?? []));
-      path = relativeHref(page?._links?.next);
-    }
-  });
-  if (!ctx.current()) return;
-  section.append(table('Environments', ['Name', 'ID', 'Region', 'Type', 'Status', 'Created'],
+  let path = '/v1/environments?limit=1000';
+  while (path) {
+    const page = await api('GET', path);
+    all.push(...(page?._embedded?.environments ?? []));
+    path = relativeHref(page?._links?.next);
+  }
+  return all;
+}
+
+const REGIONS = ['NA', 'EU', 'CA', 'AP', 'AU', 'SG'];
+
+export async function renderEnvironments(ctx) {
+  const results = h('div', { class: 'results' });
+  const name = pathField('Name', 'name', '', { attrs: { maxlength: 256 } });
+  const region = pathField('Region', 'region', 'NA', { kind: 'select', options: REGIONS.map((r) => [r, r]) });
+  const type = pathField('Type', 'type', 'SANDBOX', { kind: 'select', options: [['SANDBOX', 'SANDBOX'], ['PRODUCTION', 'PRODUCTION']] });
+  const fields = [name, region, type];
+  const createButton = h('button', { type: 'submit' }, 'Create environment');
+  const titleId = uid('h');
+  const form = h('form', { class: 'card', 'aria-labelledby': titleId, novalidate: true },
+    h('h3', { id: titleId }, 'Create an environment'), fields.map((f) => f.row), h('div', { class: 'actions' }, createButton));
+  ctx.root.append(h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Environments'), results, form));
+
+  const draw = (all) => results.replaceChildren(table('Environments', ['Name', 'ID', 'Region', 'Type', 'Status', 'Created'],
     all.map((e) => [e.name ?? '', h('code', {}, e.id), e.region ?? '', e.type ?? '', e.status ?? '', formatTime(e.createdAt)])));
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearAlerts();
+    const got = await attempt(ctx, { status: 'Creating the environment…', box: form, buttons: [createButton], alertAt: form, fields },
+      async () => {
+        const created = await api('POST', '/v1/environments', { body: bodyFrom({}, fields) });
+        return { created, all: await ctx.environmentsChanged() };
+      });
+    if (!got) return;
+    name.input.value = '';
+    draw(got.value.all);
+    ctx.success(`Created environment ${got.value.created.name}: pick it under Environment at the top to work in it.`);
+  });
+
+  const all = await load(ctx, 'Loading environments…', allEnvironments);
+  if (ctx.current()) draw(all);
 }
 
 // ---- users ---------------------------------------------------------------------------------
@@ -117,8 +150,8 @@ export async function renderUsers(ctx) {
   const pageInfo = h('span', { class: 'page-info' });
   const pager = h('div', { class: 'pager' }, prev, next, pageInfo);
 
-  const username = field('Username', { name: 'username', required: true, maxlength: 128 });
-  const email = field('Email', { name: 'email', type: 'email', maxlength: 256 });
+  const username = pathField('Username', 'username', '', { attrs: { required: true, maxlength: 128 } });
+  const email = pathField('Email', 'email', '', { attrs: { type: 'email', maxlength: 256 } });
   const createButton = h('button', { type: 'submit' }, 'Create user');
   const createTitle = uid('h');
   const createForm = h('form', { class: 'card', 'aria-labelledby': createTitle, novalidate: true },
@@ -160,73 +193,22 @@ export async function renderUsers(ctx) {
   createForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearAlerts();
-    const body = { username: username.input.value.trim() };
-    if (email.input.value.trim()) body.email = email.input.value.trim();
+    const body = bodyFrom({}, [username, email]);
     if (!body.username) {
       showAlert(createForm, 'A username is required.');
       return;
     }
-    const got = await attempt(ctx, { status: 'Creating the user…', box: createForm, buttons: [createButton], alertAt: createForm },
+    const got = await attempt(ctx, { status: 'Creating the user…', box: createForm, buttons: [createButton], alertAt: createForm, fields: [username, email] },
       () => api('POST', `/v1/environments/${enc(ctx.envId)}/users`, { body }));
     if (!got) return;
     const created = got.value;
     username.input.value = '';
     email.input.value = '';
     await show(usersState.path || firstPage(ctx.envId, usersState.search));
-    if (ctx.current()) ctx.setStatus(`Created user ${created.username}.`);
+    if (ctx.current()) ctx.success(`Created user ${created.username}.`);
   });
 
   await show(usersState.path || firstPage(ctx.envId, usersState.search));
-}
-
-// ---- MFA settings and policies -------------------------------------------------------------
-
-export async function renderMfaSettings(ctx) {
-  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'MFA settings'));
-  ctx.root.append(section);
-  const settings = await load(ctx, 'Loading MFA settings…', () => api('GET', `/v1/environments/${enc(ctx.envId)}/mfaSettings`));
-  if (!ctx.current()) return;
-  section.append(settingsTable('MFA settings', settings));
-}
-
-const METHODS = [['sms', 'SMS'], ['voice', 'Voice'], ['email', 'Email'], ['whatsApp', 'WhatsApp'], ['totp', 'TOTP'], ['mobile', 'Mobile'], ['fido2', 'FIDO2'], ['pingIdDesktopGen2', 'PingID Desktop']];
-
-const duration = (d) => (d && d.duration !== undefined ? `${d.duration} ${String(d.timeUnit ?? '').toLowerCase()}` : '');
-
-/** One row per authentication method: the switches an administrator looks for first. */
-function methodsTable(name, policy) {
-  return table(`Methods of ${name}`, ['Method', 'Enabled', 'Pairing', 'Failures before lock', 'Cool-down', 'OTP lifetime'],
-    METHODS.filter(([key]) => policy[key]).map(([key, label]) => {
-      const m = policy[key];
-      return [label, m.enabled ? 'enabled' : 'disabled', m.pairingDisabled ? 'disabled' : 'allowed',
-        m.otp?.failure?.count !== undefined ? String(m.otp.failure.count) : '', duration(m.otp?.failure?.coolDown), duration(m.otp?.lifeTime)];
-    }));
-}
-
-export async function renderPolicies(ctx) {
-  const section = h('section', { 'aria-labelledby': 'view-title' }, h('h2', { id: 'view-title' }, 'Device authentication policies'));
-  ctx.root.append(section);
-  // The list is paged (at most 50 a page): follow _links.next, as for environments.
-  const policies = [];
-  await load(ctx, 'Loading policies…', async () => {
-    let path = `/v1/environments/${enc(ctx.envId)}/deviceAuthenticationPolicies`;
-    while (path) {
-      const page = await api('GET', path);
-      policies.push(...(page?._embedded?.deviceAuthenticationPolicies ?? []));
-      path = relativeHref(page?._links?.next);
-    }
-  });
-  if (!ctx.current()) return;
-  if (policies.length === 0) section.append(h('p', {}, 'This environment has no device authentication policies.'));
-  for (const policy of policies) {
-    const { name, id, default: isDefault, ...rest } = policy;
-    const titleId = uid('h');
-    section.append(h('article', { class: 'card', 'aria-labelledby': titleId },
-      h('h3', { id: titleId }, name ?? id, isDefault ? h('span', { class: 'badge' }, 'default') : null),
-      h('p', {}, 'ID ', h('code', {}, id)),
-      methodsTable(name ?? id, rest),
-      h('details', {}, h('summary', {}, 'All settings'), settingsTable(`Policy ${name ?? id}`, rest))));
-  }
 }
 
 // ---- outbox --------------------------------------------------------------------------------
@@ -248,7 +230,7 @@ export async function renderOutbox(ctx) {
     const messages = got.value?._embedded?.messages ?? [];
     results.replaceChildren(table('Outbox', ['Recipient', 'Channel', 'Message', 'Time'],
       messages.map((m) => [m.recipient, m.channel, h('span', { class: 'message' }, m.subject ? h('strong', {}, m.subject, ' — ') : null, m.body), formatTime(m.createdAt)])));
-    ctx.setStatus(`Outbox loaded: ${messages.length} message${messages.length === 1 ? '' : 's'}.`);
+    ctx.success(`Outbox loaded: ${messages.length} message${messages.length === 1 ? '' : 's'}.`);
   };
   refresh.addEventListener('click', () => void show());
   await show();

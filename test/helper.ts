@@ -189,6 +189,24 @@ export function useTestServer(ready: (server: TestServer) => unknown, options: T
   });
 }
 
+/** What useTenant makes before a suite's tests: a server, one environment, one user in it. */
+export interface TestTenant {
+  server: TestServer;
+  env: string;
+  userId: string;
+}
+
+/**
+ * useTestServer with an environment named `name` and a user in it; `ready` then sees them
+ * (suites keep their own names: `useTenant('smtp', (t) => ({ server: app, env, userId } = t))`).
+ */
+export function useTenant(name: string, ready: (tenant: TestTenant) => unknown, options: TestServerOptions = {}): void {
+  useTestServer(async (server) => {
+    const env = await createEnvironment(server, name);
+    await ready({ server, env, userId: await createUser(server, env, `${name.replace(/\W+/g, '-')}-user`) });
+  }, options);
+}
+
 export async function createEnvironment(server: TestServer, name = 'test env'): Promise<string> {
   const res = await server.request('POST', '/v1/environments', { body: { name, region: 'NA', type: 'SANDBOX' } });
   if (res.status !== 201) throw new Error(`environment create failed: ${res.status} ${res.text}`);

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { environmentOf } from '../http/access.js';
 import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { unsupportedMediaType } from '../http/errors.js';
-import { STD_ERRORS, bodiesByMediaType, errorResponses } from '../http/schemas.js';
+import { STD_ERRORS, documentedBodies, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { AssertionCheckBody, CancelInput, OtpCheckBody, SelectBody, cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowAction } from './actions.js';
 import { FlowInput, createFlow } from './create.js';
@@ -47,12 +47,10 @@ export function registerAuthenticationRoutes(app: App, ctx: Context): void {
     schema: {
       tags: ['deviceAuthentications'], params: Params,
       description: `An action chosen by Content-Type: ${[...BY_TYPE.keys()].join(', ')}.`,
-      body: bodiesByMediaType(ACTION_BODIES),
       response: { 200: FlowAnswerSchema, ...errorResponses(...STD_ERRORS) },
     },
     // The flow (404) and its state come before the body; otp.check reserves an attempt first (actions.ts).
-    attachValidation: true,
-    config: { accepts: [...BY_TYPE.keys()], idempotent: true },
+    config: { accepts: [...BY_TYPE.keys()], idempotent: true, ...documentedBodies(ACTION_BODIES) },
   }, async (request, reply) => {
     const type = mediaType(request);
     const action = type === undefined ? undefined : BY_TYPE.get(type);

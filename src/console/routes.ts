@@ -67,6 +67,11 @@ export const ASSETS: Readonly<Record<string, Asset>> = Object.freeze({
   '/console/dom.js': { file: fromConsole('dom.js'), type: JS },
   '/console/views.js': { file: fromConsole('views.js'), type: JS },
   '/console/devices.js': { file: fromConsole('devices.js'), type: JS },
+  '/console/forms.js': { file: fromConsole('forms.js'), type: JS },
+  '/console/settings.js': { file: fromConsole('settings.js'), type: JS },
+  '/console/user.js': { file: fromConsole('user.js'), type: JS },
+  '/console/device-types.js': { file: fromConsole('device-types.js'), type: JS },
+  '/console/agent-hint.js': { file: fromConsole('agent-hint.js'), type: JS },
   '/console/console.css': { file: fromConsole('console.css'), type: CSS },
   '/console/vendor/qrcode.mjs': { file: qrcodeModulePath, type: JS },
 });

@@ -7,6 +7,7 @@
  * understand (we understand none, RFC 7515 §4.1.11), and a bounded size.
  */
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { Type, type Static } from 'typebox';
 import { decode as b64uDecode, encode as b64uEncode } from './base64url.js';
 
 export type Alg = 'RS256' | 'ES256';
@@ -75,10 +76,17 @@ export function signCompact(alg: Alg, key: KeyObject, header: Record<string, unk
   return `${signingInput}.${b64uEncode(signature)}`;
 }
 
+const JwkMembers = { kid: Type.Optional(Type.String()), alg: Type.Optional(Type.String()), use: Type.Optional(Type.String()) };
+
 /** A public JWK of the two shapes we accept, with nothing private in it. */
-export type PublicJwk =
-  | { kty: 'RSA'; n: string; e: string; kid?: string; alg?: string; use?: string }
-  | { kty: 'EC'; crv: 'P-256'; x: string; y: string; kid?: string; alg?: string; use?: string };
+export const PublicJwkSchema = Type.Union([
+  Type.Object({ kty: Type.Literal('RSA'), n: Type.String(), e: Type.String(), ...JwkMembers }, { additionalProperties: false }),
+  Type.Object({ kty: Type.Literal('EC'), crv: Type.Literal('P-256'), x: Type.String(), y: Type.String(), ...JwkMembers }, { additionalProperties: false }),
+]);
+export type PublicJwk = Static<typeof PublicJwkSchema>;
+
+/** A private JWK of those shapes (RFC 7518 §6.2.2, §6.3.2: `d` and, for RSA, the CRT members). */
+export const PrivateJwkSchema = Type.Object({ kty: Type.Union([Type.Literal('RSA'), Type.Literal('EC')]), d: Type.String() }, { additionalProperties: Type.String() });
 
 export type ImportResult = { ok: true; key: KeyObject; jwk: PublicJwk } | { ok: false; reason: string };
 

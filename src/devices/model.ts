@@ -10,6 +10,7 @@ import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { link, type Links } from '../http/links.js';
 import { IdRef, Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
+import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
 export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2'] as const;
@@ -61,18 +62,21 @@ export const CreatedDeviceSchema = Type.Object({ ...DeviceSchema.properties, ...
 export const DeviceActionSchema = Type.Object({ ...DeviceSchema.properties, test: ShownOnceAtCreate.test });
 
 /** Public, type-specific fields kept as JSON in `devices.extra`. */
-export interface DeviceExtra {
-  rp?: { id: string; name: string };
-  os?: { version?: string; type?: string };
-  model?: { name?: string };
-  application?: { id?: string; nativeName?: string; version?: string; pushSandbox?: boolean };
-  unitId?: string;
-  phone?: string;
-  email?: string;
-  testMode?: boolean;
-}
+const O = Type.Optional;
+/** What a device row keeps in `extra`: the members of its body that no column holds. */
+export const DeviceExtraSchema = Type.Object({
+  rp: O(Type.Object({ id: Type.String(), name: Type.String() })),
+  os: O(Type.Object({ version: O(Type.String()), type: O(Type.String()) })),
+  model: O(Type.Object({ name: O(Type.String()) })),
+  application: O(Type.Object({ id: O(Type.String()), nativeName: O(Type.String()), version: O(Type.String()), pushSandbox: O(Type.Boolean()) })),
+  unitId: O(Type.String()),
+  phone: O(Type.String()),
+  email: O(Type.String()),
+  testMode: O(Type.Boolean()),
+});
+export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
-export const extraOf = (row: DevicesTable): DeviceExtra => JSON.parse(row.extra) as DeviceExtra;
+export const extraOf = (row: DevicesTable): DeviceExtra => parseStored(DeviceExtraSchema, row.extra, 'device extra');
 
 /** The public fields of `extra` that a device and a flow's device summary both show, each only when set. */
 export function shownExtra(extra: DeviceExtra) {

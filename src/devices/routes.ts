@@ -12,7 +12,7 @@ import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { invalidValue, notFound, unsupportedMediaType } from '../http/errors.js';
 import { matchesFilter, parseFilter } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { EmptyBody, Links, NoContent, STD_ERRORS, bodiesByMediaType, errorResponses } from '../http/schemas.js';
+import { EmptyBody, Links, NoContent, STD_ERRORS, documentedBodies, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { validateBody } from '../http/validation.js';
 import { requireUser } from '../platform/users.js';
@@ -116,12 +116,13 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       tags: ['devices'],
       params: UserParams,
       description: `application/json creates a device; ${REORDER} sets the order; ${ORDER_REMOVE} removes it.`,
-      body: bodiesByMediaType({ [JSON_TYPE]: DeviceCreateInput, [REORDER]: ReorderInput, [ORDER_REMOVE]: EmptyBody }),
       response: { 200: OrderResponse, 201: CreatedDeviceSchema, 204: NoContent, ...errorResponses(...STD_ERRORS) },
     },
     // The user's 404 comes before a reorder's body (order.ts); create checks its own below.
-    attachValidation: true,
-    config: { accepts: [JSON_TYPE, REORDER, ORDER_REMOVE], idempotent: [JSON_TYPE] },
+    config: {
+      accepts: [JSON_TYPE, REORDER, ORDER_REMOVE], idempotent: [JSON_TYPE],
+      ...documentedBodies({ [JSON_TYPE]: DeviceCreateInput, [REORDER]: ReorderInput, [ORDER_REMOVE]: EmptyBody }),
+    },
   }, async (request, reply) => {
     const type = mediaType(request) ?? JSON_TYPE;
     if (type === REORDER) return reply.send(await reorderDevices(ctx, onUser(request)));
@@ -137,11 +138,9 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
   app.delete(collection, {
     schema: {
       tags: ['devices'], params: UserParams, description: `With Content-Type ${ORDER_REMOVE}: removes the device order.`,
-      body: bodiesByMediaType({ [ORDER_REMOVE]: EmptyBody }),
       response: { 204: NoContent, ...errorResponses(...STD_ERRORS) },
     },
-    attachValidation: true,
-    config: { accepts: [ORDER_REMOVE] },
+    config: { accepts: [ORDER_REMOVE], ...documentedBodies({ [ORDER_REMOVE]: EmptyBody }) },
   }, async (request: UserRequest, reply) => {
     if (mediaType(request) !== ORDER_REMOVE) throw unsupportedMediaType(mediaType(request));
     await removeOrder(ctx, onUser(request));
@@ -160,12 +159,10 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
       tags: ['devices'],
       params: DeviceParamsSchema,
       description: `An action chosen by Content-Type: ${Object.keys(ITEM_ACTIONS).join(', ')}.`,
-      body: bodiesByMediaType(ITEM_BODIES),
       response: { 200: DeviceActionSchema, ...errorResponses(...STD_ERRORS) },
     },
     // 404, then the device's state, then (activation) an attempt reserved, then the body (activate.ts).
-    attachValidation: true,
-    config: { accepts: Object.keys(ITEM_ACTIONS), idempotent: true },
+    config: { accepts: Object.keys(ITEM_ACTIONS), idempotent: true, ...documentedBodies(ITEM_BODIES) },
   }, async (request, reply) => {
     const type = mediaType(request);
     const action = type === undefined ? undefined : ACTION_BY_TYPE.get(type);

@@ -3,6 +3,7 @@
  * serialization (undeclared fields are dropped, so nothing secret leaks by accident), the
  * TypeScript type and /openapi.json.
  */
+import type { SwaggerTransform } from '@fastify/swagger';
 import { Type, type TSchema, type TUnsafe } from 'typebox';
 
 export const Link = Type.Object({ href: Type.String() });
@@ -87,10 +88,12 @@ export const EmptyBody = Type.Object({}, { additionalProperties: false, descript
 
 /**
  * A POST that is several operations chosen by Content-Type (reference §11.1): each media type's
- * body, for /openapi.json and the fuzzer. The route sets `attachValidation`: the protocol
- * checks the resource (404, state, an attempt reserved) before the body (protocol §1.3), so
- * each action checks its body itself, at its place in that order, with the same schema and
- * engine (http/validation.ts checkBody); the route's own check never answers first.
+ * body, for /openapi.json and the fuzzer — documented, not validated by the route. The protocol
+ * checks the resource (404, state, an attempt reserved) before the body (protocol §1.3), so each
+ * action checks its body itself, once, at its place in that order, with the same schema and
+ * engine (http/validation.ts checkBody). Spread into the route's `config`.
  */
-export const bodiesByMediaType = (bodies: Readonly<Record<string, TSchema>>) =>
-  ({ content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema }])) }) as unknown as TSchema;
+export const documentedBodies = (bodies: Readonly<Record<string, TSchema>>): { swaggerTransform: SwaggerTransform } => {
+  const body = { content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema }])) };
+  return { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body }, url }) };
+};

@@ -3,12 +3,13 @@
  * half sealed under the master key. Imported KeyObjects are cached so that no request imports
  * a key twice; retired public keys stay in the JWKS until what they signed has expired.
  */
-import { createPublicKey, generateKeyPair, type KeyObject, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Clock } from '../clock.js';
-import { privateKeyFromJwk, type PublicJwk } from '../crypto/jws.js';
+import { PrivateJwkSchema, PublicJwkSchema, privateKeyFromJwk, type PublicJwk } from '../crypto/jws.js';
 import { newId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretbox.js';
+import { parseStored } from '../http/validation.js';
 import type { Db, Store } from '../store/db.js';
 
 const generate = promisify(generateKeyPair);
@@ -65,7 +66,7 @@ export class KeyRing {
       .where('environment_id', '=', environmentId).where('status', '=', 'ACTIVE')
       .orderBy('created_at', 'desc').limit(1).executeTakeFirst();
     if (!row) throw new Error(`environment ${environmentId} has no active signing key`);
-    const jwk = JSON.parse(this.#box.open(row.private_sealed, `signing_key:${row.kid}`)) as JsonWebKey;
+    const jwk = parseStored(PrivateJwkSchema, this.#box.open(row.private_sealed, `signing_key:${row.kid}`), 'signing key');
     const key: SigningKey = { kid: row.kid, environmentId, privateKey: privateKeyFromJwk(jwk) };
     this.#signing.set(environmentId, key);
     return key;
@@ -82,7 +83,7 @@ export class KeyRing {
     const key: VerifyingKey = {
       kid: row.kid,
       environmentId: row.environment_id,
-      publicKey: createPublicKey({ key: JSON.parse(row.public_jwk) as JsonWebKey, format: 'jwk' }),
+      publicKey: createPublicKey({ key: parseStored(PublicJwkSchema, row.public_jwk, 'public key'), format: 'jwk' }),
     };
     if (this.#verifying.size > 10_000) this.#verifying.clear();
     this.#verifying.set(kid, key);
@@ -96,7 +97,7 @@ export class KeyRing {
       .where('environment_id', '=', environmentId).orderBy('created_at', 'desc').execute();
     return rows
       .filter((r) => r.status === 'ACTIVE' || (r.retired_at ?? 0) > horizon)
-      .map((r) => JSON.parse(r.public_jwk) as PublicJwk);
+      .map((r) => parseStored(PublicJwkSchema, r.public_jwk, 'public key'));
   }
 
   /** Forget cached keys of a deleted environment. */

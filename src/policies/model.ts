@@ -3,8 +3,9 @@
  * schemas, and the questions the device code asks of them.
  */
 import { Type, type Static } from 'typebox';
-import { Duration } from '../http/schemas.js';
+import { Duration, responseForm } from '../http/schemas.js';
 import { invalidValue } from '../http/errors.js';
+import { parseStored } from '../http/validation.js';
 import type { Db } from '../store/db.js';
 import { prepare } from '../store/prepared.js';
 import { defaultMfaSettings, type MfaSettingsBody, type PolicyBody } from './defaults.js';
@@ -163,6 +164,16 @@ export function checkPolicyDurations(input: Static<typeof PolicyInput>): void {
   });
 }
 
+/**
+ * Stored policy and settings bodies, checked rather than cast (http/validation.ts parseStored):
+ * every member PolicyInput declares has its declared type, and members a row written before a
+ * section was declared may hold are let through (the response schema drops them). The writer
+ * fills every section (defaults.ts), so a body that passes is the whole PolicyBody.
+ */
+const StoredPolicy = responseForm(PolicyInput);
+const StoredMfaSettings = responseForm(MfaSettingsInput);
+export const storedPolicy = (text: string): PolicyBody => parseStored(StoredPolicy, text, 'device authentication policy') as PolicyBody;
+
 export interface PolicyRecord {
   id: string;
   body: PolicyBody;
@@ -177,12 +188,12 @@ export async function resolvePolicy(db: Db, environmentId: string, policyId?: st
     if (policyId !== undefined) throw invalidValue('policy.id', 'No device authentication policy with this ID exists in the environment');
     throw new Error(`environment ${environmentId} has no default policy`);
   }
-  return { id: row.id, body: JSON.parse(row.body) as PolicyBody };
+  return { id: row.id, body: storedPolicy(row.body) };
 }
 
 export async function mfaSettings(db: Db, environmentId: string): Promise<MfaSettingsBody> {
   const row = await db.selectFrom('mfa_settings').select('body').where('environment_id', '=', environmentId).executeTakeFirst();
-  return row ? (JSON.parse(row.body) as MfaSettingsBody) : defaultMfaSettings();
+  return row ? (parseStored(StoredMfaSettings, row.body, 'MFA settings') as MfaSettingsBody) : defaultMfaSettings();
 }
 
 export interface MethodFailure {
@@ -215,7 +226,7 @@ type PolicyRow = { id: string; body: string };
 export async function policyForDevice(db: Db, environmentId: string, policyId: string | null): Promise<PolicyRecord> {
   if (policyId !== null) {
     const row = await policyById.first(db, environmentId, policyId);
-    if (row) return { id: row.id, body: JSON.parse(row.body) as PolicyBody };
+    if (row) return { id: row.id, body: storedPolicy(row.body) };
   }
   return resolvePolicy(db, environmentId);
 }

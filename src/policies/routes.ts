@@ -15,8 +15,8 @@ import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Ti
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { PoliciesTable } from '../store/schema.js';
-import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody, type PolicyBody } from './defaults.js';
-import { FailureSection, MfaSettingsInput, MobileSection, PolicyInput, checkPolicyDurations, mfaSettings } from './model.js';
+import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody } from './defaults.js';
+import { FailureSection, MfaSettingsInput, MobileSection, PolicyInput, checkPolicyDurations, mfaSettings, storedPolicy } from './model.js';
 
 /**
  * Every section is declared (the input's own schemas, in response form), so a GET writes only
@@ -74,7 +74,7 @@ function merge<T>(base: T, patch: unknown): T {
 }
 
 function present(ctx: Context, row: PoliciesTable) {
-  const body = JSON.parse(row.body) as PolicyBody;
+  const body = storedPolicy(row.body);
   return {
     _links: { self: link(ctx.links.policy(row.environment_id, row.id)), environment: link(ctx.links.environment(row.environment_id)) },
     id: row.id,

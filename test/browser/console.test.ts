@@ -15,12 +15,16 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { kinds } from '../../src/devices/kinds.js';
+import { freePort } from '../../src/free-port.js';
 import {
   browserSkip, cell, consoleSuite, cspViolations, deviceRow, devicesTable, docsScreenshot, eventually, fillSignIn, formWith, letters, nav,
-  openPage, openUser, screenshot, signIn, waitForText, type Watched,
+  openPage, openUser, screenshot, signIn, waitForSuccess, waitForText, fieldError, type Watched,
 } from '../support/browser.js';
 
 const skip = browserSkip();
+/** The console offers every type the server implements, in the server's order. */
+const DEVICE_TYPES = Object.keys(kinds);
 const TIMEOUT = 90_000;
 
 const suite = consoleSuite(skip);
@@ -62,7 +66,7 @@ async function apiDevice(userId: string, deviceId: string): Promise<Record<strin
 const createdDevice = (userId: string, type: string) =>
   eventually(`the ${type} device created through the console`, async () => (await apiDevices(userId)).find((d) => d.type === type));
 
-test('sign-in with the bootstrap credentials shows the Environments table; a wrong secret shows an alert and gets no token', { skip, timeout: TIMEOUT }, async (t) => {
+test('sign-in with the bootstrap credentials takes one token request and shows the Environments table; a wrong secret shows an alert and gets no token', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '01-signed-in-environments', async (w) => {
     const { page } = w;
     const tokenStatuses: number[] = [];
@@ -85,9 +89,11 @@ test('sign-in with the bootstrap credentials shows the Environments table; a wro
     assert.deepEqual(w.bearers, [], 'no bearer token was ever sent');
     await screenshot(t, page, '01-wrong-secret-alert');
 
-    // The right secret.
+    assert.deepEqual(tokenStatuses, [401], 'one token request for the wrong secret');
+
+    // The right secret: one token request, and it succeeds (client_secret_basic is tried first).
     await signIn(w, suite.stack.consoleUrl, creds());
-    assert.ok(tokenStatuses.includes(200), `a token was issued (${tokenStatuses.join(',')})`);
+    assert.deepEqual(tokenStatuses, [401, 200], 'the sign-in sent one token request, answered 200');
     const navigation = page.getByRole('navigation', { name: 'Console' });
     for (const name of ['Environments', 'Users', 'MFA settings', 'Policies', 'Outbox']) {
       assert.equal(await navigation.getByRole('button', { name, exact: true }).count(), 1, `nav button ${name}`);
@@ -108,6 +114,20 @@ test('sign-in with the bootstrap credentials shows the Environments table; a wro
     await nav(page, 'Environments').click();
     const table = page.getByRole('table', { name: 'Environments', exact: true });
     await table.getByRole('row').filter({ hasText: envId() }).filter({ hasText: envName }).waitFor();
+  });
+});
+
+test('an application configured for client_secret_post signs in too (basic first, then post once the secret is known to be right)', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '01-post-application', async (w) => {
+    const app = await suite.stack.server.request('POST', `/v1/environments/${envId()}/applications`, {
+      body: { name: 'post client', type: 'WORKER', tokenEndpointAuthMethod: 'CLIENT_SECRET_POST' },
+    });
+    assert.equal(app.status, 201, app.text);
+    const tokenStatuses: number[] = [];
+    w.page.on('response', (r) => { if (r.url().endsWith('/as/token')) tokenStatuses.push(r.status()); });
+    await signIn(w, suite.stack.consoleUrl, { environmentId: envId(), clientId: app.body.id as string, clientSecret: app.body.secret as string });
+    assert.deepEqual(tokenStatuses, [401, 200]);
+    await w.page.getByRole('navigation', { name: 'Console' }).waitFor();
   });
 });
 
@@ -201,7 +221,7 @@ async function pairThroughConsole(t: TestContext, w: Watched, username: string, 
   const options = form.getByLabel('Device type', { exact: true }).locator('option');
   const types: string[] = [];
   for (let i = 0; i < await options.count(); i++) types.push((await options.nth(i).getAttribute('value')) ?? await options.nth(i).innerText());
-  for (const type of ['EMAIL', 'SMS', 'TOTP', 'PINGID_DESKTOP_GEN2']) assert.ok(types.includes(type), `Device type offers ${type}: ${JSON.stringify(types)}`);
+  assert.deepEqual(types, DEVICE_TYPES, 'Device type offers every type the server implements');
   await form.getByLabel('Device type', { exact: true }).selectOption('PINGID_DESKTOP_GEN2');
   await form.getByRole('button', { name: 'Create device', exact: true }).click();
   const device = await createdDevice(userId, 'PINGID_DESKTOP_GEN2');
@@ -302,6 +322,102 @@ test('TOTP device: the console shows the QR code image and the otpauth:// keyUri
     const keyUri = page.getByText(/^otpauth:\/\/totp\//);
     await keyUri.first().waitFor();
     assert.match(await keyUri.first().innerText(), /[?&]secret=[A-Z2-7]{32}(&|$)/);
+    const secret = (await page.locator('code.totp-secret').innerText()).trim();
+    assert.ok((await keyUri.first().innerText()).includes(`secret=${secret}`), 'the secret shown is the key URI\'s');
+
+    // Next to the device: in the table row right after the device's row, and in view without scrolling.
+    const next = await page.evaluate<string | null>(`document.querySelector('tr[data-device="${device.id as string}"]').nextElementSibling?.getAttribute('data-shown-once') ?? null`);
+    assert.equal(next, device.id, 'the shown-once card is the row after its device');
+    const box = await page.evaluate<string>(`JSON.stringify((() => { const r = document.querySelector('img.qr').getBoundingClientRect(); return { top: r.top, bottom: r.bottom, height: innerHeight }; })())`);
+    const { top, bottom, height } = JSON.parse(box) as { top: number; bottom: number; height: number };
+    assert.ok(top >= 0 && bottom <= height, `the QR code is in view: ${box}`);
+    await waitForSuccess(page, /^Created TOTP device .* Scan the QR code/);
+
+    // Put away, it is gone for good: the server never returns it again.
+    await page.getByRole('button', { name: 'I have saved the secret', exact: true }).click();
+    await qr.waitFor({ state: 'detached' });
+    assert.equal(await page.getByText(secret).count(), 0, 'the secret is no longer on the page');
+    assert.equal((await apiDevice(userId, device.id as string)).secret, undefined, 'the API does not show it again');
+  });
+});
+
+test('every device type is created from the form (EMAIL, SMS, VOICE, WHATSAPP, TOTP, PINGID_DESKTOP_GEN2); a bad phone number is shown under Phone', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '11-every-device-type', async (w) => {
+    const { page } = w;
+    const username = letters('ada.');
+    const userId = await apiUser(username);
+    // Six devices: past the default limit of five (reference §8.1).
+    const put = await suite.stack.server.request('PUT', `/v1/environments/${envId()}/mfaSettings`, { body: { pairing: { maxAllowedDevices: 10 } } });
+    assert.equal(put.status, 200, put.text);
+    // WhatsApp is off in the default policy, as in PingOne: switched on here.
+    const policies = await suite.stack.server.request('GET', `/v1/environments/${envId()}/deviceAuthenticationPolicies`);
+    const { _links, id, environment, createdAt, updatedAt, ...policy } = (policies.body._embedded.deviceAuthenticationPolicies as Record<string, any>[]).find((p) => p.default)!;
+    const enabled = await suite.stack.server.request('PUT', `/v1/environments/${envId()}/deviceAuthenticationPolicies/${id as string}`, { body: { ...policy, whatsApp: { ...policy.whatsApp, enabled: true } } });
+    assert.equal(enabled.status, 200, enabled.text);
+    await signIn(w, suite.stack.consoleUrl, creds());
+    await openUser(page, username);
+    const form = formWith(page, 'Create device');
+
+    // The server's own validation, next to the field its target names; nothing is created.
+    await form.getByLabel('Device type', { exact: true }).selectOption('VOICE');
+    await form.getByLabel('Phone', { exact: true }).fill('12345');
+    await form.getByRole('button', { name: 'Create device', exact: true }).click();
+    assert.match(await fieldError(form, 'Phone'), /\S/);
+    await form.getByRole('alert').filter({ hasText: /^INVALID_DATA: / }).waitFor();
+    assert.deepEqual(await apiDevices(userId), [], 'nothing was created');
+
+    const extra: Record<string, Record<string, string>> = {
+      EMAIL: { Email: `${username}@example.com` }, SMS: { Phone: '+15555550101' }, VOICE: { Phone: '+15555550102' }, WHATSAPP: { Phone: '+15555550103' },
+    };
+    for (const type of DEVICE_TYPES) {
+      await form.getByLabel('Device type', { exact: true }).selectOption(type);
+      for (const [label, value] of Object.entries(extra[type] ?? {})) await form.getByLabel(label, { exact: true }).fill(value);
+      await form.getByRole('button', { name: 'Create device', exact: true }).click();
+      await waitForSuccess(page, new RegExp(`^Created ${type} device `));
+    }
+    const devices = await apiDevices(userId);
+    assert.deepEqual(devices.map((d) => d.type).sort(), [...DEVICE_TYPES].sort(), 'one device of each type');
+    for (const d of devices) {
+      assert.equal(d.status, 'ACTIVATION_REQUIRED', `${d.type as string} waits for activation`);
+      await cell(deviceRow(page, d.id as string), d.type as string).waitFor();
+    }
+    assert.deepEqual(devices.filter((d) => d.phone).map((d) => [d.type, d.phone]).sort(),
+      [['SMS', '+15555550101'], ['VOICE', '+15555550102'], ['WHATSAPP', '+15555550103']]);
+  });
+});
+
+test('an unreachable agent: pairing fails with the exact command to start it; started there, pairing succeeds', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '12-agent-hint', async (w) => {
+    const { page } = w;
+    const username = letters('ann.');
+    const userId = await apiUser(username);
+    await signIn(w, suite.stack.consoleUrl, creds());
+    await openUser(page, username);
+    const port = await freePort();
+    await page.getByLabel('Agent URL', { exact: true }).fill(`http://127.0.0.1:${port}`);
+    const form = formWith(page, 'Create device');
+    await form.getByLabel('Device type', { exact: true }).selectOption('PINGID_DESKTOP_GEN2');
+    await form.getByRole('button', { name: 'Create device', exact: true }).click();
+    const device = await createdDevice(userId, 'PINGID_DESKTOP_GEN2');
+    const row = deviceRow(page, device.id as string);
+    await row.getByRole('button', { name: 'Pair with desktop agent', exact: true }).click();
+
+    const hint = page.getByRole('note', { name: 'How to start the desktop agent', exact: true });
+    await hint.waitFor();
+    const command = (await hint.locator('pre code').innerText()).trim();
+    assert.equal(command, `npm run agent -- --trust ${suite.stack.server.config.authPath} --port ${port}`, 'the command trusts this server and listens where the Agent URL points');
+    await page.getByRole('alert').filter({ hasText: /^AGENT_UNREACHABLE: could not reach the desktop agent at / }).waitFor();
+    await page.locator('#status[data-kind="error"]').filter({ hasText: 'Pairing failed' }).waitFor();
+    await screenshot(t, page, '12-agent-unreachable');
+
+    // The suite's agent is the one the command would start (trusting the same issuer): point
+    // the console at it and pair again.
+    await page.getByLabel('Agent URL', { exact: true }).fill(suite.stack.agentUrl);
+    await row.getByRole('button', { name: 'Pair with desktop agent', exact: true }).click();
+    await page.getByRole('list', { name: 'Pairing progress', exact: true }).getByRole('listitem').filter({ hasText: 'Device is ACTIVE' }).waitFor();
+    assert.equal(await hint.count(), 0, 'the hint is gone');
+    await waitForSuccess(page, /^Paired /);
+    assert.equal((await apiDevice(userId, device.id as string)).status, 'ACTIVE');
   });
 });
 
@@ -376,28 +492,5 @@ test('a device\'s life by keyboard: rename, Move down (order kept in the API), U
     await deviceRow(page, second).waitFor({ state: 'detached' });
     const res = await suite.stack.server.request('GET', `${base}/${second}`);
     assert.equal(res.status, 404, 'the device is gone from the API');
-  });
-});
-
-test('MFA settings and Policies views show the environment\'s values from the API', { skip, timeout: TIMEOUT }, async (t) => {
-  await withPage(t, '10-settings-policies', async (w) => {
-    const { page } = w;
-    const put = await suite.stack.server.request('PUT', `/v1/environments/${envId()}/mfaSettings`, { body: { pairing: { maxAllowedDevices: 7 } } });
-    assert.equal(put.status, 200, put.text);
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await nav(page, 'MFA settings').click();
-    const settings = page.getByRole('table', { name: 'MFA settings', exact: true });
-    await settings.waitFor();
-    await settings.getByRole('cell', { name: '7', exact: true }).first().waitFor();
-
-    await nav(page, 'Policies').click();
-    const policies = await suite.stack.server.request('GET', `/v1/environments/${envId()}/deviceAuthenticationPolicies`);
-    assert.equal(policies.status, 200, policies.text);
-    const policy = (policies.body._embedded.deviceAuthenticationPolicies as Record<string, any>[]).find((p) => p.default);
-    assert.ok(policy, 'the environment has a default policy');
-    await page.getByRole('heading', { level: 3, name: new RegExp(`^${policy.name as string}`) }).waitFor();
-    const methods = page.getByRole('table', { name: `Methods of ${policy.name as string}`, exact: true });
-    const sms = methods.getByRole('row').filter({ has: page.getByRole('cell', { name: 'SMS', exact: true }) });
-    await sms.getByRole('cell', { name: String(policy.sms.otp.failure.count), exact: true }).first().waitFor();
   });
 });

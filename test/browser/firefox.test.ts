@@ -1,9 +1,9 @@
 /**
- * The console in Firefox (issue 8: "working in current Chromium and Firefox"): Debian's
- * firefox-esr, driven over WebDriver BiDi by test/support/firefox-console.mjs in a child
- * process — sign in, create a user, create a PINGID_DESKTOP_GEN2 device and pair it through the
- * REAL agent, sign out — with nothing logged to the browser console and the token kept out of
- * storage. The Chromium suites cover every view and action; this one proves the same modules,
+ * The console's main path in Firefox: Debian's firefox-esr, driven over WebDriver BiDi by
+ * test/support/firefox-console.mjs in a child process — sign in, create and edit a user, create
+ * a PINGID_DESKTOP_GEN2 device and pair it through the REAL agent, create a TOTP device (its QR
+ * code next to it), save the MFA settings after a server error under its field, sign out — with
+ * nothing logged to the browser console and the token kept out of storage. The Chromium suites cover every view and action; this one proves the same modules,
  * CSP and agent calls work in the other engine.
  *
  * Skipped without /usr/bin/firefox-esr (or OPENMFA_FIREFOX) outside CI; with CI set a missing
@@ -30,7 +30,7 @@ after(async () => {
 
 interface Step { step?: string; error?: string; page?: string; [k: string]: unknown }
 
-test('Firefox: sign in, create a user, pair a PINGID_DESKTOP_GEN2 device through the real agent, sign out — no console messages, no stored token', { skip, timeout: 120_000 }, async (t) => {
+test('Firefox: sign in (one token request), create and edit a user, pair a PINGID_DESKTOP_GEN2 device through the real agent, create a TOTP device, save the MFA settings past a field error, sign out — no console messages, no stored token', { skip, timeout: 120_000 }, async (t) => {
   if (!existsSync(FIREFOX)) throw new Error(`CI is set and firefox-esr is missing at ${FIREFOX}: .ci/run installs it`);
   const boot = stack.server.boot;
   const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', path.join(ROOT, 'test/support/firefox-console.mjs')], {
@@ -57,19 +57,25 @@ test('Firefox: sign in, create a user, pair a PINGID_DESKTOP_GEN2 device through
   const failed = steps.find((s) => s.error);
   assert.equal(failed, undefined, `the Firefox run failed: ${failed?.error}\n${failed?.page ?? ''}\n${stderr.slice(-1000)}`);
   assert.equal(code, 0, stderr.slice(-1000));
-  assert.deepEqual(steps.map((s) => s.step), ['loaded', 'signed in', 'user created', 'desktop device created', 'paired', 'signed out']);
-  assert.match(String(steps[0]!.browser), /^firefox \d+/);
-  assert.equal(steps[1]!.storage, JSON.stringify({ local: 0, session: 0, cookie: '' }), 'the token is kept in memory only');
-  const paired = steps[4]!;
+  const byStep = Object.fromEntries(steps.map((s) => [s.step, s]));
+  assert.deepEqual(steps.map((s) => s.step), ['loaded', 'signed in', 'user created', 'user edited', 'desktop device created', 'paired', 'totp created', 'mfa settings saved', 'signed out']);
+  assert.match(String(byStep.loaded!.browser), /^firefox \d+/);
+  assert.equal(byStep['signed in']!.storage, JSON.stringify({ local: 0, session: 0, cookie: '' }), 'the token is kept in memory only');
+  assert.equal(byStep['signed in']!.tokenRequests, 1, 'one token request signs in');
+  const paired = byStep.paired!;
   assert.deepEqual(paired.progress, ['Sending creation options to the agent', 'Attestation received', 'Activating device', 'Device is ACTIVE']);
   assert.deepEqual(paired.row, ['PINGID_DESKTOP_GEN2', 'ACTIVE', 'Desktop Linux', 'UNLOCKED', 'UNBLOCKED']);
-  assert.deepEqual(steps[5]!.logs, [], 'nothing logged to the browser console (no CSP report, no error)');
+  assert.deepEqual(byStep['totp created'], { step: 'totp created', nextToDevice: true, secret: true }, 'the QR code and secret in the row after the TOTP device');
+  assert.match(String(byStep['mfa settings saved']!.fieldError), /^pairing\.maxAllowedDevices /, 'the server\'s error under its field');
+  assert.deepEqual(byStep['signed out']!.logs, [], 'nothing logged to the browser console (no CSP report, no error)');
 
   // The API agrees.
-  const users = await stack.server.request('GET', `/v1/environments/${boot.environmentId}/users?filter=${encodeURIComponent(`username eq "${String(steps[2]!.username)}"`)}`);
+  const users = await stack.server.request('GET', `/v1/environments/${boot.environmentId}/users?filter=${encodeURIComponent(`username eq "${String(byStep['user created']!.username)}"`)}`);
   assert.equal(users.status, 200, users.text);
   const userId = users.body._embedded.users[0].id as string;
   const devices = await stack.server.request('GET', `/v1/environments/${boot.environmentId}/users/${userId}/devices`);
   assert.equal(devices.status, 200, devices.text);
-  assert.deepEqual(devices.body._embedded.devices.map((d: Record<string, unknown>) => [d.type, d.status]), [['PINGID_DESKTOP_GEN2', 'ACTIVE']]);
+  assert.deepEqual(devices.body._embedded.devices.map((d: Record<string, unknown>) => [d.type, d.status]), [['PINGID_DESKTOP_GEN2', 'ACTIVE'], ['TOTP', 'ACTIVATION_REQUIRED']]);
+  assert.equal(users.body._embedded.users[0].name?.given, 'Fox', 'the edit was saved');
+  assert.equal((await stack.server.request('GET', `/v1/environments/${boot.environmentId}/mfaSettings`)).body.pairing.maxAllowedDevices, 8, 'the settings were saved');
 });

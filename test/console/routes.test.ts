@@ -27,6 +27,11 @@ const EXPECTED: Record<string, RegExp> = {
   '/console/dom.js': /^text\/javascript; charset=utf-8$/,
   '/console/views.js': /^text\/javascript; charset=utf-8$/,
   '/console/devices.js': /^text\/javascript; charset=utf-8$/,
+  '/console/forms.js': /^text\/javascript; charset=utf-8$/,
+  '/console/settings.js': /^text\/javascript; charset=utf-8$/,
+  '/console/user.js': /^text\/javascript; charset=utf-8$/,
+  '/console/device-types.js': /^text\/javascript; charset=utf-8$/,
+  '/console/agent-hint.js': /^text\/javascript; charset=utf-8$/,
   '/console/console.css': /^text\/css; charset=utf-8$/,
   '/console/vendor/qrcode.mjs': /^text\/javascript; charset=utf-8$/,
 };

@@ -11,7 +11,8 @@ import { decode as b64uDecode } from '../../src/crypto/base64url.js';
 import { compactVerify, importJWK, type JWK } from 'jose';
 import { useTestServer, createUser, startTestServer, withoutVolatile, type TestServer } from '../helper.js';
 import { attest, claimsOf, headerOf, pendingDesktop } from './desktop-fixtures.js';
-import { activate, assertUnchanged, deviceRow, expectError, snapshot } from './expect.js';
+import { activate, assertUnchanged, deviceRow, snapshot } from './expect.js';
+import { expectError } from '../support/errors.js';
 
 /** The seed document's example 200 response, verbatim (shared/seed/activate-mfa-user-device-pingid-desktop.txt). */
 const SEED = {

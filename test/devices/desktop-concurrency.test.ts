@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useTestServer, type Response, type TestServer } from '../helper.js';
 import { attest, newCredential, pendingDesktop } from './desktop-fixtures.js';
-import { activate, deviceRow, expectError } from './expect.js';
+import { activate, deviceRow } from './expect.js';
+import { expectError } from '../support/errors.js';
 
 let server: TestServer;
 let env: string;

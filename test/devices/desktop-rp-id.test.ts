@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { ConfigError, loadServerConfig } from '../../src/config.js';
 import { useTestServer, createUser, startTestServer, type TestServer } from '../helper.js';
 import { claimsOf } from './desktop-fixtures.js';
-import { expectError } from './expect.js';
+import { expectError } from '../support/errors.js';
 
 let server: TestServer;
 let env: string;

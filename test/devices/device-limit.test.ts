@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useTestServer, createUser, withoutVolatile, type TestServer } from '../helper.js';
-import { expectError } from './expect.js';
+import { expectError } from '../support/errors.js';
 
 let server: TestServer;
 let env: string;

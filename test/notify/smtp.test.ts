@@ -18,7 +18,7 @@ import { createNotifier } from '../../src/notify/index.js';
 import { parseSmtpUrl } from '../../src/config.js';
 import { createSmtpTransport, SmtpError } from '../../src/notify/smtp.js';
 import { TEST_CERT } from '../fixtures/smtp-cert.js';
-import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
+import { useTenant, DIALECT, type TestServer } from '../helper.js';
 import { startFakeSmtp, type FakeSmtp } from './fake-smtp.js';
 import { startRelay, type Relay, type RelayOptions } from './smtp-relay.js';
 
@@ -305,11 +305,7 @@ describe(`EMAIL through SMTP, via the notifier and the delivery queue (${DIALECT
   let app: TestServer;
   let env: string;
   let userId: string;
-  useTestServer(async (s) => {
-    app = s;
-    env = await createEnvironment(app, 'smtp');
-    userId = await createUser(app, env, 'smtp-user');
-  });
+  useTenant('smtp', (t) => ({ server: app, env, userId } = t));
 
   const notifierFor = (url: string, log?: Parameters<typeof createNotifier>[0]['log']) => createNotifier({
     config: { smtpUrl: url, smtpFrom: FROM, webhookUrl: undefined, webhookSecret: undefined, rpId: 'mfa.example.com' },

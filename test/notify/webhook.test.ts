@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { createNotifier, type NotifyLog, type OpenMfaNotifier } from '../../src/notify/index.js';
 import { retryAfterMs, webhookSignature } from '../../src/notify/webhook.js';
-import { useTestServer, createEnvironment, createUser, DIALECT, type TestServer } from '../helper.js';
+import { useTenant, DIALECT, type TestServer } from '../helper.js';
 
 const SECRET = 'whsec_0123456789abcdef0123';
 const TEXT = 'Your passcode is 771203. It expires in 5 minutes.';
@@ -78,11 +78,7 @@ describe(`webhook sender (${DIALECT})`, () => {
   let notifier: OpenMfaNotifier;
   let log: CaptureLog;
 
-  useTestServer(async (s) => {
-    app = s;
-    env = await createEnvironment(app, 'webhook');
-    userId = await createUser(app, env, 'hook-user');
-  });
+  useTenant('webhook', (t) => ({ server: app, env, userId } = t));
 
   const make = (o: { fetch?: typeof fetch; webhookTimeoutMs?: number } = {}) => createNotifier({
     config: { smtpUrl: undefined, smtpFrom: 'x <x@example.com>', webhookUrl: receiver.url, webhookSecret: SECRET },

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { iso } from '../../src/clock.js';
 import { useTestServer, createEnvironment, type TestServer } from '../helper.js';
 import { attest, claimsOf, pendingDesktop } from '../devices/desktop-fixtures.js';
-import { activate, assertUnchanged, expectError, snapshot } from '../devices/expect.js';
+import { activate, assertUnchanged, snapshot } from '../devices/expect.js';
+import { expectError } from '../support/errors.js';
 
 let server: TestServer;
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { useTestServer, createEnvironment, createUser, createWorker, DIALECT, type Response, type TestServer } from '../helper.js';
+import { useTenant, createWorker, DIALECT, type Response, type TestServer } from '../helper.js';
 import { ACTIVATE, attest, newCredential, pendingDesktop } from '../devices/desktop-fixtures.js';
 import { assertUnchanged, snapshot } from '../devices/expect.js';
 import { CT, ORIGIN, handAssertion } from '../authentication/support.js';
@@ -18,10 +18,8 @@ let env: string;
 let userId: string;
 let deviceId: string;
 
-useTestServer(async (s) => {
-  server = s;
-  env = await createEnvironment(server, 'hostile input');
-  userId = await createUser(server, env);
+useTenant('hostile input', async (t) => {
+  ({ server, env, userId } = t);
   const d = await server.request('POST', `/v1/environments/${env}/users/${userId}/devices`, { body: { type: 'EMAIL', email: 'a@example.com', status: 'ACTIVE' } });
   assert.equal(d.status, 201, d.text);
   deviceId = d.body.id;

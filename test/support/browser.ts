@@ -155,8 +155,11 @@ const INIT_SCRIPT = `
   }, true);
 `;
 
-export async function openPage(browser: Browser): Promise<Watched> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
+/** The two widths the console is laid out for: a phone and a laptop. */
+export const WIDTHS = { phone: { width: 390, height: 844 }, laptop: { width: 1280, height: 860 } } as const;
+
+export async function openPage(browser: Browser, viewport: { width: number; height: number } = WIDTHS.laptop): Promise<Watched> {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   await context.addInitScript(INIT_SCRIPT);
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
@@ -230,6 +233,20 @@ export async function openUser(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await page.getByRole('table', { name: 'Users', exact: true }).getByRole('button', { name: username, exact: true }).click();
   await page.getByRole('heading', { level: 2, name: username, exact: true }).waitFor();
+}
+
+/** The status line's message once it reads `text` as a success (the green banner). */
+export async function waitForSuccess(page: Page, text: string | RegExp): Promise<void> {
+  await page.locator('#status[data-kind="success"]').filter({ hasText: text }).waitFor();
+}
+
+/** The field error under the control labelled `label` (inside `scope`), once it is marked invalid. */
+export async function fieldError(scope: Locator, label: string): Promise<string> {
+  const input = scope.getByLabel(label, { exact: true });
+  await input.and(scope.locator('[aria-invalid="true"]')).waitFor();
+  const id = await input.getAttribute('aria-describedby');
+  if (!id) throw new Error(`${label} has no aria-describedby`);
+  return (await scope.page().locator(`[id="${id}"]`).innerText()).trim();
 }
 
 // ─── waiting and evidence ─────────────────────────────────────────────────────────────────────

@@ -1,7 +1,9 @@
 /**
- * The one error-body assertion of the suites: PingOne's envelope (reference §7.3) compared
+ * The error-body assertions of the suites: PingOne's envelope (reference §7.3) compared
  * whole — status, Content-Type, `code`, `message` and every detail — apart from the `id`,
- * which must be a UUID. A detail's message may be given as a RegExp.
+ * which must be a UUID. assertError pins every detail's message (or a RegExp of it);
+ * expectError, for suites that pin only codes and targets, still checks that the details are
+ * exactly those described.
  */
 import assert from 'node:assert/strict';
 import type { Response } from '../helper.js';
@@ -17,6 +19,13 @@ export const MSG = {
   FORBIDDEN: 'The request could not be completed. You do not have access to this resource.',
   NOT_FOUND: 'The request could not be completed. The requested resource was not found.',
 } as const;
+
+/** The message PingOne gives a 4xx, by status and code; undefined where the suites do not pin one. */
+export function messageFor(status: number, code: string): string | undefined {
+  if (code === 'ACCESS_FAILED') return status === 401 ? MSG.UNAUTHORIZED : status === 403 ? MSG.FORBIDDEN : undefined;
+  if (code === 'INVALID_REQUEST') return status === 413 ? MSG.TOO_LARGE : status === 415 ? MSG.UNSUPPORTED_MEDIA_TYPE : undefined;
+  return (MSG as Record<string, string>)[code];
+}
 
 export interface ExpectedDetail {
   code: string;
@@ -50,5 +59,46 @@ export function assertError(res: Response, status: number, expected: ExpectedErr
     assert.equal(typeof gm, 'string', res.text);
     if (m instanceof RegExp) assert.match(gm as string, m, res.text);
     else assert.equal(gm, m, res.text);
+  });
+}
+
+/** A detail as expectError describes it: any part left out is only checked for its type. */
+export interface LooseDetail {
+  code?: string | RegExp;
+  target?: string;
+  message?: RegExp;
+}
+
+/**
+ * A 4xx (never a 5xx) in PingOne's envelope, checked whole: the status, the code, the message
+ * the catalogue gives that code, and every detail — exactly the one described, or none when
+ * `detail` is left out. A detail's message is matched when given, else only typed.
+ */
+export function expectError(res: Response, status: number, code: string, detail?: LooseDetail | readonly LooseDetail[]): void {
+  assert.ok(res.status >= 400 && res.status < 500, `expected a 4xx, got ${res.status}: ${res.text}`);
+  assert.equal(res.status, status, res.text);
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  const { id, code: gotCode, message, details, ...rest } = res.body as Record<string, unknown>;
+  assert.match(String(id), UUID, res.text);
+  assert.equal(gotCode, code, res.text);
+  assert.equal(typeof message, 'string', res.text);
+  assert.equal(message, messageFor(status, code) ?? message, res.text);
+  assert.deepEqual(rest, {}, res.text);
+  const expected = detail === undefined ? [] : Array.isArray(detail) ? detail : [detail as LooseDetail];
+  if (expected.length === 0) {
+    assert.equal(details, undefined, res.text);
+    return;
+  }
+  assert.ok(Array.isArray(details) && details.length === expected.length, `expected ${expected.length} detail(s): ${res.text}`);
+  expected.forEach((want, i) => {
+    const { code: dCode, target, message: dMessage, innerError, ...unexpected } = details[i] as Record<string, unknown>;
+    if (want.code instanceof RegExp) assert.match(String(dCode), want.code, res.text);
+    else if (want.code !== undefined) assert.equal(dCode, want.code, res.text);
+    else assert.equal(typeof dCode, 'string', res.text);
+    assert.equal(target, want.target, res.text);
+    assert.equal(typeof dMessage, 'string', res.text);
+    if (want.message) assert.match(String(dMessage), want.message, res.text);
+    if (innerError !== undefined) assert.equal(typeof innerError, 'object', res.text);
+    assert.deepEqual(unexpected, {}, res.text);
   });
 }

@@ -61,6 +61,7 @@ const HELPERS = `
 window.__byLabel = (t) => [...document.querySelectorAll('label')].find((l) => l.textContent.trim() === t)?.control;
 window.__button = (t) => [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === t && !b.disabled);
 window.__fill = (t, v) => { const i = __byLabel(t); i.value = v; i.dispatchEvent(new Event('input', { bubbles: true })); };
+window.__success = () => { const s = document.getElementById('status'); return s.dataset.kind === 'success' ? s.textContent : ''; };
 true`;
 
 try {
@@ -83,7 +84,11 @@ try {
 
   await js(`__fill('Environment ID', ${JSON.stringify(environmentId)}); __fill('Client ID', ${JSON.stringify(clientId)}); __fill('Client secret', ${JSON.stringify(clientSecret)}); __button('Sign in').click(); true`);
   await until('"Sign out"', `!!__button('Sign out')`);
-  out({ step: 'signed in', storage: await js('JSON.stringify({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })') });
+  out({
+    step: 'signed in',
+    storage: await js('JSON.stringify({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })'),
+    tokenRequests: await js(`performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/as/token')).length`),
+  });
 
   const username = `fox${Date.now() % 1_000_000}`;
   await js(`[...document.querySelectorAll('nav button')].find((b) => b.textContent.trim() === 'Users').click(); true`);
@@ -94,12 +99,19 @@ try {
 
   await js(`__button('${username}').click(); true`);
   await until('the user view', `!!__byLabel('Device type') && !!__byLabel('Agent URL')`);
+  await js(`__button('Edit user').click(); true`);
+  await until('the edit form', `!!__button('Save user')`);
+  await js(`__fill('Given name', 'Fox'); __button('Save user').click(); true`);
+  await until('"Saved user"', `__success() === 'Saved user ${username}.'`);
+  out({ step: 'user edited', status: await js('__success()') });
   await js(`__fill('Agent URL', ${JSON.stringify(agentUrl)}); const s = __byLabel('Device type'); s.value = 'PINGID_DESKTOP_GEN2'; s.dispatchEvent(new Event('change', { bubbles: true })); __button('Create device').click(); true`);
   await until('"Pair with desktop agent"', `!!__button('Pair with desktop agent')`);
   out({ step: 'desktop device created' });
 
   await js(`__button('Pair with desktop agent').click(); true`);
   await until('"Device is ACTIVE"', `[...document.querySelectorAll('ol li')].some((l) => l.textContent === 'Device is ACTIVE')`);
+  // The list is reloaded after the activation: read the row once it shows the new status.
+  await until('the row to read ACTIVE', `document.querySelector('table tbody tr')?.cells[2]?.textContent === 'ACTIVE'`);
   out({
     step: 'paired',
     // BiDi returns arrays as remote values: strings (JSON) cross more simply.
@@ -107,6 +119,23 @@ try {
     row: JSON.parse(await js(`JSON.stringify([...document.querySelector('table tbody tr').cells].slice(1, 6).map((c) => c.textContent))`)),
   });
   await screenshot('firefox-paired');
+
+  await js(`{ const s = __byLabel('Device type'); s.value = 'TOTP'; s.dispatchEvent(new Event('change', { bubbles: true })); } __button('Create device').click(); true`);
+  await until('the TOTP QR code', `[...document.querySelectorAll('img')].some((i) => i.alt === 'TOTP QR code' && i.complete && i.naturalWidth > 0)`);
+  out({
+    step: 'totp created',
+    nextToDevice: await js(`document.querySelector('tr.shown-once')?.previousElementSibling?.getAttribute('data-device') === document.querySelector('tr.shown-once')?.getAttribute('data-shown-once')`),
+    secret: await js(`/^[A-Z2-7]{32}$/.test(document.querySelector('code.totp-secret')?.textContent ?? '')`),
+  });
+
+  await js(`[...document.querySelectorAll('nav button')].find((b) => b.textContent.trim() === 'MFA settings').click(); true`);
+  await until('the MFA settings form', `!!__byLabel('Most devices per user')`);
+  await js(`__fill('Most devices per user', '99'); __button('Save MFA settings').click(); true`);
+  await until('the field error', `__byLabel('Most devices per user').getAttribute('aria-invalid') === 'true'`);
+  const fieldError = await js(`document.getElementById(__byLabel('Most devices per user').getAttribute('aria-describedby')).textContent`);
+  await js(`__fill('Most devices per user', '8'); __button('Save MFA settings').click(); true`);
+  await until('"Saved the MFA settings."', `__success() === 'Saved the MFA settings.'`);
+  out({ step: 'mfa settings saved', fieldError, status: await js('__success()') });
 
   await js(`__button('Sign out').click(); true`);
   await until('the sign-in form again', `!!__byLabel('Client secret')`);

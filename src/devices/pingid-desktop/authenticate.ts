@@ -4,14 +4,15 @@
  * agent answers an assertion signed with the credential key; assertion.check verifies it with
  * the public key stored at activation — never with a key the token brings.
  */
-import { randomBytes, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { randomBytes, createPublicKey } from 'node:crypto';
 import { epochSeconds } from '../../clock.js';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
-import { signCompact } from '../../crypto/jws.js';
+import { PublicJwkSchema, signCompact } from '../../crypto/jws.js';
 import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { newId } from '../../crypto/random.js';
 import { invalidData, type DetailCode } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
+import { parseStored } from '../../http/validation.js';
 import { AGENT_AUDIENCE, AGENT_ISSUER, CLOCK_SKEW_S, TYP, checkOrigin } from '../../protocol/desktop.js';
 import type { AuthenticationCheck, DeviceAuthentication } from '../kind.js';
 import { desktopJwtRefusal, type RefusalTexts } from './jwt-refusal.js';
@@ -30,7 +31,7 @@ const deviceKey = (device: { credential_id: string | null; public_jwk: string | 
   if (typeof header.kid !== 'string' || device.credential_id === null || header.kid !== device.credential_id || device.public_jwk === null) {
     return { ok: false, message: 'The assertion was not made with the selected device\'s credential (kid)' };
   }
-  return { ok: true, key: createPublicKey({ key: JSON.parse(device.public_jwk) as JsonWebKey, format: 'jwk' }), context: undefined };
+  return { ok: true, key: createPublicKey({ key: parseStored(PublicJwkSchema, device.public_jwk, 'device key'), format: 'jwk' }), context: undefined };
 };
 
 const TEXTS: RefusalTexts = { keyRule: 'the key is the one stored at pairing', signer: 'the device\'s key', subject: 'device authentication' };

@@ -1,0 +1,29 @@
+// The device types the console creates: one entry per type, with what the type select shows
+// beside the type (`description`). `fields` are the create form's
+// inputs the type needs (each named by its body member, so a validation error's target finds
+// it); `activation` says whether an administrator may create it ACTIVE ('optional') or it
+// always waits for its pairing ('always'); `activateWith` how an ACTIVATION_REQUIRED device is
+// activated: a code sent to it, a code from the app, or the desktop agent; `body` adds what the type's create body needs beyond
+// those fields. A new type (FIDO2, MOBILE) is a new entry here.
+
+export const DEVICE_TYPES = [
+  { type: 'EMAIL', description: 'a code by email', fields: ['email'], activation: 'optional', activateWith: 'sentCode' },
+  { type: 'SMS', description: 'a code by text message', fields: ['phone'], activation: 'optional', activateWith: 'sentCode' },
+  { type: 'VOICE', description: 'a code read out by phone call', fields: ['phone'], activation: 'optional', activateWith: 'sentCode' },
+  { type: 'WHATSAPP', description: 'a code by WhatsApp message', fields: ['phone'], activation: 'optional', activateWith: 'sentCode' },
+  { type: 'TOTP', description: 'an authenticator app', fields: [], activation: 'optional', activateWith: 'appCode' },
+  {
+    type: 'PINGID_DESKTOP_GEN2',
+    description: 'paired with the desktop agent',
+    fields: [],
+    activation: 'always',
+    activateWith: 'agent',
+    // The agent's origin rule: it accepts this page's Origin only when its host is rp.id.
+    body: () => ({ rp: { id: location.hostname, name: 'OpenMFA console' } }),
+  },
+];
+
+export const deviceType = (type) => DEVICE_TYPES.find((t) => t.type === type);
+
+/** How a device of `type` is activated (undefined for a type the console does not create). */
+export const activateWith = (type) => deviceType(type)?.activateWith;
