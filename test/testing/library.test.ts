@@ -7,12 +7,20 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { durationMs } from '../../src/testing/duration.js';
+import { DIALECT, freshStore } from '../helper.js';
 import { startOpenMFA, type OpenMFA } from '../../src/testing/index.js';
 import { call as fetchJson } from '../support/bearer-fetch.js';
 
 let mfa: OpenMFA;
-before(async () => { mfa = await startOpenMFA({ now: '2030-01-02T03:04:05.000Z' }); });
-after(async () => { await mfa.stop(); });
+// On the PostgreSQL run the library's store is a fresh schema of the test database (its own
+// temporary SQLite file otherwise).
+let dispose = async (): Promise<void> => {};
+before(async () => {
+  let databaseUrl: string | undefined;
+  if (DIALECT === 'postgres') ({ databaseUrl, dispose } = await freshStore());
+  mfa = await startOpenMFA({ now: '2030-01-02T03:04:05.000Z', ...(databaseUrl !== undefined ? { databaseUrl } : {}) });
+});
+after(async () => { await mfa.stop(); await dispose(); });
 
 const call = (method: string, url: string, body?: unknown, contentType?: string) => fetchJson(mfa, method, url, body, contentType);
 
