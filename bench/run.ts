@@ -20,7 +20,8 @@
  *   OPENMFA_BENCH_CPU_PROF=dir every server started writes a V8 CPU profile into dir when it
  *                              stops; `node bench/profile-summary.mjs <file>` lists the hot spots
  *   DATABASE_URL=postgres://…  also run P6 (2 server processes vs 1 on reads) in a fresh
- *                              database made for the run and dropped after it
+ *                              database made for the run and dropped after it, and the
+ *                              restore/reset figures on PostgreSQL (a schema, dropped after)
  *
  * Output: the table on stdout, and bench/results/latest.{json,md} (plus a timestamped copy of
  * the JSON); OPENMFA_BENCH_QUICK=1 writes bench/results/quick.{json,md}. A run that breaks prints what it has, writes bench/results/incomplete.{json,md}
@@ -34,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../src/free-port.js';
 import { attest } from '../test/devices/desktop-fixtures.js';
+import { measureAdmin, type AdminFigures } from './lib/admin.js';
 import { startBaseline } from './lib/baseline.js';
 import { failures, measured, runLoad, warmThenMeasure, type LoadResult, type LoadSpec, type RequestItem } from './lib/load.js';
 import { Api, pool, readBootstrap, startOpenMfa, type ServerHandle } from './lib/openmfa.js';
@@ -289,11 +291,27 @@ async function main(): Promise<void> {
     row({ id: 'P6', what: 'PostgreSQL, 2 processes vs 1 on reads', value: 'not run', baseline: '—', ratio: undefined, bar: '≥ 1.4×', met: undefined, errors: 0, note: 'set DATABASE_URL=postgres://… to run it' });
   }
 
+  // Reset and restore between every two tests: SQLite, and PostgreSQL when given.
+  log('admin: snapshot, restore and reset at 100 users / 300 devices');
+  for (const databaseUrl of [undefined, ...(dbUrl && /^postgres(ql)?:\/\//.test(dbUrl) ? [dbUrl] : [])]) {
+    const figures = await measureAdmin({ repo: REPO, logLevel: CFG.logLevel, rounds: QUICK ? 5 : 20, databaseUrl });
+    raw[`admin.${figures.dialect}`] = figures;
+    adminRows(figures);
+  }
+
   row({ id: 'start', what: 'spawn → first 200 on /health', value: `${Math.round(freshStartupMs)} ms fresh store`, baseline: `${Math.round(bigStartupMs)} ms with ${storeLabel(seeded.total)} devices`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
   row({ id: 'memory', what: 'server peak RSS (VmHWM) after its load', value: loadedRss === undefined ? 'n/a' : `${Math.round(loadedRss)} MiB after P1–P4`, baseline: bigRss === undefined ? 'n/a' : `${Math.round(bigRss)} MiB after P5 at ${storeLabel(seeded.total)}`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
 
   raw.totalSeconds = (Date.now() - t0) / 1000;
   await cleanup();
+}
+
+/** The administration API's figures: shown, with the bar a test suite needs between two tests. */
+function adminRows(f: AdminFigures): void {
+  const store = f.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  const size = `${f.users} users / ${f.devices} devices, ${store}`;
+  row({ id: `restore ${f.dialect}`, what: `POST /openmfa/v1/snapshots/{id}/restore, ${size}`, value: `p50 ${ms(f.restoreMs.p50)}`, baseline: `max ${ms(f.restoreMs.max)}; snapshot ${ms(f.snapshotMs)}`, ratio: undefined, bar: 'p50 ≤ 100 ms', met: f.restoreMs.p50 <= 100, errors: 0 });
+  row({ id: `reset ${f.dialect}`, what: `POST /openmfa/v1/reset (to the initial snapshot), from ${size}`, value: `p50 ${ms(f.resetMs.p50)}`, baseline: `max ${ms(f.resetMs.max)}`, ratio: undefined, bar: 'p50 ≤ 100 ms', met: f.resetMs.p50 <= 100, errors: 0 });
 }
 
 /** P6: the same reads through one process, then spread over two, on one fresh PostgreSQL database. */

@@ -76,7 +76,7 @@ let files = listTests(path.join(root, 'test'));
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (process.env.OPENMFA_BROWSER_TESTS === '0') files = files.filter((f) => !f.includes(`${path.sep}browser${path.sep}`));
 // Browser suites (test/browser/) drive the console, not the store: SQLite only.
-const storeFiles = files.filter((f) => !f.includes(`${path.sep}browser${path.sep}`) && /\b(startTestServer|useTestServer|useDesktopStack|freshStore|startProcesses)\b/.test(readFileSync(f, 'utf8')));
+const storeFiles = files.filter((f) => !f.includes(`${path.sep}browser${path.sep}`) && /\b(startTestServer|useTestServer|useDesktopStack|useAdminServer|freshStore|startProcesses)\b/.test(readFileSync(f, 'utf8')));
 
 // dist/ current first (a no-op after `npm ci`): suites import the package by its own name
 // (`openmfa/testing`), which resolves to the built code and its declarations.

@@ -35,6 +35,7 @@ import { registerPolicyRoutes } from './policies/routes.js';
 import { createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
 import { registerConsoleRoutes } from './console/routes.js';
+import { registerAdminRoutes } from './admin/routes.js';
 import type { Store } from './store/db.js';
 
 export interface AppDeps {
@@ -42,6 +43,11 @@ export interface AppDeps {
   store: Store;
   box: SecretBox;
   clock?: Clock;
+  /**
+   * The clock of the access caches' 5 s staleness bound, when it must not be `clock`: under a
+   * manual clock (admin/clock.ts) the bound is still real time.
+   */
+  cacheClock?: Clock;
   /** Where logs go (pino destination); tests pass a stream they read. */
   logStream?: NodeJS.WritableStream;
   /** The logger, when the caller has made it already (createLogger); else made from config and logStream. */
@@ -70,7 +76,7 @@ export function buildContext(deps: AppDeps): Context {
   const links = new LinkBuilder(deps.config.apiPath, deps.config.authPath);
   const keys = new KeyRing(deps.store, deps.box, clock);
   const tokens = new AccessTokens(keys, clock, links);
-  const access = new Access(deps.store.db, tokens, clock);
+  const access = new Access(deps.store.db, tokens, deps.cacheClock ?? clock);
   const notifier = createNotifier({ config: deps.config, store: deps.store, clock, box: deps.box, log: log.child({ module: 'notify' }) });
   const rateLimiter = new RateLimiter(deps.config, clock, log.child({ module: 'rate-limit' }));
   return { config: deps.config, store: deps.store, clock, box: deps.box, log, links, keys, tokens, access, notifier, rateLimiter };
@@ -233,6 +239,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);
+  registerAdminRoutes(app, ctx);
 
   // Not ready yet: the caller may add to it first (a test registers a route), then readies it
   // (listen and inject do so too).

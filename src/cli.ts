@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-/** The `openmfa` command: serve, agent, demo. */
+/** The `openmfa` command: serve, agent, demo; reset, snapshot, restore and clock against a running server. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
 import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer } from './server.js';
+import { AdminClientError } from './admin/client.js';
+import { registerAdminCommands } from './admin/commands.js';
 
 const program = new Command('openmfa')
   .description('A self-hostable MFA device platform that speaks the PingOne Platform API')
@@ -47,8 +49,10 @@ program.command('demo')
     process.exitCode = await runDemo();
   });
 
+registerAdminCommands(program);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof AgentConfigError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof AdminClientError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

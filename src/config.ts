@@ -50,6 +50,8 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** `redis://…`: rate-limit counters shared between processes; in memory when absent. */
   readonly redisUrl: string | undefined;
+  /** `manual`: time moves only through /openmfa/v1/clock (admin/clock.ts), shared through the store. */
+  readonly clock: 'system' | 'manual';
 }
 
 export class ConfigError extends Error {
@@ -100,6 +102,7 @@ export const SERVER_OPTIONS = [
   { key: 'keepAliveTimeout', arg: '<ms>', default: '5000', meaning: "ms an idle keep-alive connection is kept; behind a load balancer set it above the balancer's idle timeout" },
   { key: 'maxConnections', arg: '<n>', default: '10000', meaning: 'connections held at once; further ones are closed as they are accepted; `0`: no cap (keep it under `ulimit -n`)' },
   { key: 'redisUrl', arg: '<url>', shown: 'in memory', meaning: '`redis://host:6379`: rate-limit counters shared by every process using it; if Redis is unreachable requests pass and a warning is logged' },
+  { key: 'clock', arg: '<system|manual>', default: 'system', meaning: '`manual`: time stands still until moved with `PUT /openmfa/v1/clock` or `POST /openmfa/v1/clock/advance` (every expiry follows it; kept in the store, so processes on one PostgreSQL share it); for tests only — the start-up output warns' },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof SERVER_OPTIONS)[number]['key'];
@@ -229,6 +232,9 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) throw new ConfigError('redisUrl', 'must be redis://[user:pass@]host[:port][/db] or rediss://…');
   }
 
+  const clock = pick('clock') ?? optionDefault('clock');
+  if (clock !== 'system' && clock !== 'manual') throw new ConfigError('clock', 'must be system or manual');
+
   const whole = (key: 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections', unit: string): number => {
     const text = pick(key) ?? optionDefault(key);
     const n = Number(text);
@@ -270,6 +276,7 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     headersTimeout,
     keepAliveTimeout,
     maxConnections,
+    clock,
   });
 }
 

@@ -7,7 +7,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp, buildContext, createLogger } from './app.js';
-import type { Clock } from './clock.js';
+import { StoredClock } from './admin/clock.js';
+import { takeInitialSnapshot } from './admin/snapshots.js';
+import { iso, systemClock } from './clock.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
@@ -34,8 +36,6 @@ export interface RunningServer {
 export interface StartOptions {
   /** Where the start-up lines go; stdout by default. */
   out?: (line: string) => void;
-  /** The server's time; the system clock by default (the testing library passes a ManualClock). */
-  clock?: Clock;
 }
 
 export async function startServer(requested: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
@@ -48,9 +48,14 @@ export async function startServer(requested: ServerConfig, options: StartOptions
     await store.migrate();
     const box = loadMasterKey(config);
     await verifyMasterKey(store, box);
-    const deps = { config, store, box, log, ...(options.clock ? { clock: options.clock } : {}) };
+    // --clock manual: the store's clock, shared by every process on the database; the access
+    // caches' staleness bound stays real time.
+    const clock = config.clock === 'manual' ? { clock: await StoredClock.open(store), cacheClock: systemClock } : {};
+    const deps = { config, store, box, log, ...clock };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
+    // What POST /openmfa/v1/reset returns to (a seed file, once applied, replaces it).
+    await takeInitialSnapshot(ctx);
     const app = await buildApp(deps, ctx);
     await app.ready();
     const connections = trackConnections(app.server);
@@ -75,6 +80,7 @@ export async function startServer(requested: ServerConfig, options: StartOptions
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);
     out(created ? `bootstrap: new administrator credentials written to ${bootstrapFile(config.dataDir)}` : `bootstrap: existing store; credentials are in ${bootstrapFile(config.dataDir)} from the first start`);
+    if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
     return {

@@ -120,6 +120,21 @@ export const adminSecretRefused = (): ApiError =>
     { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only an administrator application may read or regenerate the administrator application secret' },
   ]);
 
+/**
+ * OpenMFA's administration API (/openmfa/v1/: reset, snapshots, clock) acts on every
+ * environment at once: only the bootstrap administrator application may call it.
+ */
+export const administratorOnly = (): ApiError =>
+  new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
+    { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only the bootstrap administrator application may use the OpenMFA administration API' },
+  ]);
+
+/** `--clock system`: the clock cannot be set or moved (PingOne has no such API). */
+export const clockNotManual = (): ApiError =>
+  new ApiError(409, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
+    { code: 'INVALID_VALUE', target: 'clock', message: 'The server runs on the system clock; start it with --clock manual to set or advance the time' },
+  ]);
+
 /** Idempotency-Key (draft-ietf-httpapi-idempotency-key-header §2.6): the key names another request. */
 export const idempotencyKeyReused = (): ApiError =>
   new ApiError(422, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [

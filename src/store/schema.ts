@@ -168,6 +168,22 @@ export interface Database {
   meta: MetaTable;
   idempotency_keys: IdempotencyKeysTable;
   deliveries: DeliveriesTable;
+  snapshots: SnapshotsTable;
+  admin_state: AdminStateTable;
+}
+
+/** Snapshots of the whole state (migration 006, src/admin/snapshots.ts). */
+export interface SnapshotsTable {
+  id: string;
+  body: string;
+  created_at: number;
+}
+
+/** One row shared by every process (migration 006, src/admin/state.ts). */
+export interface AdminStateTable {
+  id: number;
+  clock_ms: number | null;
+  generation: number;
 }
 
 /** The delivery queue (migration 005, src/notify/queue.ts). */

@@ -13,23 +13,20 @@
  * that moves only when the test moves it: every expiry the server checks (codes, lockouts,
  * pairings, tokens, flows) follows it. Everything goes through the real HTTP API.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadAgentConfig } from '../agent/config.js';
 import { runAgent, type RunningAgent } from '../agent/index.js';
-import { iso, ManualClock } from '../clock.js';
+import { iso, type Clock } from '../clock.js';
 import { loadServerConfig, type RawOptions } from '../config.js';
 import type { BootstrapInfo } from '../platform/bootstrap.js';
 import { bootstrapFile } from '../platform/bootstrap.js';
 import { startServer } from '../server.js';
-import { durationMs } from './duration.js';
-import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshots.js';
 
 export interface StartOpenMFAOptions {
-  /** Where the manual clock starts (ISO 8601 or epoch ms); the current time by default. */
-  now?: string | number;
+  /** Where the manual clock starts (ISO 8601, not before the present); the current time by default. */
+  now?: string;
   /** `postgres://…` (with `?schema=` to keep tests apart); SQLite in a temporary folder by default. */
   databaseUrl?: string;
   /** The server's log level; `silent` by default. */
@@ -47,12 +44,14 @@ export interface DesktopDeviceToPair {
   pingIdDesktopCredentialCreationOptions: string;
 }
 
+/** The server's manual clock (`--clock manual`), through `/openmfa/v1/clock`. */
 export interface ManualClockControl {
-  /** The server's time, ISO 8601. */
+  /** The server's time, ISO 8601 (as last set or advanced). */
   now(): string;
-  set(to: string | number): void;
-  /** Moves time forward by an ISO 8601 duration (`PT5M`, `P1D`) or milliseconds. */
-  advance(by: string | number): void;
+  /** Sets the time (ISO 8601 with an offset); the clock only moves forward. */
+  set(to: string): Promise<void>;
+  /** Moves time forward by an ISO 8601 duration: `PT5M`, `PT1H30M`, `P1D`, `PT0.5S`. */
+  advance(by: string): Promise<void>;
 }
 
 export interface OpenMFA {
@@ -82,9 +81,9 @@ export interface OpenMFA {
    */
   pairDesktop(device: DesktopDeviceToPair, options?: { origin?: string }): Promise<Record<string, unknown>>;
   readonly clock: ManualClockControl;
-  /** Records the whole store (every environment, user, device, flow, outbox message) and returns its id. */
+  /** `POST /openmfa/v1/snapshots`: the whole state, kept in the store; resolves with its id. */
   snapshot(): Promise<string>;
-  /** Puts the store back as it was at that snapshot (the clock is left where it is). */
+  /** Puts the store back as it was at that snapshot (`POST /openmfa/v1/snapshots/{id}/restore`). */
   restore(id: string): Promise<void>;
   /** Stops the server and the agent and removes the temporary store. */
   stop(): Promise<void>;
@@ -97,12 +96,16 @@ async function expectJson(res: Response, status: number, what: string): Promise<
   return JSON.parse(text);
 }
 
+async function expectJson204(res: Response, what: string): Promise<undefined> {
+  if (res.status !== 204) throw new Error(`${what}: expected 204, got ${res.status} ${await res.text()}`);
+  return undefined;
+}
+
 /** Codes are 6–10 digits (reference: otpLength) and the only digit run of that length in a message. */
 const CODE = /\b(\d{6,10})\b/;
 
 export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<OpenMFA> {
   const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-testing-'));
-  const clock = new ManualClock(options.now ?? Date.now());
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     const config = loadServerConfig({
@@ -111,9 +114,10 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
       port: 0,
       dataDir: path.join(dir, 'data'),
       logLevel: options.logLevel ?? 'silent',
+      clock: 'manual',
       ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
     }, {});
-    server = await startServer(config, { clock, out: () => {} });
+    server = await startServer(config, { out: () => {} });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -123,6 +127,9 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
   const api = `${url}/v1`;
   const auth = url;
 
+  // The server's time as this process last saw it: the token cache and the in-process agent go by it.
+  let nowMs = Date.now();
+  const clock: Clock = { now: () => nowMs };
   let cached: { token: string; expiresAt: number } | undefined;
   const token = async (): Promise<string> => {
     if (cached && clock.now() < cached.expiresAt) return cached.token;
@@ -142,8 +149,22 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
     { clock, handleSignals: false, print: () => {} },
   ));
 
-  const snapshots = new Map<string, Snapshot>();
   const read = new Set<string>();
+  const admin = async (method: string, route: string, body: unknown, status: number): Promise<any> => {
+    const res = await fetch(`${url}/openmfa/v1/${route}`, {
+      method, headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return status === 204 ? (await expectJson204(res, route)) : expectJson(res, status, route);
+  };
+  const clockAnswer = async (pending: Promise<{ now: string }>): Promise<void> => { nowMs = Date.parse((await pending).now); };
+  try {
+    await clockAnswer(fetch(`${url}/openmfa/v1/clock`, { headers: { authorization: `Bearer ${await token()}` } }).then((r) => expectJson(r, 200, 'clock')));
+    if (options.now !== undefined) await clockAnswer(admin('PUT', 'clock', { now: options.now }, 200));
+  } catch (e) {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 
   return {
     url, api, auth,
@@ -178,19 +199,15 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
       return expectJson(res, 200, 'desktop activation');
     },
     clock: {
-      now: () => iso(clock.now()),
-      set: (to) => clock.set(to),
-      advance: (by) => clock.advance(typeof by === 'number' ? by : durationMs(by)),
+      now: () => iso(nowMs),
+      set: (to) => clockAnswer(admin('PUT', 'clock', { now: to }, 200)),
+      advance: (by) => clockAnswer(admin('POST', 'clock/advance', { by }, 200)),
     },
     async snapshot() {
-      const id = randomUUID();
-      snapshots.set(id, await takeSnapshot(server.store));
-      return id;
+      return (await admin('POST', 'snapshots', {}, 201) as { id: string }).id;
     },
     async restore(id) {
-      const snapshot = snapshots.get(id);
-      if (!snapshot) throw new Error(`no snapshot ${id} in this server`);
-      await restoreSnapshot(server.store, snapshot);
+      await admin('POST', `snapshots/${encodeURIComponent(id)}/restore`, {}, 204);
     },
     async stop() {
       try {

@@ -23,6 +23,7 @@ const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
   { name: 'domain', modules: ['platform/', 'policies/', 'notify/', 'context.ts'] },
   { name: 'devices', modules: ['devices/'] },
   { name: 'authentication', modules: ['authentication/'] },
+  { name: 'admin', modules: ['admin/'] },
   { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts', 'testing/'] },
 ];
 /**

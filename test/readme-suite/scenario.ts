@@ -56,7 +56,7 @@ export async function theCodeExpires(s: Suite): Promise<void> {
   const device = await call(s.mfa, 'POST', devices, { type: 'EMAIL', email: 'mel@example.com', status: 'ACTIVATION_REQUIRED' });
   assert.equal(device.status, 201);
   const otp = await s.mfa.readOtp({ recipient: 'mel@example.com' });
-  s.mfa.clock.advance('PT11M');
+  await s.mfa.clock.advance('PT11M');
   const late = await call(s.mfa, 'POST', `${devices}/${device.body.id}`, { otp }, ACTIVATE);
   assert.equal(late.status, 400);
   assert.deepEqual(late.body.details.map((d: { code: string; target: string }) => [d.code, d.target]), [['INVALID_OTP', 'otp']]);
@@ -66,7 +66,7 @@ export async function theCodeExpires(s: Suite): Promise<void> {
 export async function theFlowExpires(s: Suite): Promise<void> {
   const flowId = await startFlow(s);
   const otp = await s.mfa.readOtp({ recipient: 'mel@example.com' });
-  s.mfa.clock.advance('PT5M');
+  await s.mfa.clock.advance('PT5M');
   const late = await check(s, flowId, otp);
   assert.equal(late.status, 400);
   assert.deepEqual(late.body.details.map((d: { code: string; target: string }) => [d.code, d.target]), [['INVALID_VALUE', 'status']]);

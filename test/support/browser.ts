@@ -13,6 +13,7 @@
  * compiles functions with esbuild's keepNames, whose `__name(…)` helper does not exist in
  * the page, and tsconfig's lib has no DOM types.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -97,6 +98,11 @@ export interface ConsoleSuite {
   creds(): Credentials;
   /** The bootstrap environment's ID. */
   envId(): string;
+  /**
+   * One page of a test: opened, handed to `body`, then the same end-of-test checks (no dialog,
+   * no CSP violation, no uncaught error), a screenshot named `name`, and closed even on failure.
+   */
+  withPage(t: TestContext, name: string, body: (w: Watched) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -127,6 +133,18 @@ export function consoleSuite(skip: string | false): ConsoleSuite {
       return { environmentId, clientId, clientSecret };
     },
     envId: () => started(stack).server.boot.environmentId,
+    withPage: async (t, name, body) => {
+      const w = await openPage(started(browser));
+      try {
+        await body(w);
+        assert.deepEqual(w.dialogs, [], 'no dialog opened');
+        assert.deepEqual(await cspViolations(w), [], 'no CSP violation during normal use');
+        assert.deepEqual(w.pageErrors, [], 'no uncaught error in the page');
+      } finally {
+        await screenshot(t, w.page, name).catch((e: unknown) => t.diagnostic(`screenshot failed: ${String(e)}`));
+        await w.close();
+      }
+    },
   };
 }
 

@@ -68,7 +68,7 @@ test('its declarations type-check a consumer under NodeNext resolution, and catc
   writeFileSync(path.join(project, 'check.ts'), `
 import { startOpenMFA, type OpenMFA } from 'openmfa/testing';
 const mfa: OpenMFA = await startOpenMFA({ now: '2030-01-01T00:00:00Z' });
-mfa.clock.advance('PT5M');
+await mfa.clock.advance('PT5M');
 const code: string = await mfa.readOtp({ recipient: 'a@example.com' });
 export { code };
 `);

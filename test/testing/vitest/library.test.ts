@@ -25,7 +25,7 @@ test('an EMAIL device activates with the code read from the outbox; the clock st
   const activated = await post(`${users}/${user.body.id}/devices/${device.body.id}`, { otp }, 'application/vnd.pingidentity.device.activate+json');
   expect(activated.status).toBe(200);
   expect(activated.body.status).toBe('ACTIVE');
-  mfa.clock.advance('PT5M');
+  await mfa.clock.advance('PT5M');
   expect(mfa.clock.now()).toBe('2030-06-01T12:05:00.000Z');
 });
 
