@@ -37,7 +37,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
+export interface StartOptions {
+  /** Where the start-up lines go; stdout by default. */
+  out?: (line: string) => void;
+}
+
+export async function startServer(requested: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const out = options.out ?? ((l: string) => process.stdout.write(l + '\n'));
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
   // A bad seed file stops the start before the store is opened.

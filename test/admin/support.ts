@@ -40,7 +40,7 @@ export async function startAdminServer(options: { clock?: 'system' | 'manual'; d
     dataDir, port: 0, logLevel: 'silent', clock: options.clock ?? 'manual',
     ...(databaseUrl ? { databaseUrl } : {}),
   }, {});
-  const running = await startServer(config, (line) => out.push(line));
+  const running = await startServer(config, { out: (line) => { out.push(line); } });
   const bootstrapFile = path.join(dataDir, 'bootstrap.json');
   const boot = JSON.parse(readFileSync(bootstrapFile, 'utf8')) as BootstrapInfo;
   let admin: string | undefined;

@@ -25,12 +25,15 @@ const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
   { name: 'authentication', modules: ['authentication/'] },
   { name: 'seed', modules: ['seed/'] },
   { name: 'admin', modules: ['admin/'] },
-  { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts'] },
+  { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts', 'testing/'] },
 ];
-/** The desktop agent runs on a user's machine: it uses the base layer only, and only the commands (cli, demo) use it. */
+/**
+ * The desktop agent runs on a user's machine: it uses the base layer only, and only the
+ * commands (cli, demo) and the testing library (which pairs desktop devices in-process) use it.
+ */
 const AGENT = 'agent/';
 const AGENT_MAY_USE = new Set(['base']);
-const AGENT_USED_BY = ['cli.ts', 'demo.ts'];
+const AGENT_USED_BY = ['cli.ts', 'demo.ts', 'testing/index.ts'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
