@@ -20,11 +20,16 @@
  *   OPENMFA_BENCH_CPU_PROF=dir every server started writes a V8 CPU profile into dir when it
  *                              stops; `node bench/profile-summary.mjs <file>` lists the hot spots
  *   DATABASE_URL=postgres://…  also run P6 (2 server processes vs 1 on reads) in a fresh
- *                              database made for the run and dropped after it
+ *                              database made for the run and dropped after it, and the
+ *                              restore/reset figures on PostgreSQL (a schema, dropped after)
  *
- * Output: the table on stdout, and bench/results/latest.{json,md} (plus a timestamped copy of
- * the JSON); OPENMFA_BENCH_QUICK=1 writes bench/results/quick.{json,md}. A run that breaks prints what it has, writes bench/results/incomplete.{json,md}
- * instead and exits 1; Ctrl-C writes nothing. Exit 0 when every figure was measured, met or not.
+ * Output: the table on stdout, and bench/results/latest.{json,md} — an untracked folder
+ * (.gitignore), so a run changes nothing in the repository. `npm run bench -- --record` writes
+ * the tracked figures the README quotes instead: bench/figures/latest.{json,md} plus a
+ * timestamped copy of the JSON. OPENMFA_BENCH_QUICK=1 writes bench/results/quick.{json,md}
+ * (never recorded). A run that breaks prints what it has, writes
+ * bench/results/incomplete.{json,md} instead and exits 1; Ctrl-C writes nothing. Exit 0 when
+ * every figure was measured, met or not.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../src/free-port.js';
 import { attest } from '../test/devices/desktop-fixtures.js';
+import { measureAdmin, type AdminFigures } from './lib/admin.js';
 import { startBaseline } from './lib/baseline.js';
 import { failures, measured, runLoad, warmThenMeasure, type LoadResult, type LoadSpec, type RequestItem } from './lib/load.js';
 import { Api, pool, readBootstrap, startOpenMfa, type ServerHandle } from './lib/openmfa.js';
@@ -45,6 +51,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
 const env = process.env;
 const QUICK = env.OPENMFA_BENCH_QUICK === '1';
+/** `--record`: write the tracked figures (bench/figures/) rather than the untracked results. */
+const RECORD = process.argv.slice(2).includes('--record');
 const num = (name: string, fallback: number): number => {
   const v = env[name];
   if (v === undefined || v === '') return fallback;
@@ -274,7 +282,16 @@ async function main(): Promise<void> {
   raw['P5.large'] = large;
   const bigRss = peakRssMiB(server.pid);
   await server.stop();
+  // What a user sees: `npm start` (npm, scripts/run.mjs's dist/ check, the server) on this
+  // 1 M store, then on a fresh one.
+  const npmBig = await startOpenMfa({ repo: REPO, dataDir, logLevel: CFG.logLevel, launcher: 'npm' });
+  await npmBig.stop();
   removeDir(dataDir);
+  const freshDir = tempDir('npm-fresh');
+  const npmFresh = await startOpenMfa({ repo: REPO, dataDir: freshDir, logLevel: CFG.logLevel, launcher: 'npm' });
+  await npmFresh.stop();
+  removeDir(freshDir);
+  raw.startup = { npmFreshMs: npmFresh.startupMs, npmBigMs: npmBig.startupMs, nodeFreshMs: freshStartupMs, nodeBigMs: bigStartupMs };
   const storeLabel = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(n % 1e6 ? 2 : 0)} M` : `${Math.round(n / 1e3)} k`);
   for (const [id, what, s, l] of [['P5 one', 'p50 GET one device', small.one, large.one], ['P5 list', 'p50 GET device list', small.list, large.list]] as const) {
     const ratio = (l.latencyMs.p50 ?? NaN) / (s.latencyMs.p50 ?? NaN);
@@ -289,11 +306,27 @@ async function main(): Promise<void> {
     row({ id: 'P6', what: 'PostgreSQL, 2 processes vs 1 on reads', value: 'not run', baseline: '—', ratio: undefined, bar: '≥ 1.4×', met: undefined, errors: 0, note: 'set DATABASE_URL=postgres://… to run it' });
   }
 
-  row({ id: 'start', what: 'spawn → first 200 on /health', value: `${Math.round(freshStartupMs)} ms fresh store`, baseline: `${Math.round(bigStartupMs)} ms with ${storeLabel(seeded.total)} devices`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
+  // Reset and restore between every two tests: SQLite, and PostgreSQL when given.
+  log('admin: snapshot, restore and reset at 100 users / 300 devices');
+  for (const databaseUrl of [undefined, ...(dbUrl && /^postgres(ql)?:\/\//.test(dbUrl) ? [dbUrl] : [])]) {
+    const figures = await measureAdmin({ repo: REPO, logLevel: CFG.logLevel, rounds: QUICK ? 5 : 20, databaseUrl });
+    raw[`admin.${figures.dialect}`] = figures;
+    adminRows(figures);
+  }
+  row({ id: 'start', what: '`npm start` spawn → first 200 on /health', value: `${Math.round(npmFresh.startupMs)} ms fresh store`, baseline: `${Math.round(npmBig.startupMs)} ms with ${storeLabel(seeded.total)} devices`, ratio: undefined, bar: 'about 1 s, shown', met: undefined, errors: 0 });
+  row({ id: 'start node', what: '`node dist/cli.js serve` spawn → first 200 on /health', value: `${Math.round(freshStartupMs)} ms fresh store`, baseline: `${Math.round(bigStartupMs)} ms with ${storeLabel(seeded.total)} devices`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
   row({ id: 'memory', what: 'server peak RSS (VmHWM) after its load', value: loadedRss === undefined ? 'n/a' : `${Math.round(loadedRss)} MiB after P1–P4`, baseline: bigRss === undefined ? 'n/a' : `${Math.round(bigRss)} MiB after P5 at ${storeLabel(seeded.total)}`, ratio: undefined, bar: 'shown, no bar', met: undefined, errors: 0 });
 
   raw.totalSeconds = (Date.now() - t0) / 1000;
   await cleanup();
+}
+
+/** The administration API's figures: shown, with the bar a test suite needs between two tests. */
+function adminRows(f: AdminFigures): void {
+  const store = f.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite';
+  const size = `${f.users} users / ${f.devices} devices, ${store}`;
+  row({ id: `restore ${f.dialect}`, what: `POST /openmfa/v1/snapshots/{id}/restore, ${size}`, value: `p50 ${ms(f.restoreMs.p50)}`, baseline: `max ${ms(f.restoreMs.max)}; snapshot ${ms(f.snapshotMs)}`, ratio: undefined, bar: 'p50 ≤ 100 ms', met: f.restoreMs.p50 <= 100, errors: 0 });
+  row({ id: `reset ${f.dialect}`, what: `POST /openmfa/v1/reset (to the initial snapshot), from ${size}`, value: `p50 ${ms(f.resetMs.p50)}`, baseline: `max ${ms(f.resetMs.max)}`, ratio: undefined, bar: 'p50 ≤ 100 ms', met: f.resetMs.p50 <= 100, errors: 0 });
 }
 
 /** P6: the same reads through one process, then spread over two, on one fresh PostgreSQL database. */
@@ -354,7 +387,8 @@ async function p6(dbUrl: string, work: string, bGet: LoadResult): Promise<void> 
 }
 
 function write(complete: boolean, error?: unknown): void {
-  const out = path.join(HERE, 'results');
+  const record = RECORD && complete && !CFG.quick;
+  const out = path.join(HERE, record ? 'figures' : 'results');
   mkdirSync(out, { recursive: true });
   const when = new Date().toISOString();
   const errored = rows.filter((r) => r.errors > 0).map((r) => r.id);
@@ -367,12 +401,13 @@ function write(complete: boolean, error?: unknown): void {
   process.stdout.write(`\n${header.join('\n')}\n\n${text}\n`);
   const md = `${header.map((h) => `**${h}**`).join('  \n')}\n\n${renderMarkdown(rows)}\n`;
   const json = JSON.stringify({ generatedAt: when, complete, error: error === undefined ? undefined : String(error), errors: errored, machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` }, config: CFG, rows, raw }, null, 2) + '\n';
-  // latest.* are the files to commit: a run that broke leaves them alone and says so beside them.
-  // A quick run is a smoke test of the harness, never the figures to commit.
+  // Only a complete, full run recorded with --record lands in bench/figures/ (the files to
+  // commit). A run that broke says so beside the results; a quick run is a smoke test of the
+  // harness, never figures.
   const name = !complete ? 'incomplete' : CFG.quick ? 'quick' : 'latest';
   writeFileSync(path.join(out, `${name}.md`), md);
   writeFileSync(path.join(out, `${name}.json`), json);
-  if (name === 'latest') writeFileSync(path.join(out, `${when.replace(/[:.]/g, '-')}.json`), json);
+  if (record) writeFileSync(path.join(out, `${when.replace(/[:.]/g, '-')}.json`), json);
   process.stderr.write(`bench: wrote ${path.relative(REPO, path.join(out, name))}.{md,json}\n`);
 }
 

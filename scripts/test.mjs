@@ -4,13 +4,15 @@
  * store again on PostgreSQL. Prints the counts of each run and a closing
  * `N passed, N failed` line; fails when a test fails, when no test ran, or — with CI=true —
  * when PostgreSQL is unreachable (the PostgreSQL run never silently skips in CI).
+ * Suites in folders named `vitest/` are vitest's (they test `openmfa/testing` from vitest):
+ * node:test leaves them out and `vitest run` runs them after the SQLite run.
  *
  *   npm test                       everything
  *   npm test -- test/agent         only files under that path (both dialects as applicable)
  *   OPENMFA_TEST_DIALECTS=sqlite   one dialect only (not allowed with CI=true)
  */
 import { spawnSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -24,7 +26,7 @@ function listTests(dir) {
   const out = [];
   for (const name of readdirSync(dir)) {
     const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listTests(p));
+    if (statSync(p).isDirectory()) { if (name !== 'vitest') out.push(...listTests(p)); }
     else if (name.endsWith('.test.ts')) out.push(p);
   }
   return out.sort();
@@ -63,6 +65,8 @@ function runNodeTest(files, env, label) {
     child.on('exit', (code) => {
       let text = '';
       try { text = readFileSync(tap, 'utf8'); } catch { /* no report */ }
+      // The report is read; its folder goes (tests remove what they create, and so does this).
+      rmSync(path.dirname(tap), { recursive: true, force: true });
       const num = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text) ?? [])[1] ?? 0);
       resolve({ label, code: code ?? 1, tests: num('tests'), pass: num('pass'), fail: num('fail'), skipped: num('skipped') + num('todo'), cancelled: num('cancelled') });
     });
@@ -74,7 +78,13 @@ let files = listTests(path.join(root, 'test'));
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (process.env.OPENMFA_BROWSER_TESTS === '0') files = files.filter((f) => !f.includes(`${path.sep}browser${path.sep}`));
 // Browser suites (test/browser/) drive the console, not the store: SQLite only.
-const storeFiles = files.filter((f) => !f.includes(`${path.sep}browser${path.sep}`) && /\b(startTestServer|useTestServer|useDesktopStack|freshStore|startProcesses)\b/.test(readFileSync(f, 'utf8')));
+const storeFiles = files.filter((f) => !f.includes(`${path.sep}browser${path.sep}`) && /\b(startTestServer|useTestServer|useDesktopStack|useAdminServer|freshStore|startProcesses)\b/.test(readFileSync(f, 'utf8')));
+
+// dist/ current first (a no-op after `npm ci`): suites import the package by its own name
+// (`openmfa/testing`), which resolves to the built code and its declarations.
+say('=== build ===');
+const build = spawnSync(process.execPath, [path.join(root, 'scripts/run.mjs'), '--version'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+if (build.status !== 0) { say('build failed'); process.exit(1); }
 
 say('=== type-check ===');
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], { cwd: root, stdio: 'inherit' });
@@ -83,8 +93,32 @@ if (tsc.status !== 0) { say('type-check failed'); process.exit(1); }
 const wanted = (process.env.OPENMFA_TEST_DIALECTS ?? 'sqlite,postgres').split(',').map((s) => s.trim());
 if (CI && !(wanted.includes('sqlite') && wanted.includes('postgres'))) { say('CI runs both dialects'); process.exit(1); }
 
+function runVitest(files, label) {
+  return new Promise((resolve) => {
+    const report = path.join(mkdtempSync(path.join(tmpdir(), 'openmfa-vitest-')), 'report.json');
+    say(`\n=== ${label}: ${files.length} files ===`);
+    const child = spawn(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...files], { cwd: root, env: process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code) => {
+      let r = {};
+      try { r = JSON.parse(readFileSync(report, 'utf8')); } catch { /* no report */ }
+      resolve({ label, code: code ?? 1, tests: r.numTotalTests ?? 0, pass: r.numPassedTests ?? 0, fail: r.numFailedTests ?? 0, skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0), cancelled: 0 });
+    });
+  });
+}
+
+const vitestFiles = (function list(dir, inVitest) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) return list(p, inVitest || name === 'vitest');
+    return inVitest && name.endsWith('.test.ts') ? [p] : [];
+  });
+})(path.join(root, 'test'), false).sort().filter((f) => !filters.length || filters.some((x) => f.includes(x)));
+
 const results = [];
-if (wanted.includes('sqlite')) results.push(await runNodeTest(files, { OPENMFA_TEST_DIALECT: 'sqlite' }, 'SQLite (all suites)'));
+if (wanted.includes('sqlite')) {
+  if (files.length) results.push(await runNodeTest(files, { OPENMFA_TEST_DIALECT: 'sqlite' }, 'SQLite (all suites)'));
+  if (vitestFiles.length) results.push(await runVitest(vitestFiles.map((f) => path.relative(root, f)), 'vitest (SQLite)'));
+}
 if (wanted.includes('postgres') && storeFiles.length) {
   if (await ensurePostgres()) {
     results.push(await runNodeTest(storeFiles, { OPENMFA_TEST_DIALECT: 'postgres', OPENMFA_TEST_DATABASE_URL: PG_URL }, 'PostgreSQL (store suites)'));

@@ -5,6 +5,7 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino } from 'pino';
@@ -36,6 +37,8 @@ import { registerFido2PolicyRoutes } from './policies/fido2/routes.js';
 import { createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
 import { registerConsoleRoutes } from './console/routes.js';
+import { registerSeedRoute } from './admin/seed.js';
+import { registerAdminRoutes } from './admin/routes.js';
 import type { Store } from './store/db.js';
 
 export interface AppDeps {
@@ -43,6 +46,11 @@ export interface AppDeps {
   store: Store;
   box: SecretBox;
   clock?: Clock;
+  /**
+   * The clock of the access caches' 5 s staleness bound, when it must not be `clock`: under a
+   * manual clock (admin/clock.ts) the bound is still real time.
+   */
+  cacheClock?: Clock;
   /** Where logs go (pino destination); tests pass a stream they read. */
   logStream?: NodeJS.WritableStream;
   /** The logger, when the caller has made it already (createLogger); else made from config and logStream. */
@@ -54,15 +62,26 @@ export const BODY_LIMIT = 64 * 1024;
 /**
  * The process's logger, made first so that everything built after it (rate limiter, notifier,
  * the app) is handed it. Requests are logged by method and URL (secret query values redacted)
- * only; bodies and headers (tokens, secrets) never.
+ * only; bodies and headers (tokens, secrets) never. Lines are JSON, or for a person (`pretty`,
+ * by default when they go to a terminal).
  */
-export function createLogger(config: Pick<ServerConfig, 'logLevel'>, stream?: NodeJS.WritableStream): FastifyBaseLogger {
+export function createLogger(config: Pick<ServerConfig, 'logLevel'>, stream?: NodeJS.WritableStream, pretty = stream === undefined && process.stdout.isTTY === true): FastifyBaseLogger {
   const options = {
     level: config.logLevel === 'silent' && stream ? 'info' : config.logLevel,
     serializers: { req: serializeRequest as never },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body'], remove: true },
   };
-  return (stream ? pino(options, stream as never) : pino(options)) as FastifyBaseLogger;
+  return pino(options, (pretty ? prettyStream(stream) : stream) as never) as FastifyBaseLogger;
+}
+
+/**
+ * On a terminal the log lines are for a person: pino-pretty formats each one (the same
+ * redacted object pino would write as JSON), synchronously, in this process. Anywhere else
+ * (a pipe, a file, a log collector) they stay one JSON object per line. Loaded only then.
+ */
+function prettyStream(destination?: NodeJS.WritableStream): NodeJS.WritableStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => NodeJS.WritableStream;
+  return pretty({ colorize: destination === undefined, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', ...(destination ? { destination } : {}) });
 }
 
 export function buildContext(deps: AppDeps): Context {
@@ -71,7 +90,7 @@ export function buildContext(deps: AppDeps): Context {
   const links = new LinkBuilder(deps.config.apiPath, deps.config.authPath);
   const keys = new KeyRing(deps.store, deps.box, clock);
   const tokens = new AccessTokens(keys, clock, links);
-  const access = new Access(deps.store.db, tokens, clock);
+  const access = new Access(deps.store.db, tokens, deps.cacheClock ?? clock);
   const notifier = createNotifier({ config: deps.config, store: deps.store, clock, box: deps.box, log: log.child({ module: 'notify' }) });
   const rateLimiter = new RateLimiter(deps.config, clock, log.child({ module: 'rate-limit' }));
   return { config: deps.config, store: deps.store, clock, box: deps.box, log, links, keys, tokens, access, notifier, rateLimiter };
@@ -235,6 +254,8 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);
+  registerSeedRoute(app, ctx);
+  registerAdminRoutes(app, ctx);
 
   // Not ready yet: the caller may add to it first (a test registers a route), then readies it
   // (listen and inject do so too).

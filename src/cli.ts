@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-/** The `openmfa` command: serve, agent, demo, fido2. */
+/** The `openmfa` command: serve, agent, demo, fido2; reset, snapshot, restore, clock and outbox against a running server. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
 import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
-import { runServer } from './server.js';
+import { runServer, seedSummary } from './server.js';
+import { CommandError, runOutboxCommand } from './notify/outbox-command.js';
+import { readBootstrapFile, seedRemote, type RemoteCredentials } from './seed/remote.js';
+import { AdminClientError } from './admin/client.js';
+import { registerAdminCommands } from './admin/commands.js';
 import { runFido2, type Fido2CliFlags } from './testing/fido2-cli.js';
 
 const program = new Command('openmfa')
@@ -34,12 +38,39 @@ program.command('agent')
   .description('run the PingID Desktop agent (the local Desktop API: POST /register, POST /authenticate)')
   .addOption(new Option('--host <host>', `address to listen on [127.0.0.1] (env ${agentEnvName('host')})`))
   .addOption(new Option('--port <port>', `port to listen on [9410] (env ${agentEnvName('port')})`))
-  .addOption(new Option('--state-dir <dir>', `where the key store lives [./agent-data] (env ${agentEnvName('stateDir')})`))
+  .addOption(new Option('--state-dir <dir>', `where the key store lives [./data/agent, or $OPENMFA_DATA_DIR/agent] (env ${agentEnvName('stateDir')})`))
   .addOption(new Option('--trust <issuer...>', `issuer URLs or URL prefixes whose options are accepted; required (env ${agentEnvName('trust')}, comma-separated)`))
   .addOption(new Option('--nickname <name>', `nickname reported at pairing [Desktop <OS>] (env ${agentEnvName('nickname')})`))
   .addOption(new Option('--max-credentials <n>', `most credentials the key store holds; pairing past it is refused [100] (env ${agentEnvName('maxCredentials')})`))
   .action(async (flags: Record<string, string | string[]>) => {
     await runAgent(loadAgentConfig(flags, process.env));
+  });
+
+program.command('seed <file>')
+  .description('apply a seed file (docs/seed.md) to a running server: POST /openmfa/v1/seed with the bootstrap administrator\'s token')
+  .addOption(new Option('--url <url>', 'the server [the authPath in the bootstrap file]'))
+  .addOption(new Option('--bootstrap <file>', 'the bootstrap administrator\'s credentials [./data/bootstrap.json]'))
+  .addOption(new Option('--environment-id <uuid>', 'instead of the bootstrap file: the administrator\'s environment'))
+  .addOption(new Option('--client-id <id>', 'instead of the bootstrap file: the administrator application\'s client ID'))
+  .addOption(new Option('--client-secret <secret>', 'instead of the bootstrap file: its secret (env OPENMFA_CLIENT_SECRET)'))
+  .action(async (file: string, flags: Record<string, string | undefined>) => {
+    const secret = flags.clientSecret ?? process.env.OPENMFA_CLIENT_SECRET;
+    const given = flags.environmentId !== undefined || flags.clientId !== undefined || secret !== undefined;
+    let credentials: RemoteCredentials;
+    let url = flags.url;
+    if (given) {
+      if (flags.environmentId === undefined || flags.clientId === undefined || secret === undefined) {
+        throw new Error('--environment-id, --client-id and --client-secret go together (or use --bootstrap)');
+      }
+      credentials = { environmentId: flags.environmentId, clientId: flags.clientId, clientSecret: secret };
+    } else {
+      const boot = readBootstrapFile(flags.bootstrap ?? 'data/bootstrap.json');
+      credentials = boot;
+      url ??= boot.authPath;
+    }
+    const outcome = await seedRemote(url ?? 'http://127.0.0.1:8080', credentials, file);
+    if (!outcome.ok) throw new Error(`seed refused (${outcome.status}): ${outcome.message}`);
+    process.stdout.write(`seed: ${file}: ${seedSummary(outcome.result)}\n`);
   });
 
 program.command('demo')
@@ -64,8 +95,27 @@ for (const command of ['register', 'authenticate'] as const) {
     });
 }
 
+program.command('outbox')
+  .description("print a running server's outbox messages (newest first) as JSON, or with --otp their codes only")
+  .addOption(new Option('--recipient <address>', 'only messages to this email address or phone number'))
+  .addOption(new Option('--channel <channel>', 'only messages of this channel').choices(['EMAIL', 'SMS', 'VOICE', 'WHATSAPP']))
+  .addOption(new Option('--device-id <id>', 'only messages to this device'))
+  .addOption(new Option('--user-id <id>', 'only messages to this user'))
+  .addOption(new Option('--since <date-time>', 'only messages created at or after this RFC 3339 date-time'))
+  .addOption(new Option('--latest', 'only the newest message'))
+  .addOption(new Option('--otp', 'print only the code (one per line), for shell scripts'))
+  .addOption(new Option('--wait <seconds>', 'wait up to this many seconds (0–30) for a matching message'))
+  .addOption(new Option('--url <url>', "the server's base URL [the one bootstrap.json names]"))
+  .addOption(new Option('--bootstrap <file>', 'the administrator credentials the server wrote').default('data/bootstrap.json'))
+  .addOption(new Option('--environment-id <id>', "the outbox of this environment [bootstrap.json's]"))
+  .action(async (flags: { recipient?: string; channel?: string; deviceId?: string; userId?: string; since?: string; latest?: boolean; otp?: boolean; wait?: string; url?: string; bootstrap: string; environmentId?: string }) => {
+    await runOutboxCommand(flags, { out: (line) => process.stdout.write(line + '\n') });
+  });
+
+registerAdminCommands(program);
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof AgentConfigError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof AdminClientError || e instanceof CommandError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

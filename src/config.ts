@@ -50,6 +50,19 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** `redis://…`: rate-limit counters shared between processes; in memory when absent. */
   readonly redisUrl: string | undefined;
+  /** `manual`: time moves only through /openmfa/v1/clock (admin/clock.ts), shared through the store. */
+  readonly clock: 'system' | 'manual';
+  /** What the first start makes the bootstrap environment and administrator (platform/bootstrap.ts); random when absent. */
+  readonly bootstrap: BootstrapCredentials;
+  /** A seed file (docs/seed.md) applied at every start, after bootstrap; resolved to an absolute path. */
+  readonly seed: string | undefined;
+}
+
+export interface BootstrapCredentials {
+  readonly environmentId: string | undefined;
+  readonly clientId: string | undefined;
+  /** Never logged or printed: ConfigError messages never repeat it. */
+  readonly clientSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +113,11 @@ export const SERVER_OPTIONS = [
   { key: 'keepAliveTimeout', arg: '<ms>', default: '5000', meaning: "ms an idle keep-alive connection is kept; behind a load balancer set it above the balancer's idle timeout" },
   { key: 'maxConnections', arg: '<n>', default: '10000', meaning: 'connections held at once; further ones are closed as they are accepted; `0`: no cap (keep it under `ulimit -n`)' },
   { key: 'redisUrl', arg: '<url>', shown: 'in memory', meaning: '`redis://host:6379`: rate-limit counters shared by every process using it; if Redis is unreachable requests pass and a warning is logged' },
+  { key: 'bootstrapEnvironmentId', arg: '<uuid>', shown: 'random', meaning: 'ID of the administrators\' environment the first start makes (a UUID, as PingOne\'s IDs); a bootstrapped store started with another one refuses to start' },
+  { key: 'bootstrapClientId', arg: '<uuid>', shown: 'random', meaning: 'client ID of the administrator application the first start makes (a UUID); a bootstrapped store started with another one refuses to start' },
+  { key: 'bootstrapClientSecret', arg: '<secret>', shown: 'random', meaning: 'its client secret: 32–256 printable ASCII characters (no space), at least 16 of them distinct; never logged or printed; a bootstrapped store started with another one refuses to start' },
+  { key: 'seed', arg: '<file>', shown: 'none', meaning: 'a seed file (JSON, `docs/seed.md`) applied at start after bootstrap, in one transaction: what it describes and the store lacks is made, nothing else changes; a bad file stops the start with the JSON path at fault' },
+  { key: 'clock', arg: '<system|manual>', default: 'system', meaning: '`manual`: time stands still until moved with `PUT /openmfa/v1/clock` or `POST /openmfa/v1/clock/advance` (every expiry follows it; kept in the store, so processes on one PostgreSQL share it); for tests only — the start-up output warns' },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof SERVER_OPTIONS)[number]['key'];
@@ -229,6 +247,9 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) throw new ConfigError('redisUrl', 'must be redis://[user:pass@]host[:port][/db] or rediss://…');
   }
 
+  const clock = pick('clock') ?? optionDefault('clock');
+  if (clock !== 'system' && clock !== 'manual') throw new ConfigError('clock', 'must be system or manual');
+
   const whole = (key: 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout' | 'maxConnections', unit: string): number => {
     const text = pick(key) ?? optionDefault(key);
     const n = Number(text);
@@ -243,6 +264,19 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
   const maxConnections = whole('maxConnections', 'connections (0: no cap)');
   // Node refuses a headers deadline after the request's (it could never fire).
   if (requestTimeout > 0 && headersTimeout > requestTimeout) throw new ConfigError('headersTimeout', `must not exceed requestTimeout (${requestTimeout} ms)`);
+
+  const uuid = (key: 'bootstrapEnvironmentId' | 'bootstrapClientId'): string | undefined => {
+    const text = pick(key);
+    if (text !== undefined && !UUID_RE.test(text)) throw new ConfigError(key, 'must be a UUID (8-4-4-4-12 hexadecimal digits, as PingOne\'s IDs)');
+    return text?.toLowerCase();
+  };
+  const bootstrapEnvironmentId = uuid('bootstrapEnvironmentId');
+  const bootstrapClientId = uuid('bootstrapClientId');
+  const bootstrapClientSecret = pick('bootstrapClientSecret');
+  const secretProblem = bootstrapClientSecret === undefined ? undefined : clientSecretProblem(bootstrapClientSecret);
+  if (secretProblem !== undefined) throw new ConfigError('bootstrapClientSecret', secretProblem);
+  const seedText = pick('seed');
+  const seed = seedText === undefined ? undefined : path.resolve(seedText);
 
   return Object.freeze({
     host,
@@ -270,7 +304,33 @@ export function loadServerConfig(flags: RawOptions, env: NodeJS.ProcessEnv = {})
     headersTimeout,
     keepAliveTimeout,
     maxConnections,
+    bootstrap: Object.freeze({ environmentId: bootstrapEnvironmentId, clientId: bootstrapClientId, clientSecret: bootstrapClientSecret }),
+    seed,
+    clock,
   });
+}
+
+/** PingOne's IDs are UUIDs (8-4-4-4-12 hexadecimal); OpenMFA writes them in lower case. */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const UUID_RE = new RegExp(UUID_PATTERN);
+
+/** Shortest and longest client secret a caller may choose; generated ones are 43 characters (32 random bytes). */
+export const CLIENT_SECRET_MIN = 32;
+export const CLIENT_SECRET_MAX = 256;
+/** Fewest distinct characters a chosen secret must hold: refuses `aaaa…` and short repeated patterns. */
+export const CLIENT_SECRET_MIN_DISTINCT = 16;
+
+/**
+ * Why a client secret chosen by a caller (--bootstrap-client-secret, a seed file's application)
+ * is refused, or undefined. Never repeats the secret. Printable ASCII without space so it goes
+ * into HTTP Basic and form bodies unescaped; the length and distinct-character floor keep a
+ * chosen secret from being far weaker than a generated one.
+ */
+export function clientSecretProblem(secret: string): string | undefined {
+  if (secret.length < CLIENT_SECRET_MIN || secret.length > CLIENT_SECRET_MAX) return `must be ${CLIENT_SECRET_MIN} to ${CLIENT_SECRET_MAX} characters long`;
+  if (!/^[\x21-\x7e]+$/.test(secret)) return 'must be printable ASCII characters without spaces';
+  if (new Set(secret).size < CLIENT_SECRET_MIN_DISTINCT) return `must hold at least ${CLIENT_SECRET_MIN_DISTINCT} distinct characters`;
+  return undefined;
 }
 
 /** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`. */

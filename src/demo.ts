@@ -39,7 +39,7 @@ export async function runDemo(print: (s: string) => void = (s) => process.stdout
   const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-demo-'));
   const [serverPort, agentPort] = [await freePort(), await freePort()];
   const config = loadServerConfig({ port: serverPort, dataDir: path.join(dir, 'server'), logLevel: 'warn' }, {});
-  const server = await startServer(config, (line) => print(`  [server] ${line}`));
+  const server = await startServer(config, { out: (line) => print(`  [server] ${line}`) });
   let agent: Awaited<ReturnType<typeof runAgent>> | undefined;
   try {
     agent = await runAgent(loadAgentConfig({ port: agentPort, stateDir: path.join(dir, 'agent'), trust: [config.authPath] }, {}), {

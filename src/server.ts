@@ -1,5 +1,7 @@
 /**
- * Listening, and stopping well: on SIGTERM or SIGINT the server stops accepting, lets
+ * Listening (and saying where: the first stdout line names the URL — scripts read the port
+ * from it — then the API and auth bases, the credentials file, the console and a command that
+ * gets a token from the file), and stopping well: on SIGTERM or SIGINT the server stops accepting, lets
  * in-flight requests finish, closes idle connections at once and slow ones (a request still
  * arriving) after a short grace, closes the store and exits 0 — within 10 s, or it exits 1.
  * The deadlines and the connection cap that bound slow clients meanwhile are set in app.ts.
@@ -7,11 +9,16 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildApp, buildContext, createLogger } from './app.js';
+import { StoredClock } from './admin/clock.js';
+import { takeInitialSnapshot } from './admin/snapshots.js';
+import { iso, systemClock } from './clock.js';
 import { withPort, type ServerConfig } from './config.js';
 import { freePort } from './free-port.js';
 import { urlHost } from './net.js';
 import { bootstrap, bootstrapFile } from './platform/bootstrap.js';
 import { loadMasterKey, verifyMasterKey } from './platform/master-key.js';
+import { applySeed, type SeedResult } from './seed/apply.js';
+import { readSeedFile, seedRefused } from './seed/load.js';
 import { Store } from './store/db.js';
 import type { App } from './http/types.js';
 
@@ -30,18 +37,37 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(requested: ServerConfig, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningServer> {
+export interface StartOptions {
+  /** Where the start-up lines go; stdout by default. */
+  out?: (line: string) => void;
+}
+
+export async function startServer(requested: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const out = options.out ?? ((l: string) => process.stdout.write(l + '\n'));
   // Links and token issuers carry the port, so `--port 0` is resolved before anything is built.
   const config = requested.port === 0 ? withPort(requested, await freePort(requested.host)) : requested;
+  // A bad seed file stops the start before the store is opened.
+  let seed: unknown;
+  try {
+    if (config.seed !== undefined) seed = readSeedFile(config.seed);
+  } catch (e) {
+    throw seedRefused(config.seed!, e);
+  }
   const log = createLogger(config);
   const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {
     await store.migrate();
     const box = loadMasterKey(config);
     await verifyMasterKey(store, box);
-    const deps = { config, store, box, log };
+    // --clock manual: the store's clock, shared by every process on the database; the access
+    // caches' staleness bound stays real time.
+    const clock = config.clock === 'manual' ? { clock: await StoredClock.open(store), cacheClock: systemClock } : {};
+    const deps = { config, store, box, log, ...clock };
     const ctx = buildContext(deps);
     const created = await bootstrap(ctx);
+    const seeded = seed === undefined ? undefined : await applySeed(ctx, seed).catch((e: unknown) => { throw seedRefused(config.seed!, e); });
+    // What POST /openmfa/v1/reset returns to: the bootstrap and, when --seed is given, the seed as applied now.
+    await takeInitialSnapshot(ctx, { replace: seeded !== undefined });
     const app = await buildApp(deps, ctx);
     await app.ready();
     const connections = trackConnections(app.server);
@@ -65,7 +91,12 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     out(`OpenMFA listening on ${url} (${store.dialect === 'postgres' ? 'PostgreSQL' : `SQLite ${config.sqlitePath}`})`);
     out(`apiPath:  ${config.apiPath}`);
     out(`authPath: ${config.authPath}`);
-    out(created ? `bootstrap: new administrator credentials written to ${bootstrapFile(config.dataDir)}` : `bootstrap: existing store; credentials are in ${bootstrapFile(config.dataDir)} from the first start`);
+    const file = bootstrapFile(config.dataDir);
+    out(created ? `bootstrap: new administrator credentials written to ${file}` : `bootstrap: existing store; credentials are in ${file} from the first start`);
+    out(`console:  ${config.publicUrl}/console`);
+    out(`token:    ${tokenCommand(file)}`);
+    if (seeded) out(`seed: ${config.seed!}: ${seedSummary(seeded)}`);
+    if (config.clock === 'manual') out(`WARNING: --clock manual: time stands still at ${iso(ctx.clock.now())} and moves only through /openmfa/v1/clock; never use this in production`);
     app.log.info({ url }, `Server listening at ${url}`);
     let closing: Promise<void> | undefined;
     return {
@@ -92,6 +123,23 @@ export async function startServer(requested: ServerConfig, out: (line: string) =
     await store.close().catch(() => {});
     throw e;
   }
+}
+
+/** A word for bash: as it is when it is plainly safe, else in single quotes. */
+const shellWord = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * A bash command (curl and jq) that prints a worker token of the bootstrap administrator, read
+ * from the credentials file when it runs: the banner names the file, never the secret.
+ */
+export function tokenCommand(file: string): string {
+  return `B=${shellWord(file)}; curl -fsS -u "$(jq -r .clientId "$B"):$(jq -r .clientSecret "$B")" -d grant_type=client_credentials "$(jq -r .authPath "$B")/$(jq -r .environmentId "$B")/as/token" | jq -r .access_token`;
+}
+
+/** `written environments 2, users 5, devices 9; unchanged environments 1`. */
+export function seedSummary(result: SeedResult): string {
+  const list = (counts: SeedResult['written']) => Object.entries(counts).filter(([, n]) => n > 0).map(([part, n]) => `${part} ${n}`).join(', ') || 'nothing';
+  return `written ${list(result.written)}; unchanged ${list(result.unchanged)}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-/** One table, three renderings: the terminal, bench/results/latest.md, bench/results/latest.json. */
+/** One table, three renderings: the terminal, latest.md and latest.json (bench/results/, or bench/figures/ with --record). */
 
 export interface Row {
   id: string;

@@ -83,7 +83,9 @@ export function loadAgentConfig(flags: AgentFlags = {}, env: NodeJS.ProcessEnv =
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new AgentConfigError('port', `"${portText}" is not a port number (0-65535)`);
 
-  const stateDirText = pickOne('stateDir') ?? './agent-data';
+  // By default the agent keeps its state beside the server's, under the data dir (./data, or
+  // OPENMFA_DATA_DIR when set): nothing lands in the working directory's root.
+  const stateDirText = pickOne('stateDir') ?? path.join(env.OPENMFA_DATA_DIR || './data', 'agent');
   if (CONTROL.test(stateDirText)) throw new AgentConfigError('stateDir', 'contains control characters');
   const stateDir = path.resolve(stateDirText);
 

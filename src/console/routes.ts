@@ -58,20 +58,14 @@ interface Asset {
 
 const fromConsole = (name: string) => () => path.join(CONSOLE_DIR, name);
 
+/** The console's modules (console/), each served at /console/<name>. */
+const SCRIPTS = ['app.js', 'api.js', 'dom.js', 'views.js', 'devices.js', 'forms.js', 'settings.js', 'user.js', 'device-types.js', 'agent-hint.js'];
+
 /** URL path → file. The only files this module ever reads. */
 export const ASSETS: Readonly<Record<string, Asset>> = Object.freeze({
   '/console': { file: fromConsole('index.html'), type: HTML },
   '/console/': { file: fromConsole('index.html'), type: HTML },
-  '/console/app.js': { file: fromConsole('app.js'), type: JS },
-  '/console/api.js': { file: fromConsole('api.js'), type: JS },
-  '/console/dom.js': { file: fromConsole('dom.js'), type: JS },
-  '/console/views.js': { file: fromConsole('views.js'), type: JS },
-  '/console/devices.js': { file: fromConsole('devices.js'), type: JS },
-  '/console/forms.js': { file: fromConsole('forms.js'), type: JS },
-  '/console/settings.js': { file: fromConsole('settings.js'), type: JS },
-  '/console/user.js': { file: fromConsole('user.js'), type: JS },
-  '/console/device-types.js': { file: fromConsole('device-types.js'), type: JS },
-  '/console/agent-hint.js': { file: fromConsole('agent-hint.js'), type: JS },
+  ...Object.fromEntries(SCRIPTS.map((name) => [`/console/${name}`, { file: fromConsole(name), type: JS }])),
   '/console/console.css': { file: fromConsole('console.css'), type: CSS },
   '/console/vendor/qrcode.mjs': { file: qrcodeModulePath, type: JS },
 });
@@ -89,6 +83,9 @@ function securityHeaders(reply: FastifyReply): FastifyReply {
 }
 
 export function registerConsoleRoutes(app: App): void {
+  // The server's root is where a browser lands first: the console (302, so it may change).
+  app.get('/', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+    reply.header('Cache-Control', 'no-cache').redirect('/console', 302));
   for (const [url, asset] of Object.entries(ASSETS)) {
     app.get(url, { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
       // Read on each request (a few KiB): an edited asset is served at once, with no restart.

@@ -10,20 +10,31 @@ import { maxDevicesReached, notFound } from '../http/errors.js';
 import { mfaSettings, resolvePolicy } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
 import type { DevicesTable } from '../store/schema.js';
+import type { PreparedDevice } from './kind.js';
 import { presentDevice, type DeviceCreateInput } from './model.js';
 import { kinds } from './kinds.js';
 import type { UserDevicesInput } from './operation.js';
 import { addDevice } from './store.js';
 
 
+/**
+ * What a seed file (src/seed/) adds to a create: a chosen device ID, and a change to the
+ * prepared row after the type's own checks (a TOTP seed it gives, a desktop key already paired).
+ */
+export interface CreateOptions {
+  deviceId?: string;
+  adjust?: (prepared: PreparedDevice, deviceId: string) => PreparedDevice;
+}
+
 /** The body was validated (DeviceCreateInput) by the route. */
-export async function createDevice(ctx: Context, { environment, userId, body, now }: UserDevicesInput & { body: DeviceCreateInput }) {
+export async function createDevice(ctx: Context, { environment, userId, body, now }: UserDevicesInput & { body: DeviceCreateInput }, options: CreateOptions = {}) {
   const { store } = ctx;
   const user = await requireUser(store.db, environment.id, userId);
   const kind = kinds[body.type];
   const policy = await resolvePolicy(store.db, environment.id, body.policy?.id);
-  const deviceId = newId();
-  const prepared = await kind.prepare({ ctx, environment, user, policy, body, deviceId, now });
+  const deviceId = options.deviceId ?? newId();
+  const made = await kind.prepare({ ctx, environment, user, policy, body, deviceId, now });
+  const prepared = options.adjust ? options.adjust(made, deviceId) : made;
   const settings = await mfaSettings(store.db, environment.id);
 
   const row: DevicesTable = {
@@ -36,8 +47,8 @@ export async function createDevice(ctx: Context, { environment, userId, body, no
     policy_id: policy.id,
     extra: JSON.stringify(prepared.extra),
     secret_sealed: prepared.secretSealed ?? null,
-    credential_id: null,
-    public_jwk: null,
+    credential_id: prepared.credentialId ?? null,
+    public_jwk: prepared.publicJwk ?? null,
     challenge_hash: prepared.challengeHash ?? null,
     challenge_expires_at: prepared.challengeExpiresAt ?? null,
     failed_attempts: 0,

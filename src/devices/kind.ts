@@ -25,6 +25,9 @@ export interface PreparedDevice {
   nickname: string | null;
   extra: DeviceExtra;
   secretSealed?: string | null;
+  /** A PingID Desktop credential paired already (a seed file's): its ID and public JWK (JSON). */
+  credentialId?: string | null;
+  publicJwk?: string | null;
   challengeHash?: string | null;
   challengeExpiresAt?: number | null;
   /** Fields shown once, in the 201 response only (creation options, a TOTP secret, a test OTP). */

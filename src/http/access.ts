@@ -88,6 +88,11 @@ export class Access {
   forgetEnvironment(environmentId: string): void {
     this.#envs.delete(environmentId);
   }
+  /** Everything may have changed (a snapshot was restored). */
+  forgetAll(): void {
+    this.#apps.clear();
+    this.#envs.clear();
+  }
 
   async #application(clientId: string) {
     return this.#cached(this.#apps, clientId, async () => {

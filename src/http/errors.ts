@@ -75,6 +75,15 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The same refusal with every detail's target put under `prefix` (a seed file's JSON path,
+ * `environments[0].users[2]`): `email` becomes `environments[0].users[2].email`.
+ */
+export function under(prefix: string, error: ApiError): ApiError {
+  const details = error.details ?? [{ code: 'INVALID_VALUE' as const, message: error.message }];
+  return new ApiError(error.status, error.code, error.message, details.map((d) => ({ ...d, target: d.target ? `${prefix}.${d.target}` : prefix })), error.headers);
+}
+
 export const invalidData = (...details: ErrorDetail[]): ApiError =>
   new ApiError(400, 'INVALID_DATA', MESSAGES.INVALID_DATA, details);
 
@@ -118,6 +127,21 @@ export const forbidden = (): ApiError =>
 export const adminSecretRefused = (): ApiError =>
   new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
     { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only an administrator application may read or regenerate the administrator application secret' },
+  ]);
+
+/**
+ * OpenMFA's administration API (/openmfa/v1/: reset, snapshots, clock) acts on every
+ * environment at once: only the bootstrap administrator application may call it.
+ */
+export const administratorOnly = (): ApiError =>
+  new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
+    { code: 'INSUFFICIENT_PERMISSIONS', message: 'Only the bootstrap administrator application may use the OpenMFA administration API' },
+  ]);
+
+/** `--clock system`: the clock cannot be set or moved (PingOne has no such API). */
+export const clockNotManual = (): ApiError =>
+  new ApiError(409, 'REQUEST_FAILED', MESSAGES.REQUEST_FAILED, [
+    { code: 'INVALID_VALUE', target: 'clock', message: 'The server runs on the system clock; start it with --clock manual to set or advance the time' },
   ]);
 
 /** Idempotency-Key (draft-ietf-httpapi-idempotency-key-header §2.6): the key names another request. */

@@ -10,8 +10,9 @@
  *      the seconds until a place frees up;
  *   3. picks the channel's sender: EMAIL → SMTP when an SMTP URL (or transport) is configured,
  *      SMS/VOICE/WHATSAPP → the signed webhook when a webhook URL is, everything else → the
- *      outbox. The outbox row, text included, is the whole delivery (readable as soon as the
- *      transaction commits). For SMTP and the webhook the record keeps no text and the message
+ *      outbox. The outbox row, its text and code sealed under the master key, is the whole
+ *      delivery (readable as soon as the transaction commits, which wakes the requests waiting
+ *      for it: arrivals.ts). For SMTP and the webhook the record keeps no text and the message
  *      is queued, sealed, in the same transaction (queue.ts); the worker sends it after commit,
  *      so no request waits on a relay or a receiver.
  *
@@ -23,7 +24,8 @@ import { newId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretbox.js';
 import type { Store } from '../store/db.js';
 import type { BadRecipient, Channel, Notifier, OutgoingMessage, SendResult } from './notifier.js';
-import { outboxSender } from './outbox.js';
+import { Arrivals } from './arrivals.js';
+import { outboxSender, sealContent } from './outbox.js';
 import { DeliveryQueue } from './queue.js';
 import { DeliveryFailed, type Sender } from './sender.js';
 import { createSmtpTransport, SmtpError, type SmtpTransport } from './smtp.js';
@@ -143,6 +145,7 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
   const limits: Record<Channel, number> = { ...DAILY_LIMITS, ...options.limits };
   const log: NotifyLog = options.log ?? silentLog;
   let closed = false;
+  const arrivals = new Arrivals();
 
   const smtpUrl = config.smtpUrl;
   const transport = options.smtpTransport
@@ -205,16 +208,20 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
         channel: message.channel,
         recipient: message.recipient,
         subject: message.subject ?? null,
-        body: sender.keepsText ? message.body : null,
         sender: sender.name,
         created_at: now,
+        flow_id: message.flowId ?? null,
+        purpose: message.purpose ?? null,
+        content_sealed: sender.keepsText ? sealContent(options.box, id, message) : null,
       }).execute();
-      if (!sender.keepsText) await queue.enqueue(message, { id, createdAt: now }, sender);
+      if (sender.keepsText) store.afterCommit(() => arrivals.announce(message.environmentId));
+      else await queue.enqueue(message, { id, createdAt: now }, sender);
       return { ok: true };
     });
   }
 
   return {
+    arrivals,
     senderFor: (channel) => senderFor(channel).name,
 
     async send(message) {

@@ -6,7 +6,12 @@
  * outbox). What it refuses it says as a value (SendResult); the API maps it to an answer
  * (refusal.ts, notSent).
  */
+import type { Arrivals } from './arrivals.js';
+
 export type Channel = 'EMAIL' | 'SMS' | 'VOICE' | 'WHATSAPP';
+
+/** Why a code was sent: a device's activation (create, sendActivationCode) or a device authentication. */
+export type Purpose = 'ACTIVATION' | 'AUTHENTICATION';
 
 export interface OutgoingMessage {
   environmentId: string;
@@ -18,6 +23,11 @@ export interface OutgoingMessage {
   subject?: string;
   /** The text, with the OTP inside it. */
   body: string;
+  /** The code the text carries, kept apart (sealed) so the outbox can show it without parsing the text. */
+  otp?: string;
+  /** The device authentication that sent it. */
+  flowId?: string;
+  purpose?: Purpose;
 }
 
 /** The per-user daily limit of the channel is reached; a place frees up at `resetAt`. */
@@ -61,4 +71,6 @@ export interface Notifier {
   start?(): Promise<void>;
   /** Stops the worker and its timers (shutdown). */
   close(): Promise<void>;
+  /** Messages committed to the outbox by this process, announced per environment (the outbox's `wait`). */
+  readonly arrivals: Arrivals;
 }

@@ -8,7 +8,7 @@ import { callerOf, environmentOf } from '../http/access.js';
 import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
-import { sha256Hex } from '../crypto/hash.js';
+import { digestEquals, sha256Hex } from '../crypto/hash.js';
 import { newId, newSecret } from '../crypto/random.js';
 import { adminSecretRefused, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
@@ -70,11 +70,17 @@ function present(ctx: Context, row: ApplicationsTable) {
 
 const sealContext = (id: string) => `application_secret:${id}`;
 
+/** A client ID and secret the caller chose (--bootstrap-client-*, a seed file), checked before (config.ts clientSecretProblem). */
+export interface ChosenCredentials {
+  id?: string | undefined;
+  secret?: string | undefined;
+}
+
 /** Makes a worker application and returns it with its secret (the one moment the caller gets it unasked). */
-export async function createApplication(ctx: Context, db: Db, environmentId: string, body: ApplicationInput, managesAll = false): Promise<{ row: ApplicationsTable; secret: string }> {
+export async function createApplication(ctx: Context, db: Db, environmentId: string, body: ApplicationInput, managesAll = false, chosen: ChosenCredentials = {}): Promise<{ row: ApplicationsTable; secret: string }> {
   const now = ctx.clock.now();
-  const id = newId();
-  const secret = newSecret();
+  const id = chosen.id ?? newId();
+  const secret = chosen.secret ?? newSecret();
   const row: ApplicationsTable = {
     id,
     environment_id: environmentId,
@@ -92,6 +98,9 @@ export async function createApplication(ctx: Context, db: Db, environmentId: str
   await db.insertInto('applications').values(row).execute();
   return { row, secret };
 }
+
+/** Whether `secret` is the application's (the token endpoint's comparison: constant time over the SHA-256). */
+export const secretMatches = (row: Pick<ApplicationsTable, 'secret_hash'>, secret: string): boolean => digestEquals(sha256Hex(secret), row.secret_hash);
 
 export function registerApplicationRoutes(app: App, ctx: Context): void {
   const { store, access, box, clock } = ctx;

@@ -122,9 +122,9 @@ const writable = (body: EnvironmentInput) => ({
 });
 
 /** Creates an environment with everything it needs to be used at once. */
-export async function createEnvironment(ctx: Context, trx: Db, body: EnvironmentInput, organizationId: string): Promise<EnvironmentsTable> {
+export async function createEnvironment(ctx: Context, trx: Db, body: EnvironmentInput, organizationId: string, id: string = newId()): Promise<EnvironmentsTable> {
   const now = ctx.clock.now();
-  const row: EnvironmentsTable = { id: newId(), organization_id: organizationId, status: 'ACTIVE', created_at: now, updated_at: now, ...writable(body) };
+  const row: EnvironmentsTable = { id, organization_id: organizationId, status: 'ACTIVE', created_at: now, updated_at: now, ...writable(body) };
   await trx.insertInto('environments').values(row).execute();
   await ctx.keys.create(trx, row.id);
   await createDefaultPopulation(ctx, trx, row.id);

@@ -100,6 +100,12 @@ export class KeyRing {
       .map((r) => parseStored(PublicJwkSchema, r.public_jwk, 'public key'));
   }
 
+  /** Forget every cached key (a snapshot was restored: the keys are the store's again). */
+  forgetAll(): void {
+    this.#signing.clear();
+    this.#verifying.clear();
+  }
+
   /** Forget cached keys of a deleted environment. */
   forget(environmentId: string): void {
     this.#signing.delete(environmentId);

@@ -84,44 +84,52 @@ async function userCounts(db: Db, ids: string[]): Promise<Map<string, number>> {
 
 const FILTER_COLUMNS: ColumnMap = { id: { column: 'id' }, name: { column: 'name' } };
 
-export function registerPopulationRoutes(app: App, ctx: Context): void {
-  const { store, clock } = ctx;
-  const find = (db: Db, envId: string, id: string) =>
-    db.selectFrom('populations').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
+const findPopulation = (db: Db, envId: string, id: string) =>
+  db.selectFrom('populations').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
 
-  async function write(envId: string, body: PopulationInput, id?: string): Promise<PopulationsTable> {
-    const now = clock.now();
-    try {
-      return await store.transaction(async (trx) => {
-        const existing = id ? await find(trx, envId, id) : undefined;
-        if (id && !existing) throw notFound();
-        if (existing?.is_default === 1 && body.default === false) {
-          throw invalidValue('default', 'An environment always has a default population; make another one the default instead', 'CONSTRAINT_VIOLATION');
-        }
-        const isDefault = body.default === true || existing?.is_default === 1 ? 1 : 0;
-        if (body.default === true) {
-          await trx.updateTable('populations').set({ is_default: 0, updated_at: now }).where('environment_id', '=', envId).where('is_default', '=', 1).execute();
-        }
-        const fields = {
-          name: body.name,
-          description: body.description ?? null,
-          is_default: isDefault,
-          extra: JSON.stringify({
-            ...(body.preferredLanguage !== undefined ? { preferredLanguage: body.preferredLanguage } : {}),
-            ...(body.alternativeIdentifiers !== undefined ? { alternativeIdentifiers: body.alternativeIdentifiers } : {}),
-          } satisfies Static<typeof Extra>),
-          updated_at: now,
-        };
-        if (existing) {
-          return trx.updateTable('populations').set(fields).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
-        }
-        return trx.insertInto('populations').values({ id: newId(), environment_id: envId, created_at: now, ...fields }).returningAll().executeTakeFirstOrThrow();
-      });
-    } catch (e) {
-      if (isUniqueViolation(e)) throw duplicateName();
-      throw e;
-    }
+/**
+ * POST (no `id`) or PUT (`id`) of a population; exactly one default per environment.
+ * `newRowId` is chosen only by a seed file.
+ */
+export async function writePopulation(ctx: Context, envId: string, body: PopulationInput, id?: string, newRowId: string = newId()): Promise<PopulationsTable> {
+  const { store } = ctx;
+  const now = ctx.clock.now();
+  try {
+    return await store.transaction(async (trx) => {
+      const existing = id ? await findPopulation(trx, envId, id) : undefined;
+      if (id && !existing) throw notFound();
+      if (existing?.is_default === 1 && body.default === false) {
+        throw invalidValue('default', 'An environment always has a default population; make another one the default instead', 'CONSTRAINT_VIOLATION');
+      }
+      const isDefault = body.default === true || existing?.is_default === 1 ? 1 : 0;
+      if (body.default === true) {
+        await trx.updateTable('populations').set({ is_default: 0, updated_at: now }).where('environment_id', '=', envId).where('is_default', '=', 1).execute();
+      }
+      const fields = {
+        name: body.name,
+        description: body.description ?? null,
+        is_default: isDefault,
+        extra: JSON.stringify({
+          ...(body.preferredLanguage !== undefined ? { preferredLanguage: body.preferredLanguage } : {}),
+          ...(body.alternativeIdentifiers !== undefined ? { alternativeIdentifiers: body.alternativeIdentifiers } : {}),
+        } satisfies Static<typeof Extra>),
+        updated_at: now,
+      };
+      if (existing) {
+        return trx.updateTable('populations').set(fields).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+      }
+      return trx.insertInto('populations').values({ id: newRowId, environment_id: envId, created_at: now, ...fields }).returningAll().executeTakeFirstOrThrow();
+    });
+  } catch (e) {
+    if (isUniqueViolation(e)) throw duplicateName();
+    throw e;
   }
+}
+
+export function registerPopulationRoutes(app: App, ctx: Context): void {
+  const { store } = ctx;
+  const find = findPopulation;
+  const write = (envId: string, body: PopulationInput, id?: string) => writePopulation(ctx, envId, body, id);
 
   app.get('/v1/environments/:envId/populations', {
     schema: {

@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { Context } from '../context.js';
-import { digestEquals, sha256Hex } from '../crypto/hash.js';
+import { secretMatches } from './applications.js';
 import { FORM_TYPE } from '../http/content-type.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { ErrorSchema } from '../http/schemas.js';
@@ -91,7 +91,7 @@ export function registerTokenRoutes(app: App, ctx: Context): void {
       .select(['id', 'environment_id', 'secret_hash', 'enabled', 'token_endpoint_auth_method'])
       .where('id', '=', id).where('environment_id', '=', envId).executeTakeFirst();
     // One answer for unknown client, wrong secret and wrong environment: nothing to enumerate.
-    if (!row || !digestEquals(row.secret_hash, sha256Hex(secret))) return oauthError(reply, 401, 'invalid_client', 'client authentication failed', !!basic);
+    if (!row || !secretMatches(row, secret)) return oauthError(reply, 401, 'invalid_client', 'client authentication failed', !!basic);
     if (row.enabled !== 1) return oauthError(reply, 401, 'invalid_client', 'the application is disabled', !!basic);
     if (row.token_endpoint_auth_method !== method) {
       return oauthError(reply, 401, 'invalid_client', `this application authenticates with ${row.token_endpoint_auth_method}`, !!basic);

@@ -122,6 +122,11 @@ export class AccessTokens {
     return { ok: true, principal };
   }
 
+  /** Forgets every verified token (a snapshot was restored: its key may be gone). */
+  forgetAll(): void {
+    this.#cache.clear();
+  }
+
   /** Drops expired entries; if none expired, drops the oldest half (Map keeps insertion order). */
   #evict(now: number): void {
     for (const [k, p] of this.#cache) if (p.expiresAt <= now) this.#cache.delete(k);

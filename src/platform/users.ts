@@ -158,22 +158,44 @@ async function mfaEnabledByDefault(db: Db, environmentId: string): Promise<boole
   return parseStored(StoredMfaDefault, row.body, 'MFA settings').users?.mfaEnabled ?? true;
 }
 
+async function checkPopulation(db: Db, envId: string, id: string): Promise<void> {
+  const row = await db.selectFrom('populations').select('id').where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw invalidValue('population.id', 'No population with this ID exists in the environment', 'INVALID_VALUE');
+}
+
+const profileOf = (body: Partial<UserInput>) =>
+  Object.fromEntries(PROFILE_KEYS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+
+const translate = (e: unknown): never => {
+  if (isUniqueViolation(e)) throw invalidValue('username', 'A user with this username already exists in the environment', 'UNIQUENESS_VIOLATION');
+  if (isForeignKeyViolation(e)) throw invalidValue('population.id', 'No population with this ID exists in the environment');
+  throw e;
+};
+
+/** POST …/users: the user, in the given population or the default one; `id` is chosen only by a seed file. */
+export async function createUser(ctx: Context, environmentId: string, body: UserInput, id: string = newId()): Promise<UsersTable> {
+  const db = ctx.store.db;
+  if (body.population) await checkPopulation(db, environmentId, body.population.id);
+  const now = ctx.clock.now();
+  const row: UsersTable = {
+    id,
+    environment_id: environmentId,
+    population_id: body.population?.id ?? await defaultPopulationId(db, environmentId),
+    username: body.username,
+    email: body.email ?? null,
+    enabled: body.enabled === false ? 0 : 1,
+    mfa_enabled: (body.mfaEnabled ?? await mfaEnabledByDefault(db, environmentId)) ? 1 : 0,
+    extra: JSON.stringify(profileOf(body)),
+    device_order: 'AUTO',
+    created_at: now,
+    updated_at: now,
+  };
+  await db.insertInto('users').values(row).execute().catch(translate);
+  return row;
+}
+
 export function registerUserRoutes(app: App, ctx: Context): void {
   const { store, clock } = ctx;
-
-  async function checkPopulation(db: Db, envId: string, id: string): Promise<void> {
-    const row = await db.selectFrom('populations').select('id').where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
-    if (!row) throw invalidValue('population.id', 'No population with this ID exists in the environment', 'INVALID_VALUE');
-  }
-
-  const profileOf = (body: Partial<UserInput>) =>
-    Object.fromEntries(PROFILE_KEYS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
-
-  const translate = (e: unknown): never => {
-    if (isUniqueViolation(e)) throw invalidValue('username', 'A user with this username already exists in the environment', 'UNIQUENESS_VIOLATION');
-    if (isForeignKeyViolation(e)) throw invalidValue('population.id', 'No population with this ID exists in the environment');
-    throw e;
-  };
 
   app.get('/v1/environments/:envId/users', {
     schema: {
@@ -193,24 +215,7 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   app.post('/v1/environments/:envId/users', {
     schema: { tags: ['users'], params: EnvParams, body: UserInput, response: { 201: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const environment = environmentOf(request);
-    const body = request.body;
-    if (body.population) await checkPopulation(store.db, environment.id, body.population.id);
-    const now = clock.now();
-    const row: UsersTable = {
-      id: newId(),
-      environment_id: environment.id,
-      population_id: body.population?.id ?? await defaultPopulationId(store.db, environment.id),
-      username: body.username,
-      email: body.email ?? null,
-      enabled: body.enabled === false ? 0 : 1,
-      mfa_enabled: (body.mfaEnabled ?? await mfaEnabledByDefault(store.db, environment.id)) ? 1 : 0,
-      extra: JSON.stringify(profileOf(body)),
-      device_order: 'AUTO',
-      created_at: now,
-      updated_at: now,
-    };
-    await store.db.insertInto('users').values(row).execute().catch(translate);
+    const row = await createUser(ctx, environmentOf(request).id, request.body);
     return reply.code(201).send(presentUser(ctx, row));
   });
 

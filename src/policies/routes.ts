@@ -96,32 +96,50 @@ function presentSettings(ctx: Context, environmentId: string, body: MfaSettingsB
   return { _links: { self: link(self), environment: link(ctx.links.environment(environmentId)) }, environment: { id: environmentId }, ...body, updatedAt: iso(updatedAt) };
 }
 
-export function registerPolicyRoutes(app: App, ctx: Context): void {
-  const { store, clock } = ctx;
-  const find = (db: Db, envId: string, id: string) => id.length > 64 ? Promise.resolve(undefined)
-    : db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
+const findPolicy = (db: Db, envId: string, id: string) => id.length > 64 ? Promise.resolve(undefined)
+  : db.selectFrom('device_authentication_policies').selectAll().where('environment_id', '=', envId).where('id', '=', id).executeTakeFirst();
 
-  async function write(envId: string, input: Static<typeof PolicyInput>, id?: string): Promise<PoliciesTable> {
-    checkPolicyDurations(input);
-    const now = clock.now();
-    return store.transaction(async (trx) => {
-      const existing = id ? await find(trx, envId, id) : undefined;
-      if (id && !existing) throw notFound();
-      await checkFido2PolicyId(trx, envId, input.fido2?.fido2PolicyId);
-      if (existing?.is_default === 1 && input.default === false) {
-        throw invalidValue('default', 'An environment always has a default policy; make another policy the default instead', 'CONSTRAINT_VIOLATION');
-      }
-      const isDefault = input.default === true || existing?.is_default === 1;
-      if (input.default === true) {
-        await trx.updateTable('device_authentication_policies').set({ is_default: 0, updated_at: now })
-          .where('environment_id', '=', envId).where('is_default', '=', 1).execute();
-      }
-      const body = merge(defaultPolicyBody(input.name, isDefault), input);
-      const fields = { name: input.name, is_default: isDefault ? 1 : 0, body: JSON.stringify({ ...body, default: isDefault }), updated_at: now };
-      if (existing) return trx.updateTable('device_authentication_policies').set(fields).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
-      return trx.insertInto('device_authentication_policies').values({ id: newId(), environment_id: envId, created_at: now, ...fields }).returningAll().executeTakeFirstOrThrow();
-    });
-  }
+/**
+ * POST (no `id`) or PUT (`id`) of a policy, merged onto the defaults; exactly one default per
+ * environment. `newRowId` is chosen only by a seed file.
+ */
+export async function writePolicy(ctx: Context, envId: string, input: Static<typeof PolicyInput>, id?: string, newRowId: string = newId()): Promise<PoliciesTable> {
+  const { store } = ctx;
+  checkPolicyDurations(input);
+  const now = ctx.clock.now();
+  return store.transaction(async (trx) => {
+    const existing = id ? await findPolicy(trx, envId, id) : undefined;
+    if (id && !existing) throw notFound();
+    await checkFido2PolicyId(trx, envId, input.fido2?.fido2PolicyId);
+    if (existing?.is_default === 1 && input.default === false) {
+      throw invalidValue('default', 'An environment always has a default policy; make another policy the default instead', 'CONSTRAINT_VIOLATION');
+    }
+    const isDefault = input.default === true || existing?.is_default === 1;
+    if (input.default === true) {
+      await trx.updateTable('device_authentication_policies').set({ is_default: 0, updated_at: now })
+        .where('environment_id', '=', envId).where('is_default', '=', 1).execute();
+    }
+    const body = merge(defaultPolicyBody(input.name, isDefault), input);
+    const fields = { name: input.name, is_default: isDefault ? 1 : 0, body: JSON.stringify({ ...body, default: isDefault }), updated_at: now };
+    if (existing) return trx.updateTable('device_authentication_policies').set(fields).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+    return trx.insertInto('device_authentication_policies').values({ id: newRowId, environment_id: envId, created_at: now, ...fields }).returningAll().executeTakeFirstOrThrow();
+  });
+}
+
+/** PUT …/mfaSettings is the full settings: what is left out returns to its default (reference §8.1). */
+export const mfaSettingsFrom = (input: Static<typeof MfaSettingsInput>): MfaSettingsBody => merge(defaultMfaSettings(), input) as MfaSettingsBody;
+
+export async function writeMfaSettings(ctx: Context, envId: string, body: MfaSettingsBody): Promise<number> {
+  const now = ctx.clock.now();
+  await ctx.store.db.insertInto('mfa_settings').values({ environment_id: envId, body: JSON.stringify(body), updated_at: now })
+    .onConflict((oc) => oc.column('environment_id').doUpdateSet({ body: JSON.stringify(body), updated_at: now })).execute();
+  return now;
+}
+
+export function registerPolicyRoutes(app: App, ctx: Context): void {
+  const { store } = ctx;
+  const find = findPolicy;
+  const write = (envId: string, input: Static<typeof PolicyInput>, id?: string) => writePolicy(ctx, envId, input, id);
 
   const base = '/v1/environments/:envId/deviceAuthenticationPolicies';
   /**
@@ -151,7 +169,7 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
   }, async (request, reply) => {
     const envId = environmentOf(request).id;
     if (mediaType(request) === MIGRATE_FIDO2.toLowerCase()) {
-      const rows = await migrateToFido2(ctx, { environmentId: envId, body: validateBody(MigrateInput, request.body), now: clock.now() });
+      const rows = await migrateToFido2(ctx, { environmentId: envId, body: validateBody(MigrateInput, request.body), now: ctx.clock.now() });
       return reply.code(200).send({
         _links: { self: link(ctx.config.publicUrl + request.url) },
         _embedded: { deviceAuthenticationPolicies: rows.map((r) => present(ctx, r)) },
@@ -198,22 +216,14 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
     schema: { tags: ['mfaSettings'], params: EnvParams, body: MfaSettingsInput, response: { 200: MfaSettingsSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const env = environmentOf(request);
-    // PUT is the full settings; what is left out returns to its default (reference §8.1).
-    const body = merge(defaultMfaSettings(), request.body) as MfaSettingsBody;
-    const now = clock.now();
-    await store.db.insertInto('mfa_settings').values({ environment_id: env.id, body: JSON.stringify(body), updated_at: now })
-      .onConflict((oc) => oc.column('environment_id').doUpdateSet({ body: JSON.stringify(body), updated_at: now })).execute();
-    return presentSettings(ctx, env.id, body, now);
+    const body = mfaSettingsFrom(request.body);
+    return presentSettings(ctx, env.id, body, await writeMfaSettings(ctx, env.id, body));
   });
 
   app.delete(settingsPath, {
     schema: { tags: ['mfaSettings'], params: EnvParams, response: { 204: NoContent, ...errorResponses(...STD_ERRORS) } },
   }, async (request, reply) => {
-    const env = environmentOf(request);
-    const now = clock.now();
-    const body = JSON.stringify(defaultMfaSettings());
-    await store.db.insertInto('mfa_settings').values({ environment_id: env.id, body, updated_at: now })
-      .onConflict((oc) => oc.column('environment_id').doUpdateSet({ body, updated_at: now })).execute();
+    await writeMfaSettings(ctx, environmentOf(request).id, defaultMfaSettings());
     return reply.code(204).send(null);
   });
 }

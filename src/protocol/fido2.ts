@@ -2,7 +2,7 @@
  * FIDO2 values shared by the server's layers: the default FIDO2 policy every environment starts
  * with (wave-2 reference §2.2: every environment has one, which PingOne's console calls
  * "Passkeys"), used by environment creation (policies/fido2/defaults.ts) and by the migration
- * that gives existing environments theirs (store/migrations/006_fido2.ts).
+ * that gives existing environments theirs (store/migrations/008_fido2.ts).
  */
 export function defaultFido2PolicyBody(relyingPartyId: string) {
   return {

@@ -53,6 +53,11 @@ export interface OpenTransaction {
   readonly done: boolean;
 }
 
+/** How long a SQLite connection waits for another's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+/** How long migrate() keeps trying while another connection or process migrates (it fails fast on a real error only after this). */
+const MIGRATE_RETRY_MS = 30_000;
+
 export class Store {
   readonly #db: Db;
   readonly dialect: Dialect;
@@ -74,10 +79,14 @@ export class Store {
    */
   #open = 0;
 
-  private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>) {
+  /** SQLite only: sets the connection's busy_timeout (ms). */
+  readonly #busyTimeout: ((ms: number) => void) | undefined;
+
+  private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>, busyTimeout?: (ms: number) => void) {
     this.#db = db;
     this.dialect = dialect;
     this.#onClose = onClose;
+    this.#busyTimeout = busyTimeout;
   }
 
   /** The database, or the transaction of the current async context when there is one. */
@@ -121,7 +130,7 @@ export class Store {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Read-side tuning only (durability above is untouched): temporary B-trees (ORDER BY on
     // a user's devices) in memory, and a 64 MiB page cache instead of 2 MiB so the hot
     // indexes stay resident as the device table grows (quality bar P5).
@@ -136,7 +145,7 @@ export class Store {
       ...options.groupCommit,
     });
     const db = new Kysely<Database>({ dialect });
-    return new Store(db, 'sqlite', async () => db.destroy());
+    return new Store(db, 'sqlite', async () => db.destroy(), (ms) => { sqlite.pragma(`busy_timeout = ${ms}`); });
   }
 
   /**
@@ -156,15 +165,24 @@ export class Store {
       provider: migrations,
       ...(migrationTableSchema ? { migrationTableSchema } : {}),
     });
-    for (let attempt = 1; ; attempt++) {
-      const { error, results } = await migrator.migrateToLatest();
-      if (!error) return;
-      if (attempt < 5) {
-        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-        continue;
+    // better-sqlite3 waits for a lock synchronously: a second connection of this process
+    // waiting the full busy_timeout would stop the event loop the first one needs to finish
+    // its migration. While migrating it waits briefly and tries again asynchronously instead.
+    this.#busyTimeout?.(50);
+    try {
+      const deadline = Date.now() + MIGRATE_RETRY_MS;
+      for (let attempt = 1; ; attempt++) {
+        const { error, results } = await migrator.migrateToLatest();
+        if (!error) return;
+        if (Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(250, 20 * attempt)));
+          continue;
+        }
+        const failed = results?.find((r) => r.status === 'Error');
+        throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String((error as Error).message ?? error)}`);
       }
-      const failed = results?.find((r) => r.status === 'Error');
-      throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String((error as Error).message ?? error)}`);
+    } finally {
+      this.#busyTimeout?.(BUSY_TIMEOUT_MS);
     }
   }
 

@@ -100,9 +100,9 @@ export interface DevicesTable {
   activated_at: number | null;
   /** The last TOTP time step accepted; a code at or before it is refused (replay). */
   last_otp_step: number | null;
-  /** A FIDO2 credential's COSE public key, base64url (migration 006); never serialized. */
+  /** A FIDO2 credential's COSE public key, base64url (migration 008); never serialized. */
   public_key_cose: string | null;
-  /** A FIDO2 credential's signature counter (migration 006). */
+  /** A FIDO2 credential's signature counter (migration 008). */
   sign_count: number | null;
   created_at: number;
   updated_at: number;
@@ -119,7 +119,7 @@ export interface PoliciesTable {
   updated_at: number;
 }
 
-/** FIDO2 policies (migration 006, src/policies/fido2/). */
+/** FIDO2 policies (migration 008, src/policies/fido2/). */
 export interface Fido2PoliciesTable {
   id: string;
   environment_id: string;
@@ -145,9 +145,14 @@ export interface MessagesTable {
   channel: string;
   recipient: string;
   subject: string | null;
-  body: string | null;
   sender: string;
   created_at: number;
+  /** The device authentication that sent it (migration 007). */
+  flow_id: string | null;
+  /** ACTIVATION or AUTHENTICATION. */
+  purpose: string | null;
+  /** Outbox only: {"body","otp"} sealed under the master key (context `message:<id>`); NULL once cleared. */
+  content_sealed: string | null;
 }
 
 export interface DeviceAuthenticationsTable {
@@ -185,6 +190,22 @@ export interface Database {
   meta: MetaTable;
   idempotency_keys: IdempotencyKeysTable;
   deliveries: DeliveriesTable;
+  snapshots: SnapshotsTable;
+  admin_state: AdminStateTable;
+}
+
+/** Snapshots of the whole state (migration 008, src/admin/snapshots.ts). */
+export interface SnapshotsTable {
+  id: string;
+  body: string;
+  created_at: number;
+}
+
+/** One row shared by every process (migration 008, src/admin/state.ts). */
+export interface AdminStateTable {
+  id: number;
+  clock_ms: number | null;
+  generation: number;
 }
 
 /** The delivery queue (migration 005, src/notify/queue.ts). */

@@ -12,7 +12,9 @@ test('config: defaults, flags over environment, frozen result', () => {
   const c = loadAgentConfig({ trust: ['https://auth.example.com/env/as'] }, {});
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.port, 9410);
-  assert.equal(c.stateDir, path.resolve('./agent-data'));
+  assert.equal(c.stateDir, path.resolve('./data/agent'), 'under the data dir by default');
+  assert.equal(loadAgentConfig({ trust: 'https://a.example.com' }, { OPENMFA_DATA_DIR: '/srv/openmfa' }).stateDir, path.resolve('/srv/openmfa/agent'), 'under OPENMFA_DATA_DIR when set');
+  assert.equal(loadAgentConfig({ trust: 'https://a.example.com', stateDir: '/tmp/k' }, { OPENMFA_DATA_DIR: '/srv/openmfa' }).stateDir, path.resolve('/tmp/k'), '--state-dir wins');
   assert.deepEqual(c.trust, ['https://auth.example.com/env/as']);
   assert.equal(c.nickname, undefined);
   assert.deepEqual(c.os, detectOs());

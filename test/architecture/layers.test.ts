@@ -16,19 +16,24 @@ const SRC = path.resolve(import.meta.dirname, '../../src');
  * Paths are relative to src/; a folder stands for everything under it.
  */
 const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
-  { name: 'base', modules: ['crypto/', 'clock.ts', 'net.ts', 'free-port.ts', 'protocol/', 'testing/'] },
+  { name: 'base', modules: ['crypto/', 'clock.ts', 'net.ts', 'free-port.ts', 'protocol/'] },
   { name: 'config', modules: ['config.ts'] },
   { name: 'store', modules: ['store/'] },
   { name: 'http', modules: ['http/'] },
   { name: 'domain', modules: ['platform/', 'policies/', 'notify/', 'context.ts'] },
   { name: 'devices', modules: ['devices/'] },
   { name: 'authentication', modules: ['authentication/'] },
-  { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts'] },
+  { name: 'seed', modules: ['seed/'] },
+  { name: 'admin', modules: ['admin/'] },
+  { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts', 'testing/'] },
 ];
-/** The desktop agent runs on a user's machine: it uses the base layer only, and only the commands (cli, demo) use it. */
+/**
+ * The desktop agent runs on a user's machine: it uses the base layer only, and only the
+ * commands (cli, demo) and the testing library (which pairs desktop devices in-process) use it.
+ */
 const AGENT = 'agent/';
 const AGENT_MAY_USE = new Set(['base']);
-const AGENT_USED_BY = ['cli.ts', 'demo.ts'];
+const AGENT_USED_BY = ['cli.ts', 'demo.ts', 'testing/index.ts'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -18,8 +18,8 @@ import { test, type TestContext } from 'node:test';
 import { kinds } from '../../src/devices/kinds.js';
 import { freePort } from '../../src/free-port.js';
 import {
-  browserSkip, cell, consoleSuite, cspViolations, deviceRow, devicesTable, docsScreenshot, eventually, fillSignIn, formWith, letters, nav,
-  openPage, openUser, screenshot, signIn, waitForSuccess, waitForText, fieldError, type Watched,
+  browserSkip, cell, consoleSuite, deviceRow, devicesTable, docsScreenshot, eventually, fillSignIn, formWith, letters, nav,
+  openUser, screenshot, signIn, waitForSuccess, waitForText, fieldError, type Watched,
 } from '../support/browser.js';
 
 const skip = browserSkip();
@@ -28,21 +28,8 @@ const DEVICE_TYPES = Object.keys(kinds);
 const TIMEOUT = 90_000;
 
 const suite = consoleSuite(skip);
-const { creds, envId } = suite;
+const { creds, envId, withPage } = suite;
 
-/** Every page of a test: open, then the same end-of-test checks, closed even on failure. */
-async function withPage(t: TestContext, name: string, body: (w: Watched) => Promise<void>): Promise<void> {
-  const w = await openPage(suite.browser);
-  try {
-    await body(w);
-    assert.deepEqual(w.dialogs, [], 'no dialog opened');
-    assert.deepEqual(await cspViolations(w), [], 'no CSP violation during normal use');
-    assert.deepEqual(w.pageErrors, [], 'no uncaught error in the page');
-  } finally {
-    await screenshot(t, w.page, name).catch((e: unknown) => t.diagnostic(`screenshot failed: ${String(e)}`));
-    await w.close();
-  }
-}
 
 async function apiUser(username: string, email = `${username}@example.com`): Promise<string> {
   const res = await suite.stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email } });

@@ -7,9 +7,9 @@
  * SQLite only: scripts/test.mjs leaves test/browser/ out of the PostgreSQL pass.
  */
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import {
-  browserSkip, consoleSuite, cspViolations, fieldError, formWith, letters, nav, openPage, openUser, screenshot, signIn,
+  browserSkip, consoleSuite, fieldError, formWith, letters, nav, openUser, screenshot, signIn,
   waitForSuccess, type Watched,
 } from '../support/browser.js';
 
@@ -17,20 +17,8 @@ const skip = browserSkip();
 const TIMEOUT = 90_000;
 
 const suite = consoleSuite(skip);
-const { creds, envId } = suite;
+const { creds, envId, withPage } = suite;
 
-async function withPage(t: TestContext, name: string, body: (w: Watched) => Promise<void>): Promise<void> {
-  const w = await openPage(suite.browser);
-  try {
-    await body(w);
-    assert.deepEqual(w.dialogs, [], 'no dialog opened');
-    assert.deepEqual(await cspViolations(w), [], 'no CSP violation during normal use');
-    assert.deepEqual(w.pageErrors, [], 'no uncaught error in the page');
-  } finally {
-    await screenshot(t, w.page, name).catch((e: unknown) => t.diagnostic(`screenshot failed: ${String(e)}`));
-    await w.close();
-  }
-}
 
 const api = (method: string, path: string, body?: unknown) =>
   suite.stack.server.request(method, `/v1/environments/${envId()}${path}`, body === undefined ? {} : { body });

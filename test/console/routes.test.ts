@@ -156,3 +156,13 @@ test('the API routes keep their headers: no console CSP leaks onto them', async 
   assert.equal(res.status, 200);
   assert.equal(res.headers['content-security-policy'], undefined);
 });
+
+test('GET / is a 302 to /console, without a token, with an empty body; other methods on / are 404', async () => {
+  const res = await get('/');
+  assert.equal(res.statusCode, 302);
+  assert.equal(res.headers.location, '/console');
+  assert.equal(res.headers['cache-control'], 'no-cache');
+  assert.equal(res.body, '');
+  const post = await server.app.inject({ method: 'POST', url: '/' });
+  assert.equal(post.statusCode, 404);
+});

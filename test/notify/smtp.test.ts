@@ -333,7 +333,7 @@ describe(`EMAIL through SMTP, via the notifier and the delivery queue (${DIALECT
     const row = rows[0]!;
     assert.deepEqual({ ...row, created_at: Number(row.created_at) }, {
       id: row.id, environment_id: env, user_id: userId, device_id: 'd-1', channel: 'EMAIL', recipient: 'smtp.user@example.com',
-      subject: 'Your passcode', body: null, sender: 'smtp', created_at: app.clock.now(),
+      subject: 'Your passcode', sender: 'smtp', created_at: app.clock.now(), flow_id: null, purpose: null, content_sealed: null,
     });
     const { headers, body } = parseMail(r.mails[0]!.text);
     assert.equal(headers['message-id'], `<${row.id}@example.com>`);

@@ -144,7 +144,7 @@ describe(`webhook sender (${DIALECT})`, () => {
     assert.equal(got.headers['x-openmfa-signature'], webhookSignature(SECRET, String(got.headers['x-openmfa-timestamp']), got.raw));
 
     assert.equal(row.sender, 'webhook');
-    assert.equal(row.body, null);
+    assert.equal(row.content_sealed, null);
     assert.equal(row.recipient, '+15125550100');
     assert.equal(row.channel, 'SMS');
     assert.deepEqual(await queued(), [], 'delivered: the queued copy is gone');

@@ -65,3 +65,28 @@ test('redactUrl: names matched case-insensitively and after decoding; other para
   assert.equal(redactUrl('/a?%zz=1&code=2'), `/a?%zz=1&code=${REDACTED}`, 'a name that does not decode is kept as sent');
   assert.equal(redactUrl('/no-query'), '/no-query');
 });
+
+test('threat: a sent code reaches the log — sent, listed in the outbox (with wait), checked, and sent as ?otp=, it is in no log line, at trace level', async () => {
+  const t = await startTestServer({ config: { logLevel: 'trace' } });
+  after(() => t.close());
+  const env = t.boot.environmentId;
+  const user = await t.request('POST', `/v1/environments/${env}/users`, { body: { username: 'redact.me', email: 'redact.me@example.com' } });
+  const devices = `/v1/environments/${env}/users/${user.body.id}/devices`;
+  const held = t.request('GET', `/v1/environments/${env}/outbox?recipient=redact.me%40example.com&wait=30`);
+  await t.ctx.notifier.arrivals.next('waiting');
+  const device = await t.request('POST', devices, { body: { type: 'EMAIL', email: 'redact.me@example.com', status: 'ACTIVATION_REQUIRED' } });
+  assert.equal(device.status, 201, device.text);
+  const listed = await held;
+  const code = listed.body._embedded.messages[0].otp as string;
+  assert.match(code, /^[0-9]{6}$/);
+  const activated = await t.request('POST', `${devices}/${device.body.id}?otp=${code}`, { contentType: 'application/vnd.pingidentity.device.activate+json', body: { otp: code } });
+  assert.equal(activated.status, 200, activated.text);
+  t.clock.advance(1000);
+  const flow = await t.request('POST', `/${env}/deviceAuthentications`, { body: { user: { id: user.body.id } } });
+  const second = (await t.request('GET', `/v1/environments/${env}/outbox?deviceId=${device.body.id}&limit=1`)).body._embedded.messages[0].otp as string;
+  assert.notEqual(second, code);
+  const checked = await t.request('POST', `/${env}/deviceAuthentications/${flow.body.id}`, { contentType: 'application/vnd.pingidentity.otp.check+json', body: { otp: second } });
+  assert.equal(checked.body.status, 'COMPLETED', checked.text);
+  assert.ok(t.logs.lines.filter((l) => l.includes('/outbox')).length >= 2, 'the outbox requests are logged');
+  for (const secret of [code, second]) assert.equal(t.logs.text.includes(secret), false, `the code ${secret} is in the log`);
+});

@@ -41,7 +41,7 @@ test('every declared default is what loadServerConfig uses when the option is ab
   const declared = Object.fromEntries(SERVER_OPTIONS.flatMap((o: OptionSpec) => (o.default === undefined ? [] : [[o.key, o.default]])));
   assert.deepEqual(declared, {
     host: '127.0.0.1', port: '8080', dataDir: './data', logLevel: 'info', rateLimit: '0', rateLimitIpShare: '0.5',
-    requestTimeout: '30000', headersTimeout: '10000', keepAliveTimeout: '5000', maxConnections: '10000',
+    requestTimeout: '30000', headersTimeout: '10000', keepAliveTimeout: '5000', maxConnections: '10000', clock: 'system',
   });
   assert.equal(config.host, '127.0.0.1');
   assert.equal(config.port, 8080);

@@ -5,12 +5,13 @@
  * fresh PostgreSQL schema (from the harness's freshStore), dropped afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { tokenCommand } from '../../src/server.js';
 import { DIALECT, freshStore } from '../helper.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -160,9 +161,9 @@ describe(`server lifecycle: the real CLI (${DIALECT})`, () => {
   let firstBoot: { environmentId: string; clientId: string; clientSecret: string; apiPath: string; authPath: string };
   let bootFileStat: { content: string; mtimeMs: number };
 
-  test('first start on port 0: the first stdout line names the real port; apiPath, authPath and the bootstrap file follow; no secret is printed; SIGTERM exits 0', async () => {
+  test('first start on port 0: the first stdout line names the real port; apiPath, authPath, the bootstrap file, the console and a token command follow; no secret is printed; SIGTERM exits 0', async () => {
     const child = start();
-    const [first, api, auth, boot] = await child.lines(4);
+    const [first, api, auth, boot, consoleLine, tokenLine] = await child.lines(6);
     const m = LISTENING.exec(first!);
     assert.ok(m, `first stdout line: ${first}`);
     const port = Number(m[1]);
@@ -179,6 +180,19 @@ describe(`server lifecycle: the real CLI (${DIALECT})`, () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(firstBoot.apiPath, `${PUBLIC_URL}/v1`);
     bootFileStat = { content: readFileSync(file, 'utf8'), mtimeMs: statSync(file).mtimeMs };
+    assert.equal(consoleLine, `console:  ${PUBLIC_URL}/console`);
+    assert.equal(tokenLine, `token:    ${tokenCommand(file)}`);
+    // The command runs as printed (bash, curl, jq) and its token is accepted; the public URL
+    // is not this port, so the command reads a copy of the file that names the real one.
+    const copy = path.join(root, 'bootstrap-here.json');
+    writeFileSync(copy, JSON.stringify({ ...firstBoot, authPath: `http://127.0.0.1:${port}` }));
+    const printed = spawnSync('bash', ['-c', tokenCommand(copy)], { encoding: 'utf8' });
+    assert.equal(printed.status, 0, printed.stderr);
+    const cmdToken = printed.stdout.trim();
+    const envRes = await fetch(`${base}/v1/environments/${firstBoot.environmentId}`, { headers: { authorization: `Bearer ${cmdToken}` } });
+    assert.equal(envRes.status, 200);
+    const root302 = await fetch(`${base}/`, { redirect: 'manual' });
+    assert.deepEqual([root302.status, root302.headers.get('location')], [302, '/console']);
 
     const tokenRes = await tokenFor(base, firstBoot);
     assert.equal(tokenRes.status, 200);

@@ -13,8 +13,9 @@
  * compiles functions with esbuild's keepNames, whose `__name(…)` helper does not exist in
  * the page, and tsconfig's lib has no DOM types.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,6 +98,11 @@ export interface ConsoleSuite {
   creds(): Credentials;
   /** The bootstrap environment's ID. */
   envId(): string;
+  /**
+   * One page of a test: opened, handed to `body`, then the same end-of-test checks (no dialog,
+   * no CSP violation, no uncaught error), a screenshot named `name`, and closed even on failure.
+   */
+  withPage(t: TestContext, name: string, body: (w: Watched) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -127,6 +133,18 @@ export function consoleSuite(skip: string | false): ConsoleSuite {
       return { environmentId, clientId, clientSecret };
     },
     envId: () => started(stack).server.boot.environmentId,
+    withPage: async (t, name, body) => {
+      const w = await openPage(started(browser));
+      try {
+        await body(w);
+        assert.deepEqual(w.dialogs, [], 'no dialog opened');
+        assert.deepEqual(await cspViolations(w), [], 'no CSP violation during normal use');
+        assert.deepEqual(w.pageErrors, [], 'no uncaught error in the page');
+      } finally {
+        await screenshot(t, w.page, name).catch((e: unknown) => t.diagnostic(`screenshot failed: ${String(e)}`));
+        await w.close();
+      }
+    },
   };
 }
 
@@ -291,7 +309,15 @@ export function artifactsDir(): string {
     mkdirSync(dir, { recursive: true });
     return dir;
   }
-  tempArtifacts ??= mkdtempSync(path.join(tmpdir(), 'openmfa-browser-artifacts-'));
+  if (tempArtifacts === undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-browser-artifacts-'));
+    tempArtifacts = dir;
+    // Tests remove what they create: a temporary folder of screenshots is kept only when a
+    // test of this file failed (node:test sets the exit code), where it is the diagnosis.
+    process.once('exit', (code) => {
+      if (code === 0 && !process.exitCode) rmSync(dir, { recursive: true, force: true });
+    });
+  }
   return tempArtifacts;
 }
 

@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'src/cli.ts');
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(ROOT, 'src/cli.ts');
 const START_DEADLINE_MS = 60_000;
 const LISTENING = /^OpenMFA listening on (http:\/\/\S+) /;
 
@@ -81,7 +81,7 @@ export interface Processes {
 }
 
 /** The environment without anything that would configure the server behind our back. */
-function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
     if (k === 'DATABASE_URL' || (k.startsWith('OPENMFA_') && !k.startsWith('OPENMFA_TEST_'))) delete env[k];
@@ -200,6 +200,19 @@ export async function startProcesses(o: StartOptions): Promise<Processes> {
     },
     stopAll,
   };
+}
+
+/** One run of the command to its end (`openmfa seed …`, a start that must fail): exit code and output. */
+export function runCommand(args: string[], env: NodeJS.ProcessEnv = {}, deadlineMs = START_DEADLINE_MS): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
+    proc.stderr!.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`openmfa ${args[0]} still running after ${deadlineMs} ms; stderr: ${stderr}`)); }, deadlineMs);
+    proc.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
 }
 
 /** A client of one process set: admin token per base URL, JSON requests. */

@@ -29,7 +29,7 @@ export function offlineAuthentication(type: OfflineType, otpSettings: (policy: P
         ...base,
         deliver: async () => sentOrThrow(await ctx.notifier.send({
           environmentId: environment.id, userId: user.id, deviceId: device.id, channel: type as Channel,
-          recipient: extra.email ?? extra.phone ?? '', ...messageFor(issued.code, lifetimeMs),
+          recipient: extra.email ?? extra.phone ?? '', flowId, purpose: 'AUTHENTICATION', ...messageFor(issued.code, lifetimeMs),
         })),
       };
     },

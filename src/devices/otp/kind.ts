@@ -80,7 +80,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
         challengeExpiresAt: issued.expiresAt,
         ...(body.testMode
           ? { shownOnce: { test: { otp: issued.code } } }
-          : { deliver: async () => sentOrThrow(await ctx.notifier.send({ environmentId: environment.id, userId: user.id, deviceId, channel: type as Channel, recipient: recipientOf(extra), ...text })) }),
+          : { deliver: async () => sentOrThrow(await ctx.notifier.send({ environmentId: environment.id, userId: user.id, deviceId, channel: type as Channel, recipient: recipientOf(extra), purpose: 'ACTIVATION', ...text })) }),
       };
     },
 
@@ -113,7 +113,7 @@ export function offlineKind(type: OfflineType): DeviceKind {
       const row = await replaceCode(ctx.store.db, device.id, issued.hash, issued.expiresAt, now);
       if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device is not waiting for activation' });
       if (extra.testMode) return { row, shownOnce: { test: { otp: issued.code } } };
-      sentOrThrow(await ctx.notifier.send({ environmentId: environment.id, userId: device.user_id, deviceId: device.id, channel: type as Channel, recipient: recipientOf(extra), ...messageFor(issued.code, lifetimeMs) }));
+      sentOrThrow(await ctx.notifier.send({ environmentId: environment.id, userId: device.user_id, deviceId: device.id, channel: type as Channel, recipient: recipientOf(extra), purpose: 'ACTIVATION', ...messageFor(issued.code, lifetimeMs) }));
       return { row };
     },
   };

@@ -19,7 +19,8 @@ export function issueCode(ctx: Context, deviceId: string, length: number, lifeti
   return { code, hash: codeHash(ctx, deviceId, code), expiresAt: now + lifetimeMs };
 }
 
-export function messageFor(code: string, lifetimeMs: number): { subject: string; body: string } {
+/** The message carrying `code`, and the code beside it (the outbox shows it as `otp`). */
+export function messageFor(code: string, lifetimeMs: number): { subject: string; body: string; otp: string } {
   const minutes = Math.max(1, Math.round(lifetimeMs / 60_000));
-  return { subject: 'Your passcode', body: `Your passcode is ${code}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.` };
+  return { subject: 'Your passcode', body: `Your passcode is ${code}. It expires in ${minutes} minute${minutes === 1 ? '' : 's'}.`, otp: code };
 }

@@ -39,7 +39,7 @@ const fail = (code: DetailCode, message: string): AttestationResult => ({ ok: fa
 const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 /** Step 7's claim shapes; the strings are stored with the device. */
-const AttestationClaims = Type.Object({
+export const AttestationClaims = Type.Object({
   credentialId: text(128),
   unitId: text(128),
   nickname: Type.Optional(text(256)),
