@@ -26,7 +26,7 @@ import type { EnvironmentsTable } from '../store/schema.js';
 import { checkSeed } from './check.js';
 import { seedDevice } from './devices.js';
 import type { SeedEnvironment, SeedUser } from './format.js';
-import { APPLICATION, matchStored, POLICY, POPULATION, USER } from './match.js';
+import { APPLICATION, matchStored, POLICY, POPULATION, USER, type Kind } from './match.js';
 
 export const SEED_PARTS = ['environments', 'mfaSettings', 'populations', 'policies', 'applications', 'users', 'devices'] as const;
 export type SeedCounts = Record<(typeof SEED_PARTS)[number], number>;
@@ -109,23 +109,19 @@ async function seedEnvironment(ctx: Context, item: SeedEnvironment, path: string
     }
   }
 
-  for (const [j, p] of (item.populations ?? []).entries()) {
-    const where = `${path}.populations[${j}]`;
-    if (await matchStored(db, POPULATION, envId, where, p, p.name)) unchanged.populations++;
-    else {
-      await at(where, () => writePopulation(ctx, envId, bodyOf(PopulationInput, p), undefined, p.id ?? newId()));
-      written.populations++;
+  /** Items matched by name: each one the store lacks is written by `write`, in the file's order. */
+  const byName = async <T extends { id?: string | undefined; name: string }>(part: 'populations' | 'policies', kind: Kind, items: readonly T[] | undefined, write: (p: T, id: string) => Promise<unknown>) => {
+    for (const [j, p] of (items ?? []).entries()) {
+      const where = `${path}.${part}[${j}]`;
+      if (await matchStored(db, kind, envId, where, p, p.name)) unchanged[part]++;
+      else {
+        await at(where, () => write(p, p.id ?? newId()));
+        written[part]++;
+      }
     }
-  }
-
-  for (const [j, p] of (item.policies ?? []).entries()) {
-    const where = `${path}.policies[${j}]`;
-    if (await matchStored(db, POLICY, envId, where, p, p.name)) unchanged.policies++;
-    else {
-      await at(where, () => writePolicy(ctx, envId, bodyOf(PolicyInput, p), undefined, p.id ?? newId()));
-      written.policies++;
-    }
-  }
+  };
+  await byName('populations', POPULATION, item.populations, (p, id) => writePopulation(ctx, envId, bodyOf(PopulationInput, p), undefined, id));
+  await byName('policies', POLICY, item.policies, (p, id) => writePolicy(ctx, envId, bodyOf(PolicyInput, p), undefined, id));
 
   for (const [j, a] of (item.applications ?? []).entries()) {
     const where = `${path}.applications[${j}]`;

@@ -73,10 +73,11 @@ export interface OpenMFA {
   /** A worker token of the administrator (a new one once the clock passes its expiry). */
   token(): Promise<string>;
   /**
-   * The code in the newest outbox message to `recipient` (an email address or E.164 number)
-   * that this helper has not returned before: each code is read once.
+   * The code in the newest outbox message to `recipient` (an email address or E.164 number;
+   * `deviceId` narrows it) that this helper has not returned before: each code is read once.
+   * Waits up to `waitSeconds` (5) for one to be sent, then rejects.
    */
-  readOtp(query: { recipient: string; environmentId?: string }): Promise<string>;
+  readOtp(query: { recipient: string; deviceId?: string; environmentId?: string; waitSeconds?: number }): Promise<string>;
   /**
    * Pairs a PINGID_DESKTOP_GEN2 device created with `ACTIVATION_REQUIRED`: hands its creation
    * options to a desktop agent in this process (started on first use, trusting this server),
@@ -103,9 +104,6 @@ async function expectJson204(res: Response, what: string): Promise<undefined> {
   if (res.status !== 204) throw new Error(`${what}: expected 204, got ${res.status} ${await res.text()}`);
   return undefined;
 }
-
-/** Codes are 6–10 digits (reference: otpLength) and the only digit run of that length in a message. */
-const CODE = /\b(\d{6,10})\b/;
 
 export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<OpenMFA> {
   const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-testing-'));
@@ -176,16 +174,27 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
     clientSecret: boot.clientSecret,
     dataDir: path.join(dir, 'data'),
     token,
-    async readOtp({ recipient, environmentId = boot.environmentId }) {
+    async readOtp({ recipient, deviceId, environmentId = boot.environmentId, waitSeconds = 5 }) {
       // The manual clock gives messages sent between two moves one timestamp, so "newest"
       // alone is ambiguous: the code returned is that of the newest message not returned before.
-      const query = new URLSearchParams({ recipient, limit: '50' });
-      const res = await fetch(`${api}/environments/${environmentId}/outbox?${query}`, { headers: { authorization: `Bearer ${await token()}` } });
-      const page = await expectJson(res, 200, 'outbox read') as { _embedded: { messages: Array<{ id: string; body: string }> } };
-      const message = page._embedded.messages.find((m) => !read.has(m.id) && CODE.test(m.body));
-      if (message === undefined) throw new Error(`no code in the outbox for ${recipient} that was not read before`);
-      read.add(message.id);
-      return CODE.exec(message.body)![1]!;
+      // While nothing matches, the outbox's `wait` holds the request until a message is sent;
+      // while everything that matches was returned already, it looks again every 50 ms.
+      const deadline = Date.now() + waitSeconds * 1000;
+      let wait = 0;
+      for (;;) {
+        const query = new URLSearchParams({ recipient, limit: '50', wait: String(wait), ...(deviceId !== undefined ? { deviceId } : {}) });
+        const res = await fetch(`${api}/environments/${environmentId}/outbox?${query}`, { headers: { authorization: `Bearer ${await token()}` } });
+        const page = await expectJson(res, 200, 'outbox read') as { _embedded: { messages: Array<{ id: string; otp?: string }> } };
+        const message = page._embedded.messages.find((m) => !read.has(m.id) && m.otp !== undefined);
+        if (message !== undefined) {
+          read.add(message.id);
+          return message.otp!;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no code in the outbox for ${recipient} that was not read before (waited ${waitSeconds} s)`);
+        wait = page._embedded.messages.length === 0 ? Math.min(30, Math.ceil(left / 1000)) : 0;
+        if (wait === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     async pairDesktop(device, { origin = `https://${device.rp?.id ?? new URL(url).hostname}` } = {}) {
       const { url: agentBase } = await agentUrl();
