@@ -30,7 +30,7 @@ import { forgetCaches } from './state.js';
 
 /** The tables a snapshot holds, each after the tables it references (restore inserts in this order). */
 export const STATE_TABLES = [
-  'environments', 'signing_keys', 'applications', 'populations', 'users', 'device_authentication_policies',
+  'environments', 'signing_keys', 'applications', 'populations', 'users', 'fido2_policies', 'device_authentication_policies',
   'mfa_settings', 'devices', 'messages', 'device_authentications', 'idempotency_keys', 'deliveries',
 ] as const;
 export type StateTable = (typeof STATE_TABLES)[number];
@@ -65,8 +65,8 @@ export async function takeSnapshot(ctx: Context, id: string = newId()): Promise<
 
 /**
  * The bootstrap environment alone, as reset `{"empty": true}` leaves it: the environment, its
- * signing key, the administrator application, its default population and policy and its MFA
- * settings — no users, devices, flows, messages or other environments.
+ * signing key, the administrator application, its default population, FIDO2 policy and device
+ * authentication policy and its MFA settings — no users, devices, flows, messages or other environments.
  */
 function bootstrapOnly(body: SnapshotBody): SnapshotBody {
   const admin = (body.applications ?? []).find((a) => a.manages_all === 1);
@@ -77,6 +77,7 @@ function bootstrapOnly(body: SnapshotBody): SnapshotBody {
     signing_keys: (body.signing_keys ?? []).filter(mine),
     applications: (body.applications ?? []).filter((r) => mine(r) && r.manages_all === 1),
     populations: (body.populations ?? []).filter((r) => mine(r) && r.is_default === 1),
+    fido2_policies: (body.fido2_policies ?? []).filter((r) => mine(r) && r.is_default === 1),
     device_authentication_policies: (body.device_authentication_policies ?? []).filter((r) => mine(r) && r.is_default === 1),
     mfa_settings: (body.mfa_settings ?? []).filter(mine),
   };
