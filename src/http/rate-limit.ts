@@ -19,7 +19,8 @@
  * When Redis does not answer, requests pass (fail open) and a warning is logged.
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { ServerConfig } from '../config.js';
 import { renderError, requestLimited, type ApiError } from './errors.js';
@@ -60,12 +61,14 @@ return 1
 `;
 
 class RedisCounters implements Counters {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #log: FastifyBaseLogger | undefined;
   #lastWarning = 0;
 
   constructor(url: string, log: FastifyBaseLogger | undefined) {
     this.#log = log;
+    // Loaded only when Redis is configured: ioredis is ~45 modules a start without it does not need.
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     this.#redis = new Redis(url, {
       // Never queue behind a dead connection: a request either counts now or passes.
       enableOfflineQueue: false,

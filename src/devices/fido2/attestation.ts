@@ -8,7 +8,7 @@
  * policy: the attestation format (`attestationRequirements`), backup eligibility, and the
  * allowed authenticators (`mdsAuthenticatorsRequirements`). Refusals are values.
  */
-import { verifyRegistrationResponse, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Type } from 'typebox';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import type { DetailCode } from '../../http/errors.js';
@@ -101,6 +101,9 @@ export async function checkFido2Attestation(body: { origin: string; attestation:
   const policy = expect.policy;
   let verified;
   try {
+    // Loaded on the first FIDO2 activation: the library and its ASN.1 stack are ~200 modules,
+    // which every start would otherwise load (README: start in about a second).
+    const { verifyRegistrationResponse } = await import('@simplewebauthn/server');
     verified = await verifyRegistrationResponse({
       response,
       expectedChallenge: (challenge) => digestEquals(sha256Hex(challenge), expect.challengeHash),
