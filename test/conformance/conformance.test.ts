@@ -1,0 +1,140 @@
+/**
+ * `npm run conformance` against a fresh OpenMFA (its own store: SQLite, or a fresh PostgreSQL
+ * schema on the PostgreSQL run), as a child process over real HTTP, exactly as someone would
+ * point it at a PingOne environment: every area runs, every check runs (the OpenMFA outbox is
+ * the OTP source, an in-process desktop agent pairs desktop devices), none fails, and nothing
+ * the run made is left behind — checked through the API, not through the suite's own word.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import ts from 'typescript';
+import { loadAgentConfig } from '../../src/agent/config.js';
+import { runAgent, type RunningAgent } from '../../src/agent/index.js';
+import { startOpenMFA, type OpenMFA } from '../../src/testing/index.js';
+import { areas } from '../../conformance/areas/index.js';
+import { DIALECT, freshStore } from '../helper.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SUITE = path.join(ROOT, 'conformance');
+
+/**
+ * Checks that fail on main until PingOne's key order in device bodies (issue #18 item 6, being
+ * done on h/fields) lands; they may pass or fail here. Empty this set once it has.
+ */
+const PENDING = new Set([
+  'devices.sms: key order of the block answer (PingOne\'s SMS example)',
+  'devices.pingid_desktop_gen2: key order of the activation answer (PingOne\'s example)',
+]);
+
+interface Record_ { area: string; check: string; expected: string; got: string; result: 'pass' | 'fail' | 'n/a' }
+
+let mfa: OpenMFA;
+let agent: RunningAgent;
+let agentDir: string;
+let dispose = async (): Promise<void> => {};
+before(async () => {
+  let databaseUrl: string | undefined;
+  if (DIALECT === 'postgres') ({ databaseUrl, dispose } = await freshStore());
+  mfa = await startOpenMFA(databaseUrl !== undefined ? { databaseUrl } : {});
+  agentDir = mkdtempSync(path.join(tmpdir(), 'openmfa-conformance-agent-'));
+  agent = await runAgent(loadAgentConfig({ port: 0, stateDir: agentDir, trust: [mfa.auth] }, {}), { handleSignals: false, print: () => {} });
+});
+after(async () => {
+  await agent?.close();
+  await mfa?.stop();
+  await dispose();
+  if (agentDir) rmSync(agentDir, { recursive: true, force: true });
+});
+
+/** Runs the suite as `npm run conformance` does (tsx), without blocking this process's server. */
+function conformance(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(SUITE, 'cli.ts'), ...args], { cwd: ROOT, maxBuffer: 32 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const target = (): string[] => ['--api-path', mfa.api, '--auth-path', mfa.auth, '--environment-id', mfa.environmentId, '--client-id', mfa.clientId, '--client-secret', mfa.clientSecret];
+
+async function get(url: string): Promise<any> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${await mfa.token()}` } });
+  assert.equal(res.status, 200, url);
+  return res.json();
+}
+
+test('the suite passes against a fresh OpenMFA: every area and every check runs, nothing is left behind', async () => {
+  const run = await conformance([...target(), '--otp-source', 'openmfa-outbox', '--desktop-agent', agent.url, '--json']);
+  assert.equal(run.stderr, '');
+  const { checks, summary } = JSON.parse(run.stdout) as { checks: Record_[]; summary: { checks: number; passed: number; failed: number; notApplicable: number } };
+  const names = areas({ authPath: '', environmentId: '', clientId: '', clientSecret: '' }).map((a) => a.name);
+  assert.deepEqual([...new Set(checks.map((c) => c.area))], [...names, 'cleanup']);
+  assert.deepEqual(checks.filter((c) => c.result === 'n/a'), [], 'every check ran');
+  const failed = checks.filter((c) => c.result === 'fail');
+  assert.deepEqual(failed.filter((c) => !PENDING.has(`${c.area}: ${c.check}`)), []);
+  assert.equal(run.code, failed.length ? 1 : 0);
+  assert.equal(summary.checks, checks.length);
+  assert.equal(summary.failed, failed.length);
+  assert.ok(summary.passed > 300, `${summary.passed} checks passed`);
+  // Names are unique within a run and every check has an expectation and an answer.
+  assert.equal(new Set(checks.map((c) => `${c.area}: ${c.check}`)).size, checks.length);
+  for (const c of checks) assert.ok(c.expected !== '' && c.got !== '', `${c.area}: ${c.check}`);
+
+  // Nothing the run made is left: no users, populations, policies or environments of its name.
+  const env = `${mfa.api}/environments/${mfa.environmentId}`;
+  const ours = (name: unknown) => typeof name === 'string' && name.startsWith('conformance-');
+  assert.deepEqual((await get(`${env}/users?${new URLSearchParams({ filter: 'username sw "conformance-"' })}`))._embedded.users, []);
+  assert.deepEqual((await get(`${env}/populations`))._embedded.populations.filter((p: { name: string }) => ours(p.name)), []);
+  assert.deepEqual((await get(`${env}/deviceAuthenticationPolicies`))._embedded.deviceAuthenticationPolicies.filter((p: { name: string }) => ours(p.name)), []);
+  assert.deepEqual((await get(`${env}/fido2Policies`))._embedded.fido2Policies.filter((p: { name: string }) => ours(p.name)), []);
+  assert.deepEqual((await get(`${mfa.api}/environments`))._embedded.environments.filter((e: { name: string }) => ours(e.name)), []);
+});
+
+test('without an OTP source or a desktop agent, those checks print as not applicable and fail nothing', async () => {
+  const run = await conformance([...target(), '--area', 'devices.email', '--area', 'devices.pingid_desktop_gen2']);
+  assert.equal(run.stderr, '');
+  const lines = run.stdout.trimEnd().split('\n');
+  assert.match(lines[0]!, /^check +\| expected +\| got +\| result$/);
+  const na = lines.filter((l) => /\| n\/a$/.test(l));
+  assert.deepEqual(na.map((l) => l.split(' | ')[0]!.trim()), [
+    'devices.email: activate with the code sent → 200 ACTIVE',
+    'devices.pingid_desktop_gen2: pair through the agent and activate → 200 ACTIVE',
+  ]);
+  assert.match(na[0]!, /not applicable: no --otp-source/);
+  const summary = /^(\d+) checks: (\d+) passed, (\d+) failed, 2 not applicable$/.exec(lines.at(-1)!);
+  assert.ok(summary, lines.at(-1));
+  assert.equal(Number(summary[3]), 0);
+  assert.equal(run.code, 0);
+});
+
+test('no token (a wrong secret): exit 2 and a line on stderr, no check run', async () => {
+  const args = target();
+  args[args.indexOf('--client-secret') + 1] = 'wrong';
+  const run = await conformance(args);
+  assert.equal(run.code, 2);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /^no worker token from http:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+\/as\/token: 401 /);
+});
+
+test('a missing argument: exit 2 with the usage', async () => {
+  const run = await conformance(['--api-path', mfa.api]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^missing: --auth-path, --environment-id, --client-id, --client-secret\nusage: npm run conformance/);
+});
+
+test('the suite is black-box: conformance/ imports only node: modules and its own files', () => {
+  const files = (function list(dir: string): string[] {
+    return readdirSync(dir).flatMap((n) => (statSync(path.join(dir, n)).isDirectory() ? list(path.join(dir, n)) : n.endsWith('.ts') ? [path.join(dir, n)] : []));
+  })(SUITE);
+  assert.ok(files.length >= 10);
+  for (const file of files) {
+    for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+      const inside = fileName.startsWith('.') && path.resolve(path.dirname(file), fileName).startsWith(SUITE + path.sep);
+      assert.ok(fileName.startsWith('node:') || inside, `${path.relative(ROOT, file)} imports ${fileName}`);
+    }
+  }
+});
