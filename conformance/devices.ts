@@ -1,5 +1,5 @@
 /** What every device type shares: the common members (reference §2.1) and the lifecycle actions (§3.2, §3.3). */
-import { envelope, isDate, isLink, isUuid, type Run } from './runner.js';
+import { envelope, isDate, isLink, isUuid, made, type Run } from './runner.js';
 import type { Reply } from './http.js';
 
 export const CT = {
@@ -23,7 +23,7 @@ export const deviceUrl = (run: Run, userId: string, deviceId: string): string =>
 /** POST …/devices; the device is remembered for deletion. */
 export async function createDevice(run: Run, userId: string, body: Record<string, unknown>): Promise<Reply> {
   const reply = await run.client.call('POST', devicesUrl(run, userId), { body: { ...run.policyRef(), ...body } });
-  if (reply.status === 201 && isUuid(reply.json?.id)) run.remember(`${body.type} device`, deviceUrl(run, userId, reply.json.id));
+  if (made(reply)) run.remember(`${body.type} device`, deviceUrl(run, userId, reply.json.id));
   return reply;
 }
 

@@ -150,6 +150,8 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** ISO-8601 UTC with milliseconds (reference §1.3). */
 export const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const isUuid = (v: unknown): boolean => typeof v === 'string' && UUID.test(v);
+/** A create that answered 201 with the new resource's ID (an error body has an `id` too). */
+export const made = (reply: { status: number; json: any }): boolean => reply.status === 201 && isUuid(reply.json?.id);
 export const isDate = (v: unknown): boolean => typeof v === 'string' && DATE.test(v);
 /** A HAL link: `{href: "http(s)://…"}`. */
 export const isLink = (v: unknown): boolean => typeof v === 'object' && v !== null && typeof (v as { href?: unknown }).href === 'string' && /^https?:\/\//.test((v as { href: string }).href);

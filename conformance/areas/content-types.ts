@@ -2,7 +2,7 @@
  * Content-Type dispatch (reference §3, §3.6, §11.1): one URL, one action per media type; a media
  * type a route does not take is 415 INVALID_REQUEST and changes nothing.
  */
-import { envelope, isUuid, type Area } from '../runner.js';
+import { envelope, made, type Area } from '../runner.js';
 import { createDevice, CT, deviceUrl, devicesUrl } from '../devices.js';
 
 export const contentTypes: Area = {
@@ -12,9 +12,9 @@ export const contentTypes: Area = {
     const userId = await run.newUser('media');
     const withCharset = await client.call('POST', devicesUrl(run, userId), { body: { ...run.policyRef(), type: 'SMS', phone: '+14135550153' }, contentType: 'application/json; charset=UTF-8' });
     run.check('application/json; charset=UTF-8 on a create → 201', 201, withCharset.status);
-    if (withCharset.status === 201 && isUuid(withCharset.json?.id)) run.remember('SMS device', deviceUrl(run, userId, withCharset.json.id));
+    if (made(withCharset)) run.remember('SMS device', deviceUrl(run, userId, withCharset.json.id));
     const other = await createDevice(run, userId, { type: 'EMAIL', email: `${run.tag}-media@example.com` });
-    if (!isUuid(withCharset.json?.id) || !isUuid(other.json?.id)) {
+    if (!made(withCharset) || !made(other)) {
       run.check('two devices to dispatch on', '201 201', `${withCharset.status} ${other.status}`);
       return;
     }

@@ -3,7 +3,7 @@
  * `pingIdDesktopCredentialCreationOptions` (a compact JWS); paired through a PingID Desktop
  * agent's documented local API (`POST /register`, §4.3) when `--desktop-agent` names one.
  */
-import { documentedOrder, envelope, isUuid, type Area } from '../runner.js';
+import { documentedOrder, envelope, made, type Area } from '../runner.js';
 import { send } from '../http.js';
 import { commonShape, createDevice, CT, deviceUrl, DESKTOP_ORDER, lifecycle } from '../devices.js';
 
@@ -20,7 +20,7 @@ export const desktopDevices: Area = {
 
     const created = await createDevice(run, userId, { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED' });
     run.check('POST …/devices {type: PINGID_DESKTOP_GEN2, status: ACTIVATION_REQUIRED} → 201', 201, created.status);
-    if (!isUuid(created.json?.id)) return;
+    if (!made(created)) return;
     commonShape(run, 'created', created.json, userId, 'PINGID_DESKTOP_GEN2', 'ACTIVATION_REQUIRED');
     const options = created.json.pingIdDesktopCredentialCreationOptions;
     run.holds('pingIdDesktopCredentialCreationOptions', 'a compact JWS', typeof options === 'string' ? `${options.slice(0, 24)}…` : options, typeof options === 'string' && JWS.test(options));

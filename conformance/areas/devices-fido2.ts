@@ -3,7 +3,7 @@
  * `publicKeyCredentialCreationOptions` as a JSON string whose binary members are arrays of
  * signed bytes. Finishing a registration needs an authenticator; the suite refuses a bad one.
  */
-import { envelope, isUuid, type Area } from '../runner.js';
+import { envelope, made, type Area } from '../runner.js';
 import { commonShape, createDevice, CT, deviceUrl, lifecycle } from '../devices.js';
 
 const signedBytes = (v: unknown): boolean => Array.isArray(v) && v.length >= 16 && v.every((b) => Number.isInteger(b) && b >= -128 && b <= 127);
@@ -16,7 +16,7 @@ export const fido2Devices: Area = {
     const rpId = run.fido2Policy?.relyingPartyId ?? new URL(client.apiPath).hostname;
     const created = await createDevice(run, userId, { type: 'FIDO2', rp: { id: rpId, name: 'Conformance' } });
     run.check('POST …/devices {type: FIDO2, rp, policy} → 201', 201, created.status);
-    if (!isUuid(created.json?.id)) return;
+    if (!made(created)) return;
     commonShape(run, 'created', created.json, userId, 'FIDO2', 'ACTIVATION_REQUIRED');
     const raw = created.json.publicKeyCredentialCreationOptions;
     run.holds('publicKeyCredentialCreationOptions', 'a JSON string', typeof raw, typeof raw === 'string');

@@ -3,16 +3,15 @@
  * administrator, the lifecycle actions, activation with a wrong code and — with an OTP source —
  * the right one, and test devices whose code comes back as `test.otp` (EMAIL, SMS, VOICE).
  */
-import { documentedOrder, isUuid, type Area, type Run } from '../runner.js';
+import { documentedOrder, made, type Area, type Run } from '../runner.js';
 import { commonShape, createDevice, CT, deviceUrl, lifecycle, SMS_ORDER, wrongOtp } from '../devices.js';
+import { otherCode } from '../otp.js';
 
 type OtpType = 'EMAIL' | 'SMS' | 'VOICE' | 'WHATSAPP';
 const TEST_MODE: readonly OtpType[] = ['EMAIL', 'SMS', 'VOICE'];
 /** 555-01xx numbers are reserved for fiction: nothing is ever delivered to them. */
 const PHONE: Record<Exclude<OtpType, 'EMAIL'>, string> = { SMS: '+14135550150', VOICE: '+14135550151', WHATSAPP: '+14135550152' };
 
-/** A six-digit code that differs from `right` (or a fixed one when the right one is unknown). */
-const otherCode = (right: string | undefined): string => (right === undefined ? '000000' : right.replace(/.$/, (d) => String((Number(d) + 1) % 10)));
 
 function otpArea(type: OtpType): Area {
   const address = (run: Run, suffix: string): Record<string, string> =>
@@ -25,7 +24,7 @@ function otpArea(type: OtpType): Area {
 
       const created = await createDevice(run, userId, { type, ...address(run, 'active') });
       run.check(`POST …/devices {type: ${type}} → 201`, 201, created.status);
-      if (!isUuid(created.json?.id)) return;
+      if (!made(created)) return;
       commonShape(run, 'created by an administrator', created.json, userId, type, 'ACTIVE');
       const [field, value] = Object.entries(address(run, 'active'))[0]!;
       run.check(`${field} as sent`, value, created.json[field]);
@@ -38,13 +37,13 @@ function otpArea(type: OtpType): Area {
       // Activation: a code is sent on create with ACTIVATION_REQUIRED (reference §5).
       const pending = await createDevice(run, userId, { type, ...address(run, 'pending'), status: 'ACTIVATION_REQUIRED' });
       run.check('POST …/devices {status: ACTIVATION_REQUIRED} → 201', 201, pending.status);
-      if (!isUuid(pending.json?.id)) return;
+      if (!made(pending)) return;
       commonShape(run, 'awaiting activation', pending.json, userId, type, 'ACTIVATION_REQUIRED');
       const url = deviceUrl(run, userId, pending.json.id);
       const source = run.options.otpSource;
       const request = { deviceId: pending.json.id, type, recipient: value };
       const sent = source ? await source.read(request) : undefined;
-      wrongOtp(run, 'activate with a wrong code → 400', await client.call('POST', url, { body: { otp: otherCode(sent) }, contentType: CT.activate }));
+      wrongOtp(run, 'activate with a wrong code → 400', await client.call('POST', url, { body: { otp: otherCode(sent === undefined ? [] : [sent]) }, contentType: CT.activate }));
       const resent = await client.call('POST', url, { contentType: CT.sendActivationCode });
       run.check('sendActivationCode → 200, still ACTIVATION_REQUIRED', '200 ACTIVATION_REQUIRED', `${resent.status} ${resent.json?.status}`);
       if (source) {
@@ -63,7 +62,7 @@ function otpArea(type: OtpType): Area {
       run.check('a test device (testMode) → 201, testMode true', '201 true', `${test.status} ${test.json?.testMode}`);
       const code = test.json?.test?.otp;
       run.holds('the test device\'s code is in test.otp', 'a string of digits', code, typeof code === 'string' && /^\d{6,10}$/.test(code));
-      if (!isUuid(test.json?.id)) return;
+      if (!made(test)) return;
       const testUrl = deviceUrl(run, userId, test.json.id);
       const active = await client.call('POST', testUrl, { body: { otp: code }, contentType: CT.activate });
       run.check('activate the test device with test.otp → 200 ACTIVE', '200 ACTIVE', `${active.status} ${active.json?.status}`);

@@ -16,11 +16,14 @@ import { fido2Devices } from './devices-fido2.js';
 import { errors } from './errors.js';
 import { paging } from './paging.js';
 import { contentTypes } from './content-types.js';
+import { userMfa } from './user-mfa.js';
+import { pairingKeys } from './pairing-keys.js';
+import { oathTokens } from './oath-tokens.js';
 
 export function areas(credentials: Credentials): Area[] {
   return [
     tokenArea(credentials), environments, populations, users, mfaSettings, fido2Policies, deviceAuthenticationPolicies,
     emailDevices, smsDevices, voiceDevices, whatsAppDevices, totpDevices, desktopDevices, fido2Devices,
-    errors, paging, contentTypes,
+    errors, paging, contentTypes, userMfa, oathTokens, pairingKeys,
   ];
 }

@@ -1,6 +1,6 @@
 /** Environments, populations and users: the CRUD shapes devices live in (reference §10). */
 import { randomUUID } from 'node:crypto';
-import { envelope, isDate, isLink, isUuid, keys, type Area } from '../runner.js';
+import { envelope, isDate, isLink, isUuid, made, keys, type Area } from '../runner.js';
 
 const REGIONS = ['AP', 'AU', 'CA', 'EU', 'NA', 'SG'];
 
@@ -36,7 +36,7 @@ export const environments: Area = {
     }
     run.check('POST /environments → 201', 201, created.status);
     const id = created.json?.id;
-    if (!isUuid(id)) return;
+    if (!made(created)) return;
     const url = `${client.apiPath}/environments/${id}`;
     run.remember('environment', url);
     run.check('the new environment: name, type, status', { name, type: 'SANDBOX', status: 'ACTIVE' }, { name: created.json.name, type: created.json.type, status: created.json.status });
@@ -58,7 +58,7 @@ export const populations: Area = {
     const created = await client.call('POST', client.env('/populations'), { body: { name, description: 'made by the conformance suite' } });
     run.check('POST /populations → 201', 201, created.status);
     const p = created.json;
-    if (!isUuid(p?.id)) return;
+    if (!made(created)) return;
     const url = client.env(`/populations/${p.id}`);
     run.remember('population', url);
     run.check('the new population: name, description, default, userCount', { name, description: 'made by the conformance suite', default: false, userCount: 0 },
@@ -71,7 +71,7 @@ export const populations: Area = {
     run.check('PUT /populations/{id} → 200 with the new description', '200 renamed', `${put.status} ${put.json?.description}`);
     const dup = await client.call('POST', client.env('/populations'), { body: { name } });
     run.check('a second population of the same name → 400 (names are unique)', 400, dup.status);
-    if (dup.status === 201 && isUuid(dup.json?.id)) run.remember('population', client.env(`/populations/${dup.json.id}`));
+    if (made(dup)) run.remember('population', client.env(`/populations/${dup.json.id}`));
     run.population = p.id;
   },
 };
@@ -85,7 +85,7 @@ export const users: Area = {
     const created = await client.call('POST', client.env('/users'), { body });
     run.check('POST /users → 201', 201, created.status);
     const u = created.json;
-    if (!isUuid(u?.id)) return;
+    if (!made(created)) return;
     const url = client.env(`/users/${u.id}`);
     run.remember('user', url);
     run.check('the new user: username, email, name, enabled', { username, email: body.email, name: body.name, enabled: true },
@@ -111,7 +111,7 @@ export const users: Area = {
     run.check('PUT /users/{id} → 200, the replacement', '200 Put', `${put.status} ${put.json?.name?.given}`);
     const dup = await client.call('POST', client.env('/users'), { body: { username } });
     run.check('a second user of the same username → 400 UNIQUENESS_VIOLATION', `400 INVALID_DATA UNIQUENESS_VIOLATION@username`, envelope(dup));
-    if (dup.status === 201 && isUuid(dup.json?.id)) run.remember('user', client.env(`/users/${dup.json.id}`));
+    if (made(dup)) run.remember('user', client.env(`/users/${dup.json.id}`));
 
     const gone = await client.call('DELETE', url);
     run.check('DELETE /users/{id} → 204', 204, gone.status);

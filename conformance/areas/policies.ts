@@ -4,7 +4,7 @@
  * type it checks enabled — which the device areas use and which is deleted at the end; the
  * environment's defaults are read, never written.
  */
-import { envelope, isDate, isLink, isUuid, type Area } from '../runner.js';
+import { envelope, isDate, isLink, made, type Area, type Run } from '../runner.js';
 
 /** Members the server owns: never sent back in a create or a replacement. */
 const READ_ONLY = ['_links', '_embedded', 'id', 'environment', 'createdAt', 'updatedAt', 'default'];
@@ -13,16 +13,20 @@ const writable = (body: Record<string, unknown>): Record<string, unknown> =>
 
 const OFFLINE = ['sms', 'voice', 'email'] as const;
 
+/** Lists a policy collection and returns its one default policy (checking there is exactly one). */
+async function theDefault(run: Run, collection: 'fido2Policies' | 'deviceAuthenticationPolicies'): Promise<any> {
+  const list = await run.client.call('GET', run.client.env(`/${collection}`));
+  run.check(`GET /${collection} → 200`, 200, list.status);
+  const defaults = (list.json?._embedded?.[collection] ?? []).filter((p: { default?: boolean }) => p.default === true);
+  run.check('exactly one default policy', 1, defaults.length);
+  return defaults[0];
+}
+
 export const fido2Policies: Area = {
   name: 'fido2Policies',
   async run(run) {
     const { client } = run;
-    const list = await client.call('GET', client.env('/fido2Policies'));
-    run.check('GET /fido2Policies → 200', 200, list.status);
-    const all = list.json?._embedded?.fido2Policies ?? [];
-    const defaults = all.filter((p: { default?: boolean }) => p.default === true);
-    run.check('exactly one default FIDO2 policy', 1, defaults.length);
-    const base = defaults[0];
+    const base = await theDefault(run, 'fido2Policies');
     if (!base) return;
     for (const k of ['relyingPartyId', 'deviceDisplayName', 'attestationRequirements', 'authenticatorAttachment', 'discoverableCredentials']) {
       run.holds(`the default has ${k}`, 'a string', base[k], typeof base[k] === 'string');
@@ -34,7 +38,7 @@ export const fido2Policies: Area = {
     const created = await client.call('POST', client.env('/fido2Policies'), { body: { ...writable(base), name, description: 'made by the conformance suite' } });
     run.check('POST /fido2Policies → 201', 201, created.status);
     const p = created.json;
-    if (!isUuid(p?.id)) return;
+    if (!made(created)) return;
     const url = client.env(`/fido2Policies/${p.id}`);
     run.remember('FIDO2 policy', url);
     run.check('the new policy is not the default', false, p.default);
@@ -56,12 +60,7 @@ export const deviceAuthenticationPolicies: Area = {
   name: 'deviceAuthenticationPolicies',
   async run(run) {
     const { client } = run;
-    const list = await client.call('GET', client.env('/deviceAuthenticationPolicies'));
-    run.check('GET /deviceAuthenticationPolicies → 200', 200, list.status);
-    const all = list.json?._embedded?.deviceAuthenticationPolicies ?? [];
-    const defaults = all.filter((p: { default?: boolean }) => p.default === true);
-    run.check('exactly one default policy', 1, defaults.length);
-    const base = defaults[0];
+    const base = await theDefault(run, 'deviceAuthenticationPolicies');
     if (!base) return;
     run.holds('the default has name', 'a string', base.name, typeof base.name === 'string');
     for (const m of OFFLINE) {
@@ -76,7 +75,7 @@ export const deviceAuthenticationPolicies: Area = {
 
     const name = `${run.tag}-policy`;
     const body: Record<string, any> = { ...writable(base), name, default: false };
-    for (const m of ['sms', 'voice', 'email', 'whatsApp', 'totp', 'pingIdDesktopGen2']) {
+    for (const m of ['sms', 'voice', 'email', 'whatsApp', 'totp', 'pingIdDesktopGen2', 'oathToken']) {
       if (body[m] !== undefined) body[m] = { ...body[m], enabled: true, pairingDisabled: false };
     }
     if (body.whatsApp === undefined) body.whatsApp = { ...body.sms };
@@ -84,7 +83,7 @@ export const deviceAuthenticationPolicies: Area = {
     const created = await client.call('POST', client.env('/deviceAuthenticationPolicies'), { body });
     run.check('POST /deviceAuthenticationPolicies → 201', 201, created.status);
     const p = created.json;
-    if (!isUuid(p?.id)) return;
+    if (!made(created)) return;
     const url = client.env(`/deviceAuthenticationPolicies/${p.id}`);
     run.remember('device authentication policy', url);
     run.check('the new policy: name, default, whatsApp.enabled, totp.enabled', { name, default: false, whatsApp: true, totp: true },
