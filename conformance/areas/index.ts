@@ -16,6 +16,7 @@ import { fido2Devices } from './devices-fido2.js';
 import { errors } from './errors.js';
 import { paging } from './paging.js';
 import { contentTypes } from './content-types.js';
+import { deviceAuthentications } from './device-authentications.js';
 import { userMfa } from './user-mfa.js';
 import { pairingKeys } from './pairing-keys.js';
 import { oathTokens } from './oath-tokens.js';
@@ -24,6 +25,6 @@ export function areas(credentials: Credentials): Area[] {
   return [
     tokenArea(credentials), environments, populations, users, mfaSettings, fido2Policies, deviceAuthenticationPolicies,
     emailDevices, smsDevices, voiceDevices, whatsAppDevices, totpDevices, desktopDevices, fido2Devices,
-    errors, paging, contentTypes, userMfa, oathTokens, pairingKeys,
+    deviceAuthentications, errors, paging, contentTypes, userMfa, oathTokens, pairingKeys,
   ];
 }
