@@ -65,9 +65,20 @@ async function main(): Promise<number> {
   const run = new Run(client, { otpSource: source, desktopAgent: values['desktop-agent'] });
   const chosen = allAreas(credentials).filter((a) => !values.area?.length || values.area.includes(a.name));
   if (!chosen.length) { process.stderr.write(`no area is named ${values.area!.join(', ')}\n`); return 2; }
+  // Interrupted (Ctrl-C, a CI timeout): what the run made is still deleted before it exits.
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`${signal}: deleting what the run created\n`);
+    void client.stop().then(() => run.cleanUp()).then((left) => {
+      for (const { what, status } of left) process.stderr.write(`not deleted: ${what} (${status})\n`);
+    }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     await runAreas(run, chosen);
   } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     const left = await run.cleanUp();
     run.area = 'cleanup';
     run.check('everything the run created is deleted (204 or 404)', [], left);

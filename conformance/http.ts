@@ -18,6 +18,8 @@ export interface CallOptions {
   /** Another bearer token than the suite's (`null`: no Authorization header). */
   token?: string | null;
   headers?: Record<string, string>;
+  /** Sent even after stop(): the clean-up's deletes. */
+  afterStop?: boolean;
 }
 
 export const TIMEOUT_MS = 30_000;
@@ -32,6 +34,8 @@ export async function send(method: string, url: string, init: { headers: Record<
 
 export class Client {
   token = '';
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<Reply>>();
   readonly apiPath: string;
   readonly authPath: string;
   readonly environmentId: string;
@@ -59,6 +63,22 @@ export class Client {
       headers['content-type'] = options.contentType;
       body = '';
     }
-    return send(method, url, { headers, ...(body !== undefined ? { body } : {}) });
+    if (this.stopped && !options.afterStop) return Promise.reject(new Error('the run was stopped'));
+    const reply = send(method, url, { headers, ...(body !== undefined ? { body } : {}) });
+    this.inFlight.add(reply);
+    const forget = () => { this.inFlight.delete(reply); };
+    reply.then(forget, forget);
+    return reply;
+  }
+
+  /**
+   * Sends nothing more (but clean-up deletes) and resolves once the requests under way have
+   * answered and their callers have seen the answers — so a create that was in flight is
+   * remembered before the clean-up reads the list.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.inFlight]);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -96,11 +96,18 @@ export class Run {
     if (i >= 0) this.created.splice(i, 1);
   }
 
-  async cleanUp(): Promise<Array<{ what: string; status: number | string }>> {
+  private cleaning: Promise<Array<{ what: string; status: number | string }>> | undefined;
+
+  /** Deletes what the run made; one clean-up however often it is called (the end of the run, a signal). */
+  cleanUp(): Promise<Array<{ what: string; status: number | string }>> {
+    return (this.cleaning ??= this.deleteAll());
+  }
+
+  private async deleteAll(): Promise<Array<{ what: string; status: number | string }>> {
     const left: Array<{ what: string; status: number | string }> = [];
     for (const { what, url } of this.created.splice(0).reverse()) {
       try {
-        const reply = await this.client.call('DELETE', url);
+        const reply = await this.client.call('DELETE', url, { afterStop: true });
         if (reply.status !== 204 && reply.status !== 404) left.push({ what, status: reply.status });
       } catch (e) {
         left.push({ what, status: (e as Error).message });

@@ -6,7 +6,7 @@
  * the run made is left behind — checked through the API, not through the suite's own word.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,7 +70,32 @@ async function get(url: string): Promise<any> {
   return res.json();
 }
 
+/** What the suite did not make, read whole: it must be the same after a run. */
+async function bystanders(user: string): Promise<unknown> {
+  const env = `${mfa.api}/environments/${mfa.environmentId}`;
+  return {
+    settings: await get(`${env}/mfaSettings`),
+    policies: await get(`${env}/deviceAuthenticationPolicies`),
+    fido2: await get(`${env}/fido2Policies`),
+    populations: await get(`${env}/populations`),
+    user: await get(`${env}/users/${user}`),
+    devices: await get(`${env}/users/${user}/devices`),
+  };
+}
+
+async function send(method: string, url: string, body: unknown): Promise<any> {
+  const res = await fetch(url, { method, headers: { authorization: `Bearer ${await mfa.token()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(res.status, 201, await res.clone().text());
+  return res.json();
+}
+
 test('the suite passes against a fresh OpenMFA: every area and every check runs, nothing is left behind', async () => {
+  // A user of someone else, with a device: the run must neither change nor delete them.
+  const env = `${mfa.api}/environments/${mfa.environmentId}`;
+  const other = await send('POST', `${env}/users`, { username: 'bystander', email: 'bystander@example.com' });
+  await send('POST', `${env}/users/${other.id}/devices`, { type: 'EMAIL', email: 'bystander@example.com' });
+  const before = await bystanders(other.id);
+
   const run = await conformance([...target(), '--otp-source', 'openmfa-outbox', '--desktop-agent', agent.url, '--json']);
   assert.equal(run.stderr, '');
   const { checks, summary } = JSON.parse(run.stdout) as { checks: Record_[]; summary: { checks: number; passed: number; failed: number; notApplicable: number } };
@@ -87,8 +112,8 @@ test('the suite passes against a fresh OpenMFA: every area and every check runs,
   assert.equal(new Set(checks.map((c) => `${c.area}: ${c.check}`)).size, checks.length);
   for (const c of checks) assert.ok(c.expected !== '' && c.got !== '', `${c.area}: ${c.check}`);
 
+  assert.deepEqual(await bystanders(other.id), before);
   // Nothing the run made is left: no users, populations, policies or environments of its name.
-  const env = `${mfa.api}/environments/${mfa.environmentId}`;
   const ours = (name: unknown) => typeof name === 'string' && name.startsWith('conformance-');
   assert.deepEqual((await get(`${env}/users?${new URLSearchParams({ filter: 'username sw "conformance-"' })}`))._embedded.users, []);
   assert.deepEqual((await get(`${env}/populations`))._embedded.populations.filter((p: { name: string }) => ours(p.name)), []);
@@ -112,6 +137,23 @@ test('without an OTP source or a desktop agent, those checks print as not applic
   assert.ok(summary, lines.at(-1));
   assert.equal(Number(summary[3]), 0);
   assert.equal(run.code, 0);
+});
+
+test('interrupted mid-run (SIGTERM), it still deletes what it made and exits 143', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(SUITE, 'cli.ts'), ...target(), '--otp-source', 'openmfa-outbox'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Once the run has made its first device owner, stop it.
+  const users = `${mfa.api}/environments/${mfa.environmentId}/users?${new URLSearchParams({ filter: 'username sw "conformance-"' })}`;
+  for (let i = 0; i < 600 && (await get(users))._embedded.users.length === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.ok((await get(users))._embedded.users.length > 0, 'the run made a user');
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143);
+  assert.equal(stderr, 'SIGTERM: deleting what the run created\n');
+  assert.deepEqual((await get(users))._embedded.users, []);
+  const env = `${mfa.api}/environments/${mfa.environmentId}`;
+  assert.deepEqual((await get(`${env}/populations`))._embedded.populations.filter((p: { name: string }) => p.name.startsWith('conformance-')), []);
 });
 
 test('no token (a wrong secret): exit 2 and a line on stderr, no check run', async () => {
