@@ -7,7 +7,7 @@ import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { link } from '../http/links.js';
-import { Links, Ref, Timestamp } from '../http/schemas.js';
+import { Links, Ref, Timestamp, responseForm } from '../http/schemas.js';
 import { parseStored } from '../http/validation.js';
 import type { OathJobsTable, OathTokensTable } from '../store/schema.js';
 
@@ -17,6 +17,8 @@ export const RESYNC = 'application/vnd.pingidentity.device.resync+json';
 
 /** Tokens one import job takes (PingOne states no limit per job [gap]; ours bounds a request). */
 export const MAX_JOB_TOKENS = 1000;
+/** The import route's body limit: 1,000 tokens of the longest serial number and secret fit. */
+export const JOB_BODY_LIMIT = 512 * 1024;
 /** Wave-2 reference §4.1. */
 export const MAX_ENVIRONMENT_TOKENS = 100_000;
 
@@ -57,7 +59,11 @@ export const ResyncInput = Type.Object({
 
 // ---- tokens -----------------------------------------------------------------------------------
 
-export const OathTokenSchema = Type.Object({
+/**
+ * Nothing required (http/schemas.ts responseForm): the serializer writes required members
+ * first, and `hotp`/`totp` and `rowNumber` sit before `devices` and the times.
+ */
+export const OathTokenSchema = responseForm(Type.Object({
   _links: Links,
   id: Type.String(),
   environment: Ref,
@@ -71,7 +77,7 @@ export const OathTokenSchema = Type.Object({
   devices: Type.Array(Type.Object({ id: Type.String(), user: Ref })),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}));
 
 export const tokenUrl = (ctx: Context, environmentId: string, tokenId: string) => `${ctx.links.environment(environmentId)}/oathTokens/${tokenId}`;
 

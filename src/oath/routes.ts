@@ -14,7 +14,7 @@ import { Collection, EnvParams, NoContent, PageQuery, STD_ERRORS, documentedBodi
 import type { App } from '../http/types.js';
 import { importTokens } from './import.js';
 import { MAX_TOKEN_PAGE, listTokens } from './list.js';
-import { CREATE_JOB, ImportJobInput, OathJobSchema, OathTokenSchema, RESYNC, REVOKE_JOB, ResyncInput, RevokeJobInput, presentJob, presentToken } from './model.js';
+import { CREATE_JOB, ImportJobInput, JOB_BODY_LIMIT, OathJobSchema, OathTokenSchema, RESYNC, REVOKE_JOB, ResyncInput, RevokeJobInput, presentJob, presentToken } from './model.js';
 import type { OnToken } from './operation.js';
 import { resyncToken } from './resync.js';
 import { revokeToken, revokeTokens } from './revoke.js';
@@ -32,6 +32,7 @@ export function registerOathRoutes(app: App, ctx: Context): void {
   const tags = ['oathTokens'];
 
   app.post(`${env}/oathJobs`, {
+    bodyLimit: JOB_BODY_LIMIT,
     schema: {
       tags, params: EnvParams, description: `${CREATE_JOB} imports tokens; ${REVOKE_JOB} revokes them. The job is done when the 202 is sent.`,
       response: { 202: OathJobSchema, ...errorResponses(...STD_ERRORS) },
