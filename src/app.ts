@@ -252,12 +252,13 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerPolicyRoutes(app, ctx);
   registerFido2PolicyRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
-  registerOathRoutes(app, ctx);
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);
   registerSeedRoute(app, ctx);
   registerAdminRoutes(app, ctx);
+  // Last, so the fuzzer's per-operation seeds of the routes above stay as they were (test/fuzz).
+  registerOathRoutes(app, ctx);
 
   // Not ready yet: the caller may add to it first (a test registers a route), then readies it
   // (listen and inject do so too).
