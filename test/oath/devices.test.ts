@@ -164,3 +164,29 @@ test('inventory resync: a malformed body (three codes, letters, another member) 
   expectError(await post({ otps: ['123456'] }, 'application/json'), 415, 'INVALID_REQUEST', { code: 'INVALID_VALUE', target: 'Content-Type' });
   assert.equal((await t.call('GET', token(t, tok.id))).body.hotp.counter, 0);
 });
+
+test('policy read-modify-write: GET → change oathToken → PUT keeps the section as sent, window included', async () => {
+  const id = await createPolicy(t, {});
+  const path = `/v1/environments/${t.env}/deviceAuthenticationPolicies/${id}`;
+  const { _links, id: _id, environment, createdAt, updatedAt, ...policy } = (await t.call('GET', path)).body;
+  const oathToken = { enabled: true, pairingDisabled: true, promptForNicknameOnPairing: true, otp: { failure: { count: 5, coolDown: { duration: 30, timeUnit: 'SECONDS' } }, window: { hotpLookAhead: 3, totpSteps: 0 } } };
+  const put = await t.call('PUT', path, { body: { ...policy, oathToken } });
+  assert.equal(put.status, 200, put.text);
+  assert.deepEqual(put.body.oathToken, oathToken);
+  assert.deepEqual((await t.call('GET', path)).body.oathToken, oathToken);
+});
+
+test('the policy window decides: with hotpLookAhead 2 a code 3 past the counter is refused and one 2 past is taken; with totpSteps 0 only the current step', async () => {
+  const policyId = await createPolicy(t, { oathToken: { enabled: true, otp: { window: { hotpLookAhead: 2, totpSteps: 0 } } } });
+  const user = await newUser(t);
+  const h = await importToken(t, { type: 'HOTP' });
+  const hd = await oathDevice(t, user.id, h.serialNumber, { policy: { id: policyId } });
+  invalid(await activate(t, user.id, hd.body.id, { otp: hotpCode(h.secret, 3) }), WRONG);
+  assert.equal((await activate(t, user.id, hd.body.id, { otp: hotpCode(h.secret, 2) })).status, 200);
+  const s = await importToken(t, { type: 'TOTP' });
+  const sd = await oathDevice(t, user.id, s.serialNumber, { policy: { id: policyId } });
+  const now = server.clock.now();
+  const previous = totpCodeAt(s.secret, now - 30_000);
+  if (previous !== totpCodeAt(s.secret, now)) invalid(await activate(t, user.id, sd.body.id, { otp: previous }), WRONG);
+  assert.equal((await activate(t, user.id, sd.body.id, { otp: totpCodeAt(s.secret, now) })).status, 200);
+});

@@ -176,3 +176,17 @@ test('a serial number imported in two environments is two tokens: each environme
   const b = await importToken(other, { type: 'HOTP', serialNumber: serial });
   assert.notEqual(a.id, b.id);
 });
+
+test('the largest import — 1,000 tokens with 50-character serial numbers and 200-character secrets — fits the route and is imported whole', async () => {
+  const before = await tokenCount(t);
+  const list = Array.from({ length: 1000 }, (_, i) => ({
+    serialNumber: `${newSerial()}${String(i).padStart(4, '0')}`.padEnd(50, 'Z'), secret: newSecret(100), type: 'TOTP', otpLength: 8, hashAlgorithm: 'HmacSHA512', totp: { timeStep: 60 }, rowNumber: i,
+  }));
+  const res = await importJob(t, list);
+  assert.equal(res.status, 202, res.text.slice(0, 500));
+  assert.deepEqual(res.body.result, { created: 1000, duplicates: [] });
+  assert.equal(await tokenCount(t), before + 1000);
+  const page = await t.call('GET', `${tokens(t)}?limit=2`);
+  assert.equal(page.body.size, 2);
+  assert.ok(page.body._links.next, 'paged');
+});
