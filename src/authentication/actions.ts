@@ -11,6 +11,7 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { clearAttempts, releaseAttempt, reserveAttempt } from '../devices/attempts.js';
+import type { Alongside } from '../devices/kind.js';
 import { kinds } from '../devices/kinds.js';
 import { ACTIVE, isLocked, lockOf, type DeviceType } from '../devices/model.js';
 import { findDevice, listDevices, stillUsable, unusable } from '../devices/store.js';
@@ -18,6 +19,7 @@ import { ApiError, invalidValue, notFound, requestFailed } from '../http/errors.
 import { validateBody } from '../http/validation.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
+import { COMPATIBILITY } from '../protocol/fido2.js';
 import type { Database, DeviceAuthenticationsTable, DevicesTable, EnvironmentsTable } from '../store/schema.js';
 import { requireEnabledUser } from './enabled-user.js';
 import { TERMINAL, effective, presentFlow } from './model.js';
@@ -33,12 +35,13 @@ export interface FlowAction {
 
 export const SelectBody = Type.Object({
   device: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-  compatibility: Type.Optional(Type.Enum(['FULL', 'PARTIAL', 'NONE'])),
+  compatibility: Type.Optional(Type.Enum(COMPATIBILITY)),
 }, { additionalProperties: false });
 export const OtpCheckBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
 export const AssertionCheckBody = Type.Object({
   origin: Type.String({ minLength: 1, maxLength: 2048 }),
   assertion: Type.String({ minLength: 1, maxLength: 8192 }),
+  compatibility: Type.Optional(Type.Enum(COMPATIBILITY)),
 }, { additionalProperties: false });
 export const CancelInput = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false });
 const CancelBody = Type.Union([Type.Undefined(), CancelInput]);
@@ -162,18 +165,40 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   const body: { otp?: string; origin?: string; assertion?: string } = expected === 'OTP_REQUIRED'
     ? validateBody(OtpCheckBody, input.body) : validateBody(AssertionCheckBody, input.body);
   const outcome = await kind.authentication.check({
-    ctx, environment, device: selected, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
+    ctx, environment, device: selected, policy, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
   });
   if (!outcome.ok) return refuse(outcome.error, outcome.countsAsFailure);
-  const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
+  const complete = () => ctx.store.db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
     .where('id', '=', flow.id).where('status', '=', expected).where('expires_at', '>', now)
     .where((eb) => sameChallenge(eb))
     .where((eb) => stillUsable(eb, selected.id, ACTIVE, attempt.lockedUntil, now))
     .returningAll().executeTakeFirst();
+  const { alongside } = outcome;
+  const row = alongside === undefined ? await complete() : await completeAlongside(ctx, complete, alongside);
+  if (row === 'refused') {
+    await alongside!.afterRefusal?.();
+    return refuse(alongside!.refusal, true);
+  }
   if (!row) return refuse(changedMeanwhile(), false);
   // A success ends the run of failures (the count is of consecutive failures).
   await clearAttempts(db, attempt, now);
   return show(ctx, row);
+}
+
+class AlongsideRefused extends Error {}
+
+/** The completion and the kind's own write in one transaction: both commit, or neither ('refused'). */
+async function completeAlongside<T>(ctx: Context, complete: () => Promise<T | undefined>, alongside: Alongside): Promise<T | undefined | 'refused'> {
+  try {
+    return await ctx.store.transaction(async () => {
+      const row = await complete();
+      if (row !== undefined && !(await alongside.write())) throw new AlongsideRefused();
+      return row;
+    });
+  } catch (e) {
+    if (e instanceof AlongsideRefused) return 'refused';
+    throw e;
+  }
 }
 
 export const checkOtp = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'OTP_REQUIRED');

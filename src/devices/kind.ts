@@ -60,6 +60,8 @@ export interface AuthenticationStartRequest extends OnDevice {
   user: UsersTable;
   policy: PolicyRecord;
   flowId: string;
+  /** When the flow ends: a challenge need not outlive it. */
+  flowExpiresAt: number;
 }
 
 export interface AuthenticationStart {
@@ -73,14 +75,26 @@ export interface AuthenticationStart {
 }
 
 export interface AuthenticationCheckRequest extends OnDevice {
+  policy: PolicyRecord;
   flow: { id: string; challengeHash: string | null; challengeExpiresAt: number | null };
-  /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion}). */
+  /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion, compatibility?}). */
   body: { otp?: string; origin?: string; assertion?: string };
   /** The attempt reserved for this proof (attempts.ts). */
   attempt: Attempt;
 }
 
-export type AuthenticationCheck = { ok: true } | { ok: false; error: ApiError; countsAsFailure: boolean };
+/**
+ * A write that commits with the flow's completion or not at all (a FIDO2 signature counter).
+ * `write` answering false rolls the completion back and refuses the proof with `refusal`, as a
+ * counted failure; `afterRefusal` then runs outside that transaction (to record why).
+ */
+export interface Alongside {
+  write(): Promise<boolean>;
+  refusal: ApiError;
+  afterRefusal?(): Promise<void>;
+}
+
+export type AuthenticationCheck = { ok: true; alongside?: Alongside } | { ok: false; error: ApiError; countsAsFailure: boolean };
 
 export interface DeviceAuthentication {
   /** The authenticator's name in a completed flow's `authenticators` (reference §4.5: "desktop"). */
