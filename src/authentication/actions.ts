@@ -11,7 +11,6 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { clearAttempts, releaseAttempt, reserveAttempt } from '../devices/attempts.js';
-import type { Alongside } from '../devices/kind.js';
 import { kinds } from '../devices/kinds.js';
 import { ACTIVE, isLocked, lockOf, type DeviceType } from '../devices/model.js';
 import { findDevice, listDevices, stillUsable, unusable } from '../devices/store.js';
@@ -168,37 +167,15 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
     ctx, environment, device: selected, policy, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
   });
   if (!outcome.ok) return refuse(outcome.error, outcome.countsAsFailure);
-  const complete = () => ctx.store.db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
+  const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
     .where('id', '=', flow.id).where('status', '=', expected).where('expires_at', '>', now)
     .where((eb) => sameChallenge(eb))
     .where((eb) => stillUsable(eb, selected.id, ACTIVE, attempt.lockedUntil, now))
     .returningAll().executeTakeFirst();
-  const { alongside } = outcome;
-  const row = alongside === undefined ? await complete() : await completeAlongside(ctx, complete, alongside);
-  if (row === 'refused') {
-    await alongside!.afterRefusal?.();
-    return refuse(alongside!.refusal, true);
-  }
   if (!row) return refuse(changedMeanwhile(), false);
   // A success ends the run of failures (the count is of consecutive failures).
   await clearAttempts(db, attempt, now);
   return show(ctx, row);
-}
-
-class AlongsideRefused extends Error {}
-
-/** The completion and the kind's own write in one transaction: both commit, or neither ('refused'). */
-async function completeAlongside<T>(ctx: Context, complete: () => Promise<T | undefined>, alongside: Alongside): Promise<T | undefined | 'refused'> {
-  try {
-    return await ctx.store.transaction(async () => {
-      const row = await complete();
-      if (row !== undefined && !(await alongside.write())) throw new AlongsideRefused();
-      return row;
-    });
-  } catch (e) {
-    if (e instanceof AlongsideRefused) return 'refused';
-    throw e;
-  }
 }
 
 export const checkOtp = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'OTP_REQUIRED');

@@ -83,18 +83,7 @@ export interface AuthenticationCheckRequest extends OnDevice {
   attempt: Attempt;
 }
 
-/**
- * A write that commits with the flow's completion or not at all (a FIDO2 signature counter).
- * `write` answering false rolls the completion back and refuses the proof with `refusal`, as a
- * counted failure; `afterRefusal` then runs outside that transaction (to record why).
- */
-export interface Alongside {
-  write(): Promise<boolean>;
-  refusal: ApiError;
-  afterRefusal?(): Promise<void>;
-}
-
-export type AuthenticationCheck = { ok: true; alongside?: Alongside } | { ok: false; error: ApiError; countsAsFailure: boolean };
+export type AuthenticationCheck = { ok: true } | { ok: false; error: ApiError; countsAsFailure: boolean };
 
 export interface DeviceAuthentication {
   /** The authenticator's name in a completed flow's `authenticators` (reference §4.5: "desktop"). */

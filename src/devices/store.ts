@@ -338,15 +338,18 @@ export async function activateWithFido2Credential(db: Db, device: Pick<DevicesTa
 }
 
 /**
- * An assertion's signature counter, stored with the flow's completion (in its transaction): it
- * only moves forward — or stays 0 for an authenticator that keeps no counter (W3C WebAuthn
- * Level 2 §6.1.1). False when another completion stored this counter or a later one meanwhile:
- * then this assertion's counter has regressed after all.
+ * An assertion's signature counter (W3C WebAuthn Level 2 §6.1.1), written before the flow it
+ * answers completes, in one conditional UPDATE: above the stored value — or equal to it when
+ * this flow stored it (copies of one assertion racing on one flow; one of them completes it) —
+ * or 0 again for an authenticator that keeps no counter. False: a regression, the counter of
+ * another flow was as high or higher (migration 009).
  */
-export async function advanceSignCount(db: Db, deviceId: string, counter: number): Promise<boolean> {
-  const row = await db.updateTable('devices').set({ sign_count: counter })
+export async function advanceSignCount(db: Db, deviceId: string, counter: number, flowId: string): Promise<boolean> {
+  const row = await db.updateTable('devices').set({ sign_count: counter, sign_count_flow_id: flowId })
     .where('id', '=', deviceId)
-    .where((eb) => eb.or([eb('sign_count', 'is', null), counter === 0 ? eb('sign_count', '=', 0) : eb('sign_count', '<', counter)]))
+    .where((eb) => eb.or(counter === 0
+      ? [eb('sign_count', 'is', null), eb('sign_count', '=', 0)]
+      : [eb('sign_count', 'is', null), eb('sign_count', '<', counter), eb.and([eb('sign_count', '=', counter), eb('sign_count_flow_id', '=', flowId)])]))
     .returning('id').executeTakeFirst();
   return row !== undefined;
 }

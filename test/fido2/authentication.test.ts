@@ -250,6 +250,19 @@ describe('threats to an assertion: each a 400 that changes nothing but the count
     assert.equal(Number((await deviceRow(server, f.device.deviceId)).sign_count), 2);
   });
 
+  test('threat: two flows answered out of order (the second signed first was held back) → the one with the lower counter is refused as a regression', async () => {
+    const f = await fido2Flow();
+    const second = await startFlow(t, f.userId);
+    const early = assertionFor(f); // counter 1, for the first flow
+    const late = f.device.authenticator.authenticate(second.body.publicKeyCredentialRequestOptions, ORIGIN); // counter 2
+    assert.equal((await checkAssertion(t, second.body.id, late, ORIGIN)).status, 200);
+    const before = await flowRow(server, f.flowId);
+    expectError(await checkAssertion(t, f.flowId, early, ORIGIN), 400, 'INVALID_DATA', { code: 'INVALID_VALUE', target: 'assertion', message: /signature counter did not move forward/ });
+    await unchanged(f, before, 1);
+    assert.equal(Number((await deviceRow(server, f.device.deviceId)).sign_count), 2);
+    assert.equal(JSON.parse((await deviceRow(server, f.device.deviceId)).extra).signCounterRegression.count, 1);
+  });
+
   test('an authenticator without a counter (always 0) is taken every time', async () => {
     const f = await fido2Flow();
     assert.equal((await checkAssertion(t, f.flowId, f.device.authenticator.authenticate(f.options, ORIGIN, { counter: 0 }), ORIGIN)).status, 200);

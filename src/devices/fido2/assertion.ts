@@ -8,16 +8,17 @@
  * clientDataJSON's type, challenge (SHA-256 of it was stored) and origin, the RP ID hash,
  * user presence, user verification when the FIDO2 policy requires it, and the signature with
  * the COSE key stored at activation; last, the signature counter must move forward (W3C
- * WebAuthn Level 2 §7.2 step 21) and the policy's authentication-time rules hold. Refusals
+ * WebAuthn Level 2 §7.2 step 21; devices/store.ts advanceSignCount makes it so atomically) and
+ * the policy's authentication-time rules hold. Refusals
  * are values; no message echoes what the client sent.
  */
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { Type } from 'typebox';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import type { DetailCode } from '../../http/errors.js';
-import { checkBody } from '../../http/validation.js';
 import type { Fido2PolicyBody } from '../../policies/fido2/model.js';
 import { checkOrigin } from '../../protocol/desktop.js';
+import { binaryMembers, readCredential } from './credential-json.js';
 import { toBase64Url } from './encoding.js';
 
 /** Largest assertion taken: authenticator data with extensions, a signature and a user handle fit many times over. */
@@ -45,11 +46,14 @@ export interface Candidate {
   credentialId: string;
   publicKeyCose: string;
   counter: number;
+  /** The flow whose assertion stored `counter` (an equal counter is this flow's own copy, not a regression). */
+  counterFlowId: string | null;
   /** The AAGUID stored at activation (fidoDeviceMetadata.mdsIdentifier), when not zero. */
   aaguid: string | undefined;
 }
 
 export interface AssertionExpectations {
+  flowId: string;
   rpId: string;
   challengeHash: string | null;
   expiresAt: number | null;
@@ -62,6 +66,8 @@ export interface AssertionExpectations {
 
 export type AssertionRefusal = { ok: false; code: DetailCode; target: string; message: string; regression?: { deviceId: string; stored: number; received: number } };
 export type AssertionResult = { ok: true; deviceId: string; counter: number } | AssertionRefusal;
+
+export const REGRESSION = 'The authenticator\'s signature counter did not move forward: the credential may have been cloned';
 
 const refuse = (code: DetailCode, message: string, target = 'assertion'): AssertionRefusal => ({ ok: false, code, target, message });
 
@@ -83,25 +89,17 @@ export async function checkFido2Assertion(body: { origin: string; assertion: str
   const origin = checkOrigin(body.origin, expect.rpId);
   if (!origin.ok) return refuse('INVALID_VALUE', `The origin is refused: ${origin.reason}`, 'origin');
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.assertion);
-  } catch {
-    return refuse('INVALID_VALUE', 'assertion is not a JSON-serialised PublicKeyCredential');
-  }
-  const shape = checkBody(AssertionJson, parsed, 'assertion');
-  if (!shape.ok) return refuse('INVALID_VALUE', `assertion is not a PublicKeyCredential: ${shape.error.details?.[0]?.message ?? 'wrong shape'}`);
-  const a = shape.value;
-  const id = toBase64Url(a.id);
-  const rawId = toBase64Url(a.rawId);
-  const clientDataJSON = toBase64Url(a.response.clientDataJSON);
-  const authenticatorData = toBase64Url(a.response.authenticatorData);
-  const signature = toBase64Url(a.response.signature);
+  const read = readCredential(body.assertion, AssertionJson, 'assertion');
+  if (!read.ok) return refuse('INVALID_VALUE', read.message);
+  const a = read.value;
+  const members = binaryMembers('assertion', {
+    id: a.id, rawId: a.rawId, clientDataJSON: a.response.clientDataJSON, authenticatorData: a.response.authenticatorData, signature: a.response.signature,
+  });
+  if (!members.ok) return refuse('INVALID_VALUE', members.message);
+  const { id, rawId, clientDataJSON, authenticatorData, signature } = members.value;
+  // Ping's helper turns a null userHandle into "" (§1.5): none given.
   const handle = a.response.userHandle ? toBase64Url(a.response.userHandle) : '';
-  if (id === undefined || rawId === undefined || clientDataJSON === undefined || authenticatorData === undefined || signature === undefined || handle === undefined) {
-    return refuse('INVALID_VALUE', 'assertion holds a member that is neither base64 nor base64url');
-  }
-  if (id !== rawId) return refuse('INVALID_VALUE', 'assertion id and rawId name different credentials');
+  if (handle === undefined) return refuse('INVALID_VALUE', 'assertion holds a member that is neither base64 nor base64url');
   const candidate = expect.candidates.find((c) => c.credentialId === rawId);
   if (!candidate) return refuse('INVALID_VALUE', 'The assertion was not made with a credential this authentication allows');
   if (handle !== '' && !Buffer.from(handle, 'base64url').equals(expect.userHandle)) {
@@ -135,8 +133,9 @@ export async function checkFido2Assertion(body: { origin: string; assertion: str
   if (!verified.verified) return refuse('INVALID_SIGNATURE', 'The assertion signature does not verify with the credential\'s public key');
   const info = verified.authenticationInfo;
   const received = info.newCounter;
-  if ((received > 0 || candidate.counter > 0) && received <= candidate.counter) {
-    return { ...refuse('INVALID_VALUE', 'The authenticator\'s signature counter did not move forward: the credential may have been cloned'), regression: { deviceId: candidate.deviceId, stored: candidate.counter, received } };
+  const sameFlow = received === candidate.counter && candidate.counterFlowId === expect.flowId;
+  if ((received > 0 || candidate.counter > 0) && received <= candidate.counter && !sameFlow) {
+    return { ...refuse('INVALID_VALUE', REGRESSION), regression: { deviceId: candidate.deviceId, stored: candidate.counter, received } };
   }
   if (policy.backupEligibility.enforceDuringAuthentication && !policy.backupEligibility.allow && info.credentialDeviceType === 'multiDevice') {
     return refuse('INVALID_VALUE', 'The FIDO2 policy does not allow backup-eligible (synced) credentials');

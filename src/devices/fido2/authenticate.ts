@@ -4,7 +4,7 @@
  * credential — or, when the FIDO2 policy sets `aggregateDevices`, every usable FIDO2 credential
  * of the user for the same relying party; assertion.check verifies the browser's assertion
  * (assertion.ts) with the COSE key stored at activation — never with a key the request brings —
- * and the new signature counter is stored in the transaction that completes the flow.
+ * and the new signature counter is stored, conditionally, before the flow completes.
  */
 import { invalidData } from '../../http/errors.js';
 import { fido2PolicyFor, type Fido2PolicyBody } from '../../policies/fido2/model.js';
@@ -13,7 +13,7 @@ import type { Context } from '../../context.js';
 import type { DeviceAuthentication } from '../kind.js';
 import { ACTIVE, extraOf } from '../model.js';
 import { advanceSignCount, findDevice, listDevices, recordSignCountRegression, unusable } from '../store.js';
-import { checkFido2Assertion, type Candidate } from './assertion.js';
+import { REGRESSION, checkFido2Assertion, type Candidate } from './assertion.js';
 import { userHandle } from './creation-options.js';
 import { makeRequestOptions } from './request-options.js';
 
@@ -37,6 +37,7 @@ const candidateOf = (d: DevicesTable): Candidate => ({
   credentialId: d.credential_id!,
   publicKeyCose: d.public_key_cose!,
   counter: Number(d.sign_count ?? 0),
+  counterFlowId: d.sign_count_flow_id,
   aaguid: extraOf(d).fidoDeviceMetadata?.mdsIdentifier,
 });
 
@@ -64,6 +65,7 @@ export const fido2Authentication: DeviceAuthentication = {
     const fido2Policy = (await fido2PolicyFor(ctx.store.db, environment.id, policy.body.fido2.fido2PolicyId)).body;
     const allowed = await allowedDevices(ctx, device, fido2Policy, now);
     const result = await checkFido2Assertion({ origin: body.origin ?? '', assertion: body.assertion ?? '' }, {
+      flowId: flow.id,
       rpId: rpIdOf(device, fido2Policy),
       challengeHash: flow.challengeHash,
       expiresAt: flow.challengeExpiresAt,
@@ -79,14 +81,12 @@ export const fido2Authentication: DeviceAuthentication = {
       }
       return { ok: false, countsAsFailure: true, error: invalidData({ code: result.code, target: result.target, message: result.message }) };
     }
-    const used = allowed.find((d) => d.id === result.deviceId)!;
-    return {
-      ok: true,
-      alongside: {
-        write: () => advanceSignCount(ctx.store.db, result.deviceId, result.counter),
-        refusal: invalidData({ code: 'INVALID_VALUE', target: 'assertion', message: 'The authenticator\'s signature counter did not move forward: the credential may have been cloned' }),
-        afterRefusal: () => recordRegression(ctx, used, { stored: Number(used.sign_count ?? 0), received: result.counter }, now),
-      },
-    };
+    // Written before the flow completes: only a counter above the stored one (or this flow's own) passes.
+    if (!(await advanceSignCount(ctx.store.db, result.deviceId, result.counter, flow.id))) {
+      const used = allowed.find((d) => d.id === result.deviceId)!;
+      await recordRegression(ctx, used, { stored: Number(used.sign_count ?? 0), received: result.counter }, now);
+      return { ok: false, countsAsFailure: true, error: invalidData({ code: 'INVALID_VALUE', target: 'assertion', message: REGRESSION }) };
+    }
+    return { ok: true };
   },
 };
