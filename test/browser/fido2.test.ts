@@ -12,105 +12,23 @@
  *   console; a client that asks the authenticator for no verification gets PingOne's error.
  *
  * WebAuthn takes no IP address as an RP ID, so the pages are opened at localhost (the server
- * listens on 127.0.0.1; chromium resolves localhost to loopback). SQLite only, like every
- * browser suite.
+ * listens on 127.0.0.1; chromium resolves localhost to loopback). Authentication is in
+ * fido2-authentication.test.ts; what both share in test/support/webauthn.ts. SQLite only, like
+ * every browser suite.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CDPSession, Page } from 'playwright-core';
 import { assertUnchanged, snapshot } from '../devices/expect.js';
 import { expectError } from '../support/errors.js';
 import { fido2PolicyBody } from '../fuzz/openapi.js';
-import {
-  browserSkip, consoleSuite, deviceRow, eventually, formWith, letters, openUser, screenshot, signIn, waitForSuccess, type Watched,
-} from '../support/browser.js';
+import { browserSkip, consoleSuite, deviceRow, eventually, formWith, letters, openUser, screenshot, signIn, waitForSuccess } from '../support/browser.js';
+import { ACTIVATE, b64ToB64url, createInPage, fido2Kit, virtualAuthenticator } from '../support/webauthn.js';
 
 const skip = browserSkip();
 const TIMEOUT = 90_000;
-const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
 const suite = consoleSuite(skip);
 const { creds, envId, withPage } = suite;
-
-/** The console at localhost (WebAuthn's RP ID must be a host name), and its origin. */
-const localConsole = () => suite.stack.consoleUrl.replace('//127.0.0.1:', '//localhost:');
-const localOrigin = () => new URL(localConsole()).origin;
-
-interface VirtualAuthenticator {
-  cdp: CDPSession;
-  authenticatorId: string;
-  credentials(): Promise<Array<{ credentialId: string; isResidentCredential: boolean; rpId?: string; userHandle?: string; signCount: number }>>;
-}
-
-/** A CTAP2 virtual authenticator in this page's browser context (WebAuthn.enable, WebAuthn.addVirtualAuthenticator). */
-async function virtualAuthenticator(w: Watched, options: { transport: 'internal' | 'usb'; hasResidentKey: boolean; hasUserVerification: boolean; isUserVerified: boolean }): Promise<VirtualAuthenticator> {
-  const cdp = await w.context.newCDPSession(w.page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', automaticPresenceSimulation: true, ...options },
-  });
-  return {
-    cdp, authenticatorId,
-    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
-  };
-}
-
-const b64ToB64url = (s: string) => Buffer.from(s, 'base64').toString('base64url');
-
-async function apiUser(username: string): Promise<string> {
-  const res = await suite.stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email: `${username}@example.com` } });
-  assert.equal(res.status, 201, res.text);
-  return res.body.id as string;
-}
-
-const devicesPath = (userId: string) => `/v1/environments/${envId()}/users/${userId}/devices`;
-
-async function apiDevices(userId: string): Promise<Record<string, any>[]> {
-  const res = await suite.stack.server.request('GET', devicesPath(userId));
-  assert.equal(res.status, 200, res.text);
-  return res.body._embedded.devices as Record<string, any>[];
-}
-
-/** A FIDO2 device created by the test, its options string and its path. */
-async function apiFido2Device(userId: string, policyId?: string) {
-  const res = await suite.stack.server.request('POST', devicesPath(userId), {
-    body: { type: 'FIDO2', rp: { id: 'localhost', name: 'OpenMFA' }, ...(policyId ? { policy: { id: policyId } } : {}) },
-  });
-  assert.equal(res.status, 201, res.text);
-  return { id: res.body.id as string, path: `${devicesPath(userId)}/${res.body.id as string}`, options: res.body.publicKeyCredentialCreationOptions as string };
-}
-
-/**
- * navigator.credentials.create in the page from PingOne's options string, converted the way
- * Ping's own browser sample does (JSON.parse, new Uint8Array(array) for the signed bytes) —
- * not with the console's module — and answered in §1.4's encoding (`id` as the browser gives
- * it, the rest btoa). `tamper` is a function body run on the parsed options before the call
- * (what a client might change). Resolves to { attestation } or { error: "Name: message" }.
- */
-function createInPage(page: Page, options: string, tamper = ''): Promise<{ attestation?: string; error?: string }> {
-  return page.evaluate(`(async () => {
-    const o = JSON.parse(${JSON.stringify(options)});
-    ${tamper}
-    const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
-    const publicKey = {
-      ...o,
-      challenge: new Uint8Array(o.challenge),
-      user: { ...o.user, id: new Uint8Array(o.user.id) },
-      pubKeyCredParams: o.pubKeyCredParams.map((p) => ({ type: p.type, alg: Number(p.alg) })),
-      excludeCredentials: o.excludeCredentials.map((c) => ({ ...c, id: new Uint8Array(c.id) })),
-    };
-    try {
-      const c = await navigator.credentials.create({ publicKey });
-      return { attestation: JSON.stringify({
-        id: c.id, type: c.type, rawId: b64(c.rawId),
-        response: { clientDataJSON: b64(c.response.clientDataJSON), attestationObject: b64(c.response.attestationObject), transports: c.response.getTransports() },
-        authenticatorAttachment: c.authenticatorAttachment,
-        clientExtensionResults: {},
-      }) };
-    } catch (e) {
-      return { error: e.name + ': ' + e.message };
-    }
-  })()`);
-}
+const { localConsole, localOrigin, devicesPath, apiUser, apiDevices, apiFido2Device } = fido2Kit(suite);
 
 test('console: a passkey (CTAP2, internal transport, resident key, user verification) is registered with "Register passkey" → ACTIVE, and the credential the authenticator holds is the device\'s', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, 'fido2-01-console-passkey-registered', async (w) => {
@@ -272,161 +190,5 @@ test('denied user verification where the policy requires it: the console shows t
     assert.match(refused.body.details[0].message, /user verification|user could not be verified/i);
     await assertUnchanged(server, snap, 1);
     await eventually('the device to still wait for its activation', async () => (await apiDevices(userId)).every((d) => d.status === 'ACTIVATION_REQUIRED'));
-  });
-});
-
-// ─── authentication (wave-2 reference §1.5) ──────────────────────────────────────────────────
-
-const ASSERTION_CHECK = 'application/vnd.pingidentity.assertion.check+json';
-const flows = () => `/${envId()}/deviceAuthentications`;
-
-/**
- * navigator.credentials.get in the page from PingOne's request options string, converted and
- * answered as Ping's own sample does (JSON.parse, new Uint8Array, btoa; a null userHandle → "").
- */
-function getInPage(page: Page, options: string, tamper = ''): Promise<{ assertion?: string; error?: string }> {
-  return page.evaluate(`(async () => {
-    const o = JSON.parse(${JSON.stringify(options)});
-    ${tamper}
-    const b64 = (buf) => buf ? btoa(String.fromCharCode(...new Uint8Array(buf))) : '';
-    const publicKey = { ...o, challenge: new Uint8Array(o.challenge), allowCredentials: (o.allowCredentials || []).map((c) => ({ ...c, id: new Uint8Array(c.id) })) };
-    try {
-      const c = await navigator.credentials.get({ publicKey });
-      return { assertion: JSON.stringify({
-        id: c.id, rawId: b64(c.rawId), type: c.type,
-        response: { clientDataJSON: b64(c.response.clientDataJSON), authenticatorData: b64(c.response.authenticatorData), signature: b64(c.response.signature), userHandle: b64(c.response.userHandle) },
-      }) };
-    } catch (e) {
-      return { error: e.name + ': ' + e.message };
-    }
-  })()`);
-}
-
-/** A FIDO2 device registered through the API by the page's virtual authenticator. */
-async function registeredInPage(page: Page, userId: string, policyId?: string): Promise<{ id: string; path: string; credentialId: string }> {
-  const created = await apiFido2Device(userId, policyId);
-  const made = await createInPage(page, created.options);
-  assert.equal(made.error, undefined, made.error);
-  const done = await suite.stack.server.request('POST', created.path, { contentType: ACTIVATE, body: { origin: localOrigin(), attestation: made.attestation } });
-  assert.equal(done.status, 200, done.text);
-  return { id: created.id, path: created.path, credentialId: done.body.credentialId as string };
-}
-
-async function startFlow(userId: string): Promise<Record<string, any>> {
-  const res = await suite.stack.server.request('POST', flows(), { body: { user: { id: userId } } });
-  assert.equal(res.status, 200, res.text);
-  return res.body as Record<string, any>;
-}
-
-const readFlow = async (flowId: string) => {
-  const res = await suite.stack.server.request('GET', `${flows()}/${flowId}`);
-  assert.equal(res.status, 200, res.text);
-  return res.body as Record<string, any>;
-};
-
-test('console: "Authenticate" on a passkey — the flow picked the user\'s EMAIL device first, the console selects the passkey, navigator.credentials.get, assertion.check → COMPLETED; the authenticator\'s counter moved', { skip, timeout: TIMEOUT }, async (t) => {
-  await withPage(t, 'fido2-06-console-authenticated', async (w) => {
-    const { page } = w;
-    const authenticator = await virtualAuthenticator(w, { transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
-    const username = letters('ava.');
-    const userId = await apiUser(username);
-    const email = await suite.stack.server.request('POST', devicesPath(userId), { body: { type: 'EMAIL', email: `${username}@example.com`, status: 'ACTIVE' } });
-    assert.equal(email.status, 201, email.text);
-    await page.goto(localConsole());
-    const passkey = await registeredInPage(page, userId);
-    const counterBefore = (await authenticator.credentials())[0]!.signCount;
-
-    await signIn(w, localConsole(), creds());
-    await openUser(page, username);
-    const flowAnswers: Array<Record<string, any>> = [];
-    page.on('response', (r) => {
-      if (r.url().includes('/deviceAuthentications') && r.request().method() === 'POST') void r.json().then((b) => flowAnswers.push(b as Record<string, any>), () => {});
-    });
-    await deviceRow(page, passkey.id).getByRole('button', { name: 'Authenticate', exact: true }).click();
-    await waitForSuccess(page, `Authenticated ${username} with ${passkey.id}: the device authentication is COMPLETED.`);
-    const steps = await page.getByRole('list', { name: 'Authentication progress', exact: true }).getByRole('listitem').allInnerTexts();
-    assert.deepEqual(steps, [
-      'Starting a device authentication', 'Selecting this device', 'Waiting for the authenticator (navigator.credentials.get)',
-      'Assertion received', 'Checking the assertion', 'Authentication is COMPLETED',
-    ]);
-    await eventually('the three flow answers', async () => flowAnswers.length === 3);
-    const [started, selected, checked] = flowAnswers;
-    assert.equal(started!.selectedDevice?.id, email.body.id, 'the policy chose the first device in order');
-    assert.equal(selected!.status, 'ASSERTION_REQUIRED');
-    assert.equal(typeof selected!.publicKeyCredentialRequestOptions, 'string');
-    assert.equal(checked!.status, 'COMPLETED');
-    assert.equal((await readFlow(started!.id as string)).status, 'COMPLETED');
-    assert.ok((await authenticator.credentials())[0]!.signCount > counterBefore, 'the authenticator signed once more');
-  });
-});
-
-test('raw API: a security key (CTAP2, USB) answers the flow\'s publicKeyCredentialRequestOptions through navigator.credentials.get → COMPLETED; the same assertion replayed on a new flow is refused and changes nothing', { skip, timeout: TIMEOUT }, async (t) => {
-  const server = suite.stack.server;
-  await withPage(t, 'fido2-07-raw-api-authenticated', async (w) => {
-    const authenticator = await virtualAuthenticator(w, { transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
-    const userId = await apiUser(letters('ray.'));
-    await w.page.goto(localConsole());
-    const key = await registeredInPage(w.page, userId);
-    const flow = await startFlow(userId);
-    assert.equal(flow.status, 'ASSERTION_REQUIRED');
-    assert.equal(flow.selectedDevice.id, key.id);
-    const options = JSON.parse(flow.publicKeyCredentialRequestOptions as string);
-    assert.equal(options.rpId, 'localhost');
-    assert.equal(options.userVerification, 'required');
-    assert.deepEqual(options.allowCredentials.map((c: { id: number[] }) => Buffer.from(Uint8Array.from(c.id)).toString('base64url')), [key.credentialId]);
-    const got = await getInPage(w.page, flow.publicKeyCredentialRequestOptions as string);
-    assert.equal(got.error, undefined, got.error);
-    const done = await server.request('POST', `${flows()}/${flow.id as string}`, { contentType: ASSERTION_CHECK, body: { origin: localOrigin(), assertion: got.assertion, compatibility: 'SECURITY_KEY_ONLY' } });
-    assert.equal(done.status, 200, done.text);
-    assert.equal(done.body.status, 'COMPLETED');
-    assert.equal((await authenticator.credentials())[0]!.signCount, 1);
-
-    const second = await startFlow(userId);
-    const before = await snapshot(server, key.path);
-    const replayed = await server.request('POST', `${flows()}/${second.id as string}`, { contentType: ASSERTION_CHECK, body: { origin: localOrigin(), assertion: got.assertion } });
-    expectError(replayed, 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'assertion' }]);
-    assert.equal((await readFlow(second.id as string)).status, 'ASSERTION_REQUIRED', 'the flow still waits');
-    await assertUnchanged(server, before, 1);
-  });
-});
-
-test('denied user verification at authentication where the policy requires it: the console shows the browser\'s refusal and the flow still waits; an assertion without UV is refused by the server and nothing changes', { skip, timeout: TIMEOUT }, async (t) => {
-  const server = suite.stack.server;
-  await withPage(t, 'fido2-08-denied-uv-authentication', async (w) => {
-    const { page } = w;
-    const verifying = await virtualAuthenticator(w, { transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
-    const username = letters('dun.');
-    const userId = await apiUser(username);
-    await page.goto(localConsole());
-    const passkey = await registeredInPage(page, userId);
-
-    // The user fails verification (a wrong fingerprint): chromium refuses, nothing reaches assertion.check.
-    await verifying.cdp.send('WebAuthn.setUserVerified', { authenticatorId: verifying.authenticatorId, isUserVerified: false });
-    await signIn(w, localConsole(), creds());
-    await openUser(page, username);
-    const before = await snapshot(server, passkey.path);
-    await deviceRow(page, passkey.id).getByRole('button', { name: 'Authenticate', exact: true }).click();
-    const alert = page.locator('.alert').getByRole('alert');
-    await alert.waitFor();
-    assert.match(await alert.innerText(), /^WEBAUTHN_NOT_ALLOWED: /);
-    await page.locator('#status[data-kind="error"]').filter({ hasText: 'Passkey authentication failed' }).waitFor();
-    await assertUnchanged(server, before);
-    await screenshot(t, page, 'fido2-08-console-refusal');
-
-    // The same credential in an authenticator that cannot verify (WebAuthn.addCredential with its
-    // private key), asked by a client that lowered "required": an assertion with UV unset.
-    const [credential] = await verifying.credentials();
-    await verifying.cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: verifying.authenticatorId });
-    const unverifying = await virtualAuthenticator(w, { transport: 'internal', hasResidentKey: true, hasUserVerification: false, isUserVerified: false });
-    await unverifying.cdp.send('WebAuthn.addCredential', { authenticatorId: unverifying.authenticatorId, credential: credential! as never });
-    const flow = await startFlow(userId);
-    const got = await getInPage(page, flow.publicKeyCredentialRequestOptions as string, "o.userVerification = 'discouraged';");
-    assert.equal(got.error, undefined, got.error);
-    const snap = await snapshot(server, passkey.path);
-    const refused = await server.request('POST', `${flows()}/${flow.id as string}`, { contentType: ASSERTION_CHECK, body: { origin: localOrigin(), assertion: got.assertion, compatibility: 'FULL' } });
-    expectError(refused, 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'assertion' }]);
-    assert.match(refused.body.details[0].message, /requires user verification/);
-    assert.equal((await readFlow(flow.id as string)).status, 'ASSERTION_REQUIRED');
-    await assertUnchanged(server, snap, 1);
   });
 });
