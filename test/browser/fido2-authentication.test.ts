@@ -31,6 +31,11 @@ test('console: "Authenticate" on a passkey — the flow picked the user\'s EMAIL
     assert.equal(email.status, 201, email.text);
     await page.goto(localConsole());
     const passkey = await registeredInPage(page, userId);
+    // EMAIL first in the user's order (both were made at the same instant of the test clock).
+    const order = await suite.stack.server.request('POST', devicesPath(userId), {
+      contentType: 'application/vnd.pingidentity.devices.reorder+json', body: { order: [{ id: email.body.id }, { id: passkey.id }] },
+    });
+    assert.equal(order.status, 200, order.text);
     const counterBefore = (await authenticator.credentials())[0]!.signCount;
 
     await signIn(w, localConsole(), creds());
