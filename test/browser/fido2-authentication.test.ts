@@ -12,14 +12,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertUnchanged, snapshot } from '../devices/expect.js';
 import { expectError } from '../support/errors.js';
-import { browserSkip, consoleSuite, deviceRow, eventually, letters, openUser, screenshot, signIn, waitForSuccess } from '../support/browser.js';
+import { browserSkip, consoleSuite, deviceRow, eventually, letters, screenshot, waitForSuccess } from '../support/browser.js';
 import { ASSERTION_CHECK, fido2Kit, getInPage, virtualAuthenticator } from '../support/webauthn.js';
 
 const skip = browserSkip();
 const TIMEOUT = 90_000;
 const suite = consoleSuite(skip);
-const { creds, withPage } = suite;
-const { localConsole, localOrigin, devicesPath, flows, apiUser, registeredInPage, startFlow, readFlow } = fido2Kit(suite);
+const { withPage } = suite;
+const { localConsole, localOrigin, devicesPath, flows, apiUser, registeredInPage, startFlow, readFlow, openAtLocalhost } = fido2Kit(suite);
 
 test('console: "Authenticate" on a passkey — the flow picked the user\'s EMAIL device first, the console selects the passkey, navigator.credentials.get, assertion.check → COMPLETED; the authenticator\'s counter moved', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, 'fido2-06-console-authenticated', async (w) => {
@@ -38,8 +38,7 @@ test('console: "Authenticate" on a passkey — the flow picked the user\'s EMAIL
     assert.equal(order.status, 200, order.text);
     const counterBefore = (await authenticator.credentials())[0]!.signCount;
 
-    await signIn(w, localConsole(), creds());
-    await openUser(page, username);
+    await openAtLocalhost(w, username);
     const flowAnswers: Array<Record<string, any>> = [];
     page.on('response', (r) => {
       if (r.url().includes('/deviceAuthentications') && r.request().method() === 'POST') void r.json().then((b) => flowAnswers.push(b as Record<string, any>), () => {});
@@ -105,8 +104,7 @@ test('denied user verification at authentication where the policy requires it: t
 
     // The user fails verification (a wrong fingerprint): chromium refuses, nothing reaches assertion.check.
     await verifying.cdp.send('WebAuthn.setUserVerified', { authenticatorId: verifying.authenticatorId, isUserVerified: false });
-    await signIn(w, localConsole(), creds());
-    await openUser(page, username);
+    await openAtLocalhost(w, username);
     const before = await snapshot(server, passkey.path);
     await deviceRow(page, passkey.id).getByRole('button', { name: 'Authenticate', exact: true }).click();
     const alert = page.locator('.alert').getByRole('alert');

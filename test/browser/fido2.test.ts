@@ -18,6 +18,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { assertUnchanged, snapshot } from '../devices/expect.js';
 import { expectError } from '../support/errors.js';
 import { fido2PolicyBody } from '../fuzz/openapi.js';
@@ -28,7 +29,14 @@ const skip = browserSkip();
 const TIMEOUT = 90_000;
 const suite = consoleSuite(skip);
 const { creds, envId, withPage } = suite;
-const { localConsole, localOrigin, devicesPath, apiUser, apiDevices, apiFido2Device } = fido2Kit(suite);
+const { localConsole, localOrigin, devicesPath, apiUser, apiDevices, apiFido2Device, openAtLocalhost } = fido2Kit(suite);
+
+/** "Create a device" with FIDO2 chosen. */
+async function createInForm(page: Page): Promise<void> {
+  const form = formWith(page, 'Create device');
+  await form.getByLabel('Device type', { exact: true }).selectOption('FIDO2');
+  await form.getByRole('button', { name: 'Create device', exact: true }).click();
+}
 
 test('console: a passkey (CTAP2, internal transport, resident key, user verification) is registered with "Register passkey" → ACTIVE, and the credential the authenticator holds is the device\'s', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, 'fido2-01-console-passkey-registered', async (w) => {
@@ -36,15 +44,11 @@ test('console: a passkey (CTAP2, internal transport, resident key, user verifica
     const authenticator = await virtualAuthenticator(w, { transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
     const username = letters('pia.');
     const userId = await apiUser(username);
-    await page.goto(localConsole());
-    await signIn(w, localConsole(), creds());
-    await openUser(page, username);
+    await openAtLocalhost(w, username);
     // A page at localhost can use WebAuthn: no hint about IP addresses.
     assert.equal(await page.locator('.webauthn-hint').count(), 0);
 
-    const form = formWith(page, 'Create device');
-    await form.getByLabel('Device type', { exact: true }).selectOption('FIDO2');
-    await form.getByRole('button', { name: 'Create device', exact: true }).click();
+    await createInForm(page);
     await waitForSuccess(page, /Created FIDO2 device .* \(ACTIVATION_REQUIRED\)\. Register a passkey or security key for it\./);
     const [created] = await apiDevices(userId);
     assert.equal(created!.status, 'ACTIVATION_REQUIRED');
@@ -157,12 +161,8 @@ test('denied user verification where the policy requires it: the console shows t
     const denying = await virtualAuthenticator(w, { transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: false });
     const username = letters('uvn.');
     const userId = await apiUser(username);
-    await page.goto(localConsole());
-    await signIn(w, localConsole(), creds());
-    await openUser(page, username);
-    const form = formWith(page, 'Create device');
-    await form.getByLabel('Device type', { exact: true }).selectOption('FIDO2');
-    await form.getByRole('button', { name: 'Create device', exact: true }).click();
+    await openAtLocalhost(w, username);
+    await createInForm(page);
     await waitForSuccess(page, /Created FIDO2 device/);
     const [created] = await apiDevices(userId);
     const path = `${devicesPath(userId)}/${created!.id as string}`;

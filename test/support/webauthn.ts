@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { CDPSession, Page } from 'playwright-core';
-import type { ConsoleSuite, Watched } from './browser.js';
+import { openUser, signIn, type ConsoleSuite, type Watched } from './browser.js';
 
 export const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
 export const ASSERTION_CHECK = 'application/vnd.pingidentity.assertion.check+json';
@@ -134,5 +134,11 @@ export function fido2Kit(suite: ConsoleSuite) {
     assert.equal(res.status, 200, res.text);
     return res.body as Record<string, any>;
   }
-  return { localConsole, localOrigin, devicesPath, flows, apiUser, apiDevices, apiFido2Device, registeredInPage, startFlow, readFlow };
+  /** Signed in to the console at localhost, in the view of `username`. */
+  async function openAtLocalhost(w: Watched, username: string): Promise<void> {
+    if (!w.page.url().startsWith(localConsole())) await w.page.goto(localConsole());
+    await signIn(w, localConsole(), suite.creds());
+    await openUser(w.page, username);
+  }
+  return { localConsole, localOrigin, devicesPath, flows, apiUser, apiDevices, apiFido2Device, registeredInPage, startFlow, readFlow, openAtLocalhost };
 }
