@@ -192,3 +192,28 @@ test('denied user verification where the policy requires it: the console shows t
     await eventually('the device to still wait for its activation', async () => (await apiDevices(userId)).every((d) => d.status === 'ACTIVATION_REQUIRED'));
   });
 });
+
+test('direct attestation: chromium\'s authenticator answers a FIDO2 policy with attestationRequirements DIRECT with a packed attestation and its certificate, verified → ACTIVE with attestationType PACKED and its AAGUID', { skip, timeout: TIMEOUT }, async (t) => {
+  const server = suite.stack.server;
+  const fido2 = await server.request('POST', `/v1/environments/${envId()}/fido2Policies`, {
+    body: { ...fido2PolicyBody('attested keys'), relyingPartyId: 'localhost', attestationRequirements: 'DIRECT',
+      mdsAuthenticatorsRequirements: { option: 'GLOBAL', enforceDuringAuthentication: false } },
+  });
+  assert.equal(fido2.status, 201, fido2.text);
+  const dap = await server.request('POST', `/v1/environments/${envId()}/deviceAuthenticationPolicies`, { body: { name: letters('attested.'), fido2: { enabled: true, fido2PolicyId: fido2.body.id } } });
+  assert.equal(dap.status, 201, dap.text);
+  await withPage(t, 'fido2-06-direct-attestation', async (w) => {
+    await virtualAuthenticator(w, { transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
+    const userId = await apiUser(letters('dia.'));
+    const { path, options } = await apiFido2Device(userId, dap.body.id as string);
+    assert.equal(JSON.parse(options).attestation, 'direct');
+    await w.page.goto(localConsole());
+    const made = await createInPage(w.page, options);
+    assert.equal(made.error, undefined, made.error);
+    const done = await server.request('POST', path, { contentType: ACTIVATE, body: { origin: localOrigin(), attestation: made.attestation } });
+    assert.equal(done.status, 200, done.text);
+    assert.deepEqual(done.body.fidoRegistrationArtifacts, { attestationType: 'PACKED' });
+    // Chromium's virtual authenticators all carry this AAGUID (device/fido's test AAGUID).
+    assert.deepEqual(done.body.fidoDeviceMetadata, { mdsIdentifier: '01020304-0506-0708-0102-030405060708' });
+  });
+});
