@@ -103,8 +103,11 @@ export async function checkFido2Attestation(body: { origin: string; attestation:
       supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
     });
   } catch (e) {
-    // The library's message names the failed check (challenge, origin, RP ID hash, UV, signature, CBOR …).
-    return refuse('INVALID_VALUE', `The attestation does not verify: ${String((e as Error).message).slice(0, 300)}`);
+    // The library's message names the failed check (challenge, origin, RP ID hash, UV, signature,
+    // CBOR …) and quotes what the client sent: the quotes are dropped, so an answer never
+    // reflects a challenge or any other client value back.
+    const check = String((e as Error).message).replace(/"[^"]*"/g, '…').slice(0, 300);
+    return refuse('INVALID_VALUE', `The attestation does not verify: ${check}`);
   }
   if (!verified.verified) return refuse('INVALID_SIGNATURE', 'The attestation does not verify');
   const info = verified.registrationInfo;
