@@ -11,7 +11,7 @@ import { invalidValue, notFound } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, replaceBody } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../store/db.js';
 import { prepare } from '../store/prepared.js';
@@ -101,6 +101,9 @@ export const UserSchema = Type.Object({
 });
 
 const Params = Type.Object({ envId: Type.String(), userId: Type.String() });
+
+/** What a user's GET shows beside the common read-only members and no client sets (a PUT or PATCH ignores them). */
+const USER_READ_ONLY = ['account', 'lifecycle', 'verifyStatus', 'identityProvider'];
 
 export function presentUser(ctx: Context, row: UsersTable) {
   const self = ctx.links.user(row.environment_id, row.id);
@@ -245,14 +248,14 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   }
 
   app.put('/v1/environments/:envId/users/:userId', {
-    schema: { tags: ['users'], params: Params, body: UserInput, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['users'], params: Params, body: replaceBody(UserInput, USER_READ_ONLY), response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     return presentUser(ctx, await update(environment.id, request.params.userId, request.body, true));
   });
 
   app.patch('/v1/environments/:envId/users/:userId', {
-    schema: { tags: ['users'], params: Params, body: UserPatch, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['users'], params: Params, body: replaceBody(UserPatch, USER_READ_ONLY), response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     return presentUser(ctx, await update(environment.id, request.params.userId, request.body, false));
