@@ -60,6 +60,12 @@ function present(ctx: Context, row: PopulationsTable, userCount: number) {
   };
 }
 
+/** The population as GET …/populations/{id} shows it (a user's `expand=population` embeds it too); undefined when gone. */
+export async function shownPopulation(ctx: Context, db: Db, envId: string, id: string) {
+  const row = await findPopulation(db, envId, id);
+  return row ? present(ctx, row, (await userCounts(db, [row.id])).get(row.id) ?? 0) : undefined;
+}
+
 const duplicateName = () => invalidValue('name', 'A population with this name already exists in the environment', 'UNIQUENESS_VIOLATION');
 
 export async function createDefaultPopulation(ctx: Context, trx: Db, environmentId: string): Promise<void> {

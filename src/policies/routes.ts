@@ -11,7 +11,7 @@ import { environmentOf } from '../http/access.js';
 import { notFound, requestFailed, invalidValue } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, documentedBodies, errorResponses, replaceBody, responseForm } from '../http/schemas.js';
+import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, documentedBodies, errorResponses, inOrder, replaceBody, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { PoliciesTable } from '../store/schema.js';
@@ -29,7 +29,7 @@ import { validateBody } from '../http/validation.js';
  * its SDKs' models and the issue's clients read it back — README decisions).
  */
 const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, authentication, notificationsPolicy, rememberMe } = PolicyInput.properties;
-const PolicySchema = Type.Object({
+const PolicySchema = inOrder(Type.Object({
   _links: Links,
   id: Type.String(),
   environment: Ref,
@@ -53,7 +53,7 @@ const PolicySchema = Type.Object({
   pingIdDesktopGen2: responseForm(pingIdDesktopGen2),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}));
 
 const MfaSettingsSchema = Type.Object({
   _links: Links,
