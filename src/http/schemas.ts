@@ -118,7 +118,7 @@ export function replaceBody<T extends TObject>(input: T, extra: readonly string[
  * A response schema whose members are written in the order it declares them. The serializer
  * (fast-json-stringify) writes required members before optional ones, which would put a
  * device's `nickname` after `updatedAt` and a user's `_embedded` after everything required;
- * PingOne's examples interleave them (issue #18: clients compare the text). So the response
+ * PingOne's examples interleave them (clients compare the text). So the response
  * form declares no member required — the handler's object says what is there.
  */
 export function inOrder<T extends TObject>(schema: T): T {
