@@ -173,9 +173,11 @@ export function validateBody<S extends TSchema>(schema: S, value: unknown, conte
  * members of a read-modify-write body, which are dropped (withoutReadOnly).
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const validator = compiledFor(schema);
   const context = httpPart ?? 'body';
+  // Compiled on the route's first request, not at start-up (as serializer.ts does for responses).
+  let validator: ReturnType<typeof Compile> | undefined;
   return (value: unknown) => {
+    validator ??= compiledFor(schema);
     if (!validator.Check(value)) return { error: validationError(validator.Errors(value), context) };
     const stripped = withoutReadOnly(schema, value);
     return stripped === undefined ? true : { value: stripped };
