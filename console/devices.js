@@ -23,6 +23,7 @@ const DEVICE_COLUMNS = ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block'];
 const CREATE_FIELDS = {
   email: { label: 'Email', attrs: { type: 'email', maxlength: 256 }, initial: (user) => user.email },
   phone: { label: 'Phone', attrs: { type: 'tel', placeholder: '+15125201234' } },
+  serialNumber: { label: 'Serial number', attrs: { maxlength: 50 } },
 };
 
 /** Desktop creation options by device ID, in memory only, until the device is paired. */
@@ -211,7 +212,7 @@ export async function renderDevices(ctx, user, root) {
 
     const extras = () => {
       const out = [];
-      if (d.status === 'ACTIVATION_REQUIRED' && ['sentCode', 'appCode'].includes(activateWith(d.type))) {
+      if (d.status === 'ACTIVATION_REQUIRED' && ['sentCode', 'appCode', 'tokenCode'].includes(activateWith(d.type))) {
         const code = field('Activation code', { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, size: 10 });
         const activate = h('button', { type: 'submit' }, 'Activate');
         const form = h('form', { class: 'inline-form', novalidate: true }, code.row, activate);
@@ -336,7 +337,7 @@ export async function renderDevices(ctx, user, root) {
     syncCreateFields();
     await load();
     if (!ctx.current()) return;
-    const next = { agent: ' Pair it with the desktop agent.', appCode: ' Scan the QR code, then enter a code from the app to activate it.', sentCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter the code sent to it to activate it.' : '' }[t.activateWith] ?? '';
+    const next = { agent: ' Pair it with the desktop agent.', appCode: ' Scan the QR code, then enter a code from the app to activate it.', tokenCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter a code from the token to activate it.' : '', sentCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter the code sent to it to activate it.' : '' }[t.activateWith] ?? '';
     ctx.success(`Created ${device.type} device ${device.id} (${device.status}).${next}`);
     // The shown-once card sits right after its device's row: bring it into view.
     devicesBox.querySelector('.shown-once')?.scrollIntoView({ block: 'nearest' });

@@ -162,7 +162,7 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   const body: { otp?: string; origin?: string; assertion?: string } = expected === 'OTP_REQUIRED'
     ? validateBody(OtpCheckBody, input.body) : validateBody(AssertionCheckBody, input.body);
   const outcome = await kind.authentication.check({
-    ctx, environment, device: selected, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
+    ctx, environment, device: selected, policy, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
   });
   if (!outcome.ok) return refuse(outcome.error, outcome.countsAsFailure);
   const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })

@@ -73,6 +73,8 @@ export interface AuthenticationStart {
 }
 
 export interface AuthenticationCheckRequest extends OnDevice {
+  /** The flow's policy (an OATH token's windows are the policy's). */
+  policy: PolicyRecord;
   flow: { id: string; challengeHash: string | null; challengeExpiresAt: number | null };
   /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion}). */
   body: { otp?: string; origin?: string; assertion?: string };

@@ -13,7 +13,7 @@ import { IdRef, Links as LinksSchema, Ref, Timestamp, inOrder } from '../http/sc
 import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
-export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2'] as const;
+export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2', 'OATH_TOKEN'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
@@ -64,6 +64,8 @@ export const DeviceSchema = inOrder(Type.Object({
   phone: Type.Optional(Type.String()),
   email: Type.Optional(Type.String()),
   ...Fido2Shown,
+  /** An OATH_TOKEN device's token (wave-2 reference §4.3). */
+  serialNumber: Type.Optional(Type.String()),
   testMode: Type.Optional(Type.Boolean()),
 }));
 
@@ -106,6 +108,7 @@ export const DeviceExtraSchema = Type.Object({
   backup: O(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
   fidoDeviceMetadata: O(Type.Object({ mdsIdentifier: Type.String() })),
   fidoRegistrationArtifacts: O(Type.Object({ attestationType: Type.String() })),
+  serialNumber: O(Type.String()),
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
@@ -126,6 +129,7 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.backup ? { backup: extra.backup } : {}),
     ...(extra.fidoDeviceMetadata ? { fidoDeviceMetadata: extra.fidoDeviceMetadata } : {}),
     ...(extra.displayName !== undefined ? { displayName: extra.displayName } : {}),
+    ...(extra.serialNumber !== undefined ? { serialNumber: extra.serialNumber } : {}),
   };
 }
 
@@ -185,5 +189,7 @@ export const DeviceCreateInput = Type.Object({
     id: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
     name: Type.String({ minLength: 1, maxLength: 256 }),
   }, { additionalProperties: false })),
+  /** OATH_TOKEN: the serial number of an imported, unpaired token (wave-2 reference §4.3). */
+  serialNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
 }, { additionalProperties: false });
 export type DeviceCreateInput = Static<typeof DeviceCreateInput>;

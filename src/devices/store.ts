@@ -245,6 +245,17 @@ export async function activateWithStep(db: Db, deviceId: string, step: number, a
     .returningAll().executeTakeFirst();
 }
 
+/**
+ * An activation whose proof was taken on another row in the same transaction (an OATH token's
+ * counter, oath/store.ts): conditional on the device still taking this attempt.
+ */
+export async function activateForProof(db: Db, deviceId: string, attemptLock: number | null, now: number): Promise<DevicesTable | undefined> {
+  return db.updateTable('devices').set({ status: ACTIVE, challenge_hash: null, challenge_expires_at: null, activated_at: now, ...CLEARED, updated_at: now })
+    .where('id', '=', deviceId)
+    .where((eb) => usable(eb, ACTIVATION_REQUIRED, now, attemptLock))
+    .returningAll().executeTakeFirst();
+}
+
 export interface Credential {
   credentialId: string;
   publicJwk: string;

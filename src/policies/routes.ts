@@ -28,7 +28,7 @@ import { validateBody } from '../http/validation.js';
  * `mobile.otp.window` is echoed with its default (PingOne's docs show it taken and not echoed;
  * its SDKs' models and the issue's clients read it back — README decisions).
  */
-const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, authentication, notificationsPolicy, rememberMe } = PolicyInput.properties;
+const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, oathToken, authentication, notificationsPolicy, rememberMe } = PolicyInput.properties;
 const PolicySchema = inOrder(Type.Object({
   _links: Links,
   id: Type.String(),
@@ -51,6 +51,7 @@ const PolicySchema = inOrder(Type.Object({
   totp: responseForm(totp),
   fido2: responseForm(fido2),
   pingIdDesktopGen2: responseForm(pingIdDesktopGen2),
+  oathToken: Type.Optional(responseForm(oathToken)),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }));

@@ -11,6 +11,7 @@ import { DIALECT, freshStore, type Dialect } from '../helper.js';
 import { attest, newCredential } from '../devices/desktop-fixtures.js';
 import { handAssertion } from '../authentication/support.js';
 import { totpCode } from '../support/rfc6238.js';
+import { hotpCode } from '../support/rfc4226.js';
 import { wrongCodes } from '../devices/otp-support.js';
 import { call, reportFigures, startProcesses, tokenOf, type Processes, type Reply } from '../support/processes.js';
 import type { Store } from '../../src/store/db.js';
@@ -154,6 +155,24 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
       return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp: totpCode(secret, Date.now()) }, wrong: wrongCodes(nearTotp(secret), BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
     },
+    async 'OATH HOTP otp.check codes'() {
+      const user = await newUser();
+      const secret = randomBytes(20).toString('hex');
+      const serialNumber = `RACE${randomBytes(4).toString('hex')}`;
+      const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
+        contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+        body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
+      });
+      assert.equal(job.status, 202, job.text);
+      const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
+      assert.equal(created.status, 201, created.text);
+      const flow = await on(0, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
+      assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
+      // None of the wrong codes is a code of the look-ahead window (counters 0–10).
+      const window = new Set(Array.from({ length: 11 }, (_, c) => hotpCode(secret, c)));
+      const wrong = wrongCodes(hotpCode(secret, 0), BRUTE + 20).filter((o) => !window.has(o)).slice(0, BRUTE);
+      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp: hotpCode(secret, 0) }, wrong: wrong.map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
+    },
     async 'desktop assertions'() {
       const user = await newUser();
       const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
@@ -206,5 +225,24 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
     for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.status, 400, r.text);
     const row = await store.db.selectFrom('devices').selectAll().where('id', '=', created.body.id as string).executeTakeFirstOrThrow();
     assert.equal(Number(row.failed_attempts), 0, 'losing a race is not a failed attempt');
+  });
+
+  test('S2: one OATH HOTP code on 20 flows across both processes → exactly one COMPLETED, the counter moved once', async () => {
+    const user = await newUser();
+    const secret = randomBytes(20).toString('hex');
+    const serialNumber = `REPLAY${randomBytes(4).toString('hex')}`;
+    const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
+      contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+      body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
+    });
+    assert.equal(job.status, 202, job.text);
+    const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
+    assert.equal(created.status, 201, created.text);
+    const flows = await Promise.all(Array.from({ length: 20 }, (_, i) => on(i, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } })));
+    const otp = hotpCode(secret, 0);
+    const results = await Promise.all(flows.map((f, i) => on(i + 1, 'POST', `/${env}/deviceAuthentications/${f.body.id as string}`, { contentType: OTP_CHECK, body: { otp } })));
+    assert.equal(results.filter((r) => r.status === 200).length, 1, statuses(results));
+    const token = await store.db.selectFrom('oath_tokens').selectAll().where('serial_number', '=', serialNumber).executeTakeFirstOrThrow();
+    assert.equal(Number(token.counter), 1);
   });
 });
