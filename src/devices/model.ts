@@ -109,6 +109,8 @@ export const DeviceExtraSchema = Type.Object({
   fidoDeviceMetadata: O(Type.Object({ mdsIdentifier: Type.String() })),
   fidoRegistrationArtifacts: O(Type.Object({ attestationType: Type.String() })),
   serialNumber: O(Type.String()),
+  /** Never shown: the last signature-counter regression of a FIDO2 credential (devices/store.ts recordSignCountRegression). */
+  signCounterRegression: O(Type.Object({ detectedAt: Type.Number(), storedCounter: Type.Number(), receivedCounter: Type.Number(), count: Type.Integer() })),
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 

@@ -106,6 +106,8 @@ export interface DevicesTable {
   public_key_cose: string | null;
   /** A FIDO2 credential's signature counter (migration 008). */
   sign_count: number | null;
+  /** The flow whose assertion last moved `sign_count` (migration 009). */
+  sign_count_flow_id: string | null;
   created_at: number;
   updated_at: number;
 }
