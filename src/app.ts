@@ -31,6 +31,7 @@ import { registerPopulationRoutes } from './platform/populations.js';
 import { registerTokenRoutes } from './platform/token.js';
 import { AccessTokens } from './platform/tokens.js';
 import { registerUserRoutes } from './platform/users.js';
+import { registerUserMfaRoutes } from './platform/user-mfa.js';
 import { registerAuthenticationRoutes } from './authentication/routes.js';
 import { registerDeviceRoutes } from './devices/routes.js';
 import { registerOathRoutes } from './oath/routes.js';
@@ -250,6 +251,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerEnvironmentRoutes(app, ctx);
   registerPopulationRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerUserMfaRoutes(app, ctx);
   registerApplicationRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
   registerFido2PolicyRoutes(app, ctx);

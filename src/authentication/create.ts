@@ -15,7 +15,9 @@ import { notFound, requestFailed } from '../http/errors.js';
 import { IdRef } from '../http/schemas.js';
 import { resolvePolicy } from '../policies/model.js';
 import { findUser } from '../platform/users.js';
-import type { DeviceAuthenticationsTable, EnvironmentsTable } from '../store/schema.js';
+import { bypassActive } from '../platform/user-mfa.js';
+import type { PolicyBody } from '../policies/defaults.js';
+import type { DeviceAuthenticationsTable, EnvironmentsTable, UsersTable } from '../store/schema.js';
 import { assertUserEnabled } from './enabled-user.js';
 import { FLOW_LIFETIME_MS, presentFlow } from './model.js';
 import { startMethod } from './start.js';
@@ -25,6 +27,23 @@ export const FlowInput = Type.Object({
   policy: Type.Optional(IdRef()),
 }, { additionalProperties: false });
 
+/**
+ * What the user's MFA flags (wave-2 reference §5, §7.1; the semantics of the two policy flags
+ * are ours, README decisions) make of a device authentication, before any device is looked at:
+ * an active bypass (`bypassMFAEnabledUntil` later than now) completes it; so does `mfaEnabled:
+ * false`, unless the policy's `blockUsersWithDisabledMfa` refuses such users — which an active
+ * bypass still overrides unless `bypassBlockedWhenMfaDisabled`. `undefined`: ask for a device.
+ */
+export function userMfaOutcome(user: UsersTable, policy: PolicyBody, now: number): 'USER_BYPASS' | 'MFA_DISABLED' | undefined {
+  const bypass = bypassActive(user, now);
+  if (user.mfa_enabled !== 1 && policy.blockUsersWithDisabledMfa && !(bypass && !policy.bypassBlockedWhenMfaDisabled)) {
+    throw requestFailed({ code: 'ACCOUNT_NOT_USABLE', target: 'user.id', message: 'MFA is disabled for the user (mfaEnabled: false) and the policy blocks such users' });
+  }
+  if (bypass) return 'USER_BYPASS';
+  if (user.mfa_enabled !== 1) return 'MFA_DISABLED';
+  return undefined;
+}
+
 /** The body was validated (FlowInput) by the route. */
 export async function createFlow(ctx: Context, { environment, body, now }: { environment: EnvironmentsTable; body: Static<typeof FlowInput>; now: number }) {
   const { store } = ctx;
@@ -33,7 +52,14 @@ export async function createFlow(ctx: Context, { environment, body, now }: { env
   if (!user) throw notFound();
   assertUserEnabled(user);
   const policy = await resolvePolicy(store.db, environment.id, body.policy?.id);
+  const bypass = userMfaOutcome(user, policy.body, now);
   const devices = await listDevices(store.db, environment.id, user.id);
+  if (bypass) {
+    // Completed at once: no device is asked for, none is selected, nothing is sent.
+    const done = newFlow(environment.id, user.id, policy.id, now, { status: 'COMPLETED', bypass });
+    await store.db.insertInto('device_authentications').values(done).execute();
+    return presentFlow(ctx, done, devices, undefined);
+  }
   // A locked device is a candidate (it is listed, and a prompt waits for its lock to end) but not usable now.
   const problems = new Map(devices.map((d) => [d, unusable(d, ACTIVE, now)]));
   const candidates = devices.filter((d) => problems.get(d) === undefined || problems.get(d) === 'locked');
@@ -46,22 +72,27 @@ export async function createFlow(ctx: Context, { environment, body, now }: { env
     : mode === 'PROMPT_TO_SELECT' ? (candidates.length === 1 ? usable[0] : undefined)
       : usable[0];
 
-  const flow: DeviceAuthenticationsTable = {
-    id: newId(),
-    environment_id: environment.id,
-    user_id: user.id,
-    policy_id: policy.id,
-    status: 'DEVICE_SELECTION_REQUIRED',
-    selected_device_id: null,
-    challenge_hash: null,
-    challenge_expires_at: null,
-    error: null,
-    expires_at: now + FLOW_LIFETIME_MS,
-    created_at: now,
-    updated_at: now,
-  };
+  const flow = newFlow(environment.id, user.id, policy.id, now);
   await store.db.insertInto('device_authentications').values(flow).execute();
   if (!chosen) return presentFlow(ctx, flow, devices, undefined);
   const started = await startMethod(ctx, { environment, user, flow, device: chosen, policy, now });
   return presentFlow(ctx, started.row, devices, undefined, started.shownOnce);
+}
+
+function newFlow(environmentId: string, userId: string, policyId: string, now: number, end?: { status: string; bypass: string }): DeviceAuthenticationsTable {
+  return {
+    id: newId(),
+    environment_id: environmentId,
+    user_id: userId,
+    policy_id: policyId,
+    status: end?.status ?? 'DEVICE_SELECTION_REQUIRED',
+    selected_device_id: null,
+    challenge_hash: null,
+    challenge_expires_at: null,
+    error: null,
+    bypass: end?.bypass ?? null,
+    expires_at: now + FLOW_LIFETIME_MS,
+    created_at: now,
+    updated_at: now,
+  };
 }

@@ -133,8 +133,9 @@ export function presentFlow(ctx: Context, row: DeviceAuthenticationsTable, devic
     ...(row.selected_device_id ? { selectedDevice: { id: row.selected_device_id } } : {}),
     ...(status === 'COMPLETED' && authenticator ? { authenticators: [authenticator, 'mfa', 'user'] } : {}),
     ...(error ? { error } : {}),
-    bypassAllowed: false,
-    userBypassEnabled: false,
+    // Wave-2 reference §5, §7.1: the flow ended by the user's bypass or disabled MFA (create.ts userMfaOutcome).
+    bypassAllowed: row.bypass !== null,
+    userBypassEnabled: row.bypass === 'USER_BYPASS',
     ...shownOnce,
     _embedded: {
       devices: active.filter((d) => d.blocked_at === null).map((d) => summary(d, now)),

@@ -9,7 +9,7 @@ import { Type, type Static } from 'typebox';
 import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { link, type Links } from '../http/links.js';
-import { IdRef, Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js';
+import { IdRef, Links as LinksSchema, Ref, Timestamp, inOrder } from '../http/schemas.js';
 import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
@@ -18,33 +18,43 @@ export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
 
-/** The public members of an active FIDO2 device (wave-2 reference §1.6); never its public key. */
+/**
+ * The public members of an active FIDO2 device (wave-2 reference §1.6); never its public key.
+ * In the order of PingOne's FIDO2 examples (§1.6, reference §2.4).
+ */
 const Fido2Shown = {
-  displayName: Type.Optional(Type.String()),
-  credentialId: Type.Optional(Type.String()),
   attributes: Type.Optional(Type.Object({
     transports: Type.Optional(Type.Array(Type.String())),
     isCrossPlatform: Type.Optional(Type.Boolean()),
     isResidentKey: Type.Optional(Type.Boolean()),
   })),
+  credentialId: Type.Optional(Type.String()),
+  fidoRegistrationArtifacts: Type.Optional(Type.Object({ attestationType: Type.String() })),
   backup: Type.Optional(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
   fidoDeviceMetadata: Type.Optional(Type.Object({ mdsIdentifier: Type.String() })),
-  fidoRegistrationArtifacts: Type.Optional(Type.Object({ attestationType: Type.String() })),
+  displayName: Type.Optional(Type.String()),
 };
 
-export const DeviceSchema = Type.Object({
+/**
+ * The serializer writes members in this order, so this is the order of every device body,
+ * PingOne's: the seed document's for PingID Desktop (`_links, rp, id, environment, user, type,
+ * nickname, lock, block, status, createdAt, updatedAt, os, model, application, unitId`), the
+ * reference's SMS example for the others (`…, updatedAt, phone, testMode`), FIDO2's members in
+ * the order of its examples. test/devices/key-order.test.ts compares the text.
+ */
+export const DeviceSchema = inOrder(Type.Object({
   _links: LinksSchema,
+  rp: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
   id: Type.String(),
   environment: Ref,
   user: Ref,
   type: Type.String(),
-  status: Type.String(),
   nickname: Type.Optional(Type.String()),
   lock: Type.Object({ status: Type.String(), expiresAt: Type.Optional(Timestamp) }),
   block: Type.Object({ status: Type.String(), blockedAt: Type.Optional(Timestamp) }),
+  status: Type.String(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-  rp: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
   os: Type.Optional(Type.Object({ version: Type.Optional(Type.String()), type: Type.Optional(Type.String()) })),
   model: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), marketingName: Type.Optional(Type.String()) })),
   application: Type.Optional(Type.Object({
@@ -53,11 +63,11 @@ export const DeviceSchema = Type.Object({
   unitId: Type.Optional(Type.String()),
   phone: Type.Optional(Type.String()),
   email: Type.Optional(Type.String()),
-  testMode: Type.Optional(Type.Boolean()),
   ...Fido2Shown,
   /** An OATH_TOKEN device's token (wave-2 reference §4.3). */
   serialNumber: Type.Optional(Type.String()),
-});
+  testMode: Type.Optional(Type.Boolean()),
+}));
 
 /**
  * Shown once: a test device's code, a TOTP seed and its `otpauth://` URI, a desktop pairing's
@@ -76,9 +86,9 @@ const ShownOnceAtCreate = {
 export const SHOWN_ONCE_DEVICE_FIELDS = Object.keys(ShownOnceAtCreate);
 
 /** The 201 of device create. */
-export const CreatedDeviceSchema = Type.Object({ ...DeviceSchema.properties, ...ShownOnceAtCreate });
+export const CreatedDeviceSchema = inOrder(Type.Object({ ...DeviceSchema.properties, ...ShownOnceAtCreate }));
 /** The 200 of POST …/devices/{id}: sendActivationCode is one of its actions and answers a test device's new code. */
-export const DeviceActionSchema = Type.Object({ ...DeviceSchema.properties, test: ShownOnceAtCreate.test });
+export const DeviceActionSchema = inOrder(Type.Object({ ...DeviceSchema.properties, test: ShownOnceAtCreate.test }));
 
 /** Public, type-specific fields kept as JSON in `devices.extra`. */
 const O = Type.Optional;
@@ -115,12 +125,12 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.unitId ? { unitId: extra.unitId } : {}),
     ...(extra.phone ? { phone: extra.phone } : {}),
     ...(extra.email ? { email: extra.email } : {}),
-    ...(extra.displayName !== undefined ? { displayName: extra.displayName } : {}),
-    ...(extra.credentialId !== undefined ? { credentialId: extra.credentialId } : {}),
     ...(extra.attributes ? { attributes: extra.attributes } : {}),
+    ...(extra.credentialId !== undefined ? { credentialId: extra.credentialId } : {}),
+    ...(extra.fidoRegistrationArtifacts ? { fidoRegistrationArtifacts: extra.fidoRegistrationArtifacts } : {}),
     ...(extra.backup ? { backup: extra.backup } : {}),
     ...(extra.fidoDeviceMetadata ? { fidoDeviceMetadata: extra.fidoDeviceMetadata } : {}),
-    ...(extra.fidoRegistrationArtifacts ? { fidoRegistrationArtifacts: extra.fidoRegistrationArtifacts } : {}),
+    ...(extra.displayName !== undefined ? { displayName: extra.displayName } : {}),
     ...(extra.serialNumber !== undefined ? { serialNumber: extra.serialNumber } : {}),
   };
 }

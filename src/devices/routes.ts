@@ -12,7 +12,8 @@ import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { invalidValue, notFound, unsupportedMediaType } from '../http/errors.js';
 import { matchesFilter, parseFilter } from '../http/filter.js';
 import { link } from '../http/links.js';
-import { EmptyBody, Links, NoContent, STD_ERRORS, documentedBodies, errorResponses } from '../http/schemas.js';
+import { EmptyBody, Links, NoContent, PageQuery, STD_ERRORS, documentedBodies, errorResponses } from '../http/schemas.js';
+import { listPage, parsePageRequest } from '../http/paging.js';
 import type { App } from '../http/types.js';
 import { validateBody } from '../http/validation.js';
 import { requireUser } from '../platform/users.js';
@@ -69,7 +70,9 @@ const DeviceList = Type.Object({
   count: Type.Integer(),
   size: Type.Integer(),
 });
-const ListQuery = Type.Object({ filter: Type.Optional(Type.String()), expand: Type.Optional(Type.String()) });
+const ListQuery = Type.Object({ ...PageQuery, filter: Type.Optional(Type.String()), expand: Type.Optional(Type.String()) });
+/** Largest page of a user's devices, and its default: every device a user can hold, and then some. */
+export const MAX_DEVICE_PAGE = 100;
 const OrderResponse = Type.Object({ _links: Links, order: OrderSchema });
 const FILTER_ATTRIBUTES = ['status', 'type', 'nickname', 'lock.status', 'block.status'];
 
@@ -96,6 +99,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     // before any complaint about the query.
     const user = rows.length === 0 || expand === 'order' ? await requireUser(store.db, environment.id, userId) : undefined;
     if (expand !== undefined && expand !== 'order') throw invalidValue('expand', 'expand takes the value order', 'INVALID_PARAMETER', { allowedValues: ['order'] });
+    const pageRequest = parsePageRequest(request.query, MAX_DEVICE_PAGE);
     const tree = filter !== undefined ? parseFilter(filter, FILTER_ATTRIBUTES) : undefined;
     const now = clock.now();
     if (tree) {
@@ -105,11 +109,13 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     }
     const self = ctx.links.devices(environment.id, userId);
     const order = user && expand === 'order' ? (await orderOf(store.db, environment.id, userId, user.device_order)).map((id) => ({ id })) : undefined;
+    // Paged as every collection (reference §7.2), in the device order.
+    const page = listPage(rows, pageRequest, ctx.config.publicUrl + request.url);
     return {
-      _links: { self: link(ctx.config.publicUrl + request.url), 'devices.reorder': link(self) },
-      _embedded: { devices: rows.map((r) => presentDevice(ctx, r)), ...(order ? { order } : {}) },
+      _links: { self: page.links.self!, 'devices.reorder': link(self), ...page.links },
+      _embedded: { devices: page.items.map((r) => presentDevice(ctx, r)), ...(order ? { order } : {}) },
       count: rows.length,
-      size: rows.length,
+      size: page.items.length,
     };
   });
 

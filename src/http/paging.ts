@@ -87,3 +87,31 @@ export async function collectionPage<R extends { created_at: number; id: string 
     size: result.items.length,
   };
 }
+
+/**
+ * One page of a list already in memory and in its own order (a user's devices, which follow
+ * the device order rather than creation: reference §6.5), with the same `limit`, cursors and
+ * links as every other collection. A cursor names the row at the page's edge; if that row has
+ * gone since, the page starts where it stood by creation time — no row is then skipped that
+ * was created after it, and the client still trusts `size`, as §7.2 asks.
+ */
+export function listPage<R extends { created_at: number; id: string }>(rows: readonly R[], page: PageRequest, selfUrl: string): { items: R[]; links: Links } {
+  let start = 0;
+  let end = Math.min(rows.length, page.limit);
+  const pos = page.after ?? page.before;
+  if (pos) {
+    const at = rows.findIndex((r) => r.id === pos.id);
+    const laterByCreation = rows.findIndex((r) => r.created_at > pos.createdAt || (r.created_at === pos.createdAt && r.id > pos.id));
+    const edge = at >= 0 ? at : laterByCreation >= 0 ? laterByCreation : rows.length;
+    if (page.after) {
+      start = at >= 0 ? at + 1 : edge;
+      end = Math.min(rows.length, start + page.limit);
+    } else {
+      end = edge;
+      start = Math.max(0, end - page.limit);
+    }
+  }
+  const items = rows.slice(start, end);
+  const positioned = { items: items.map((r) => ({ createdAt: r.created_at, id: r.id })), hasNext: end < rows.length, hasPrev: start > 0 };
+  return { items, links: pageLinks(selfUrl, positioned, page.limit) };
+}

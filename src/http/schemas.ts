@@ -4,7 +4,7 @@
  * TypeScript type and /openapi.json.
  */
 import type { SwaggerTransform } from '@fastify/swagger';
-import { Type, type TSchema, type TUnsafe } from 'typebox';
+import { Type, type TObject, type TSchema, type TUnsafe } from 'typebox';
 
 export const Link = Type.Object({ href: Type.String() });
 export const Links = Type.Record(Type.String(), Link);
@@ -97,3 +97,32 @@ export const documentedBodies = (bodies: Readonly<Record<string, TSchema>>): { s
   const body = { content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema }])) };
   return { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body }, url }) };
 };
+
+/** What every resource's GET shows and no client writes: ignored in a PUT or PATCH body (`replaceBody`). */
+export const READ_ONLY_MEMBERS = ['_links', '_embedded', 'id', 'environment', 'createdAt', 'updatedAt'] as const;
+
+/**
+ * The body of a PUT or PATCH: the input schema, plus the resource's read-only members (the
+ * common ones and `extra`), each declared `readOnly` and of any value. A client that reads a
+ * resource, changes it and sends it back (SDKs, Terraform) is answered as if it had left them
+ * out — http/validation.ts drops them, the one place of that rule — while any other member the
+ * input does not declare is still 400 naming it. Typed as the input: the handler never sees them.
+ */
+export function replaceBody<T extends TObject>(input: T, extra: readonly string[] = []): T {
+  const readOnly = Object.fromEntries([...READ_ONLY_MEMBERS, ...extra].map((name) =>
+    [name, Type.Optional(Type.Unknown({ readOnly: true, description: 'read-only: accepted and ignored' }))]));
+  return Type.Object({ ...input.properties, ...readOnly }, { additionalProperties: false }) as unknown as T;
+}
+
+/**
+ * A response schema whose members are written in the order it declares them. The serializer
+ * (fast-json-stringify) writes required members before optional ones, which would put a
+ * device's `nickname` after `updatedAt` and a user's `_embedded` after everything required;
+ * PingOne's examples interleave them (clients compare the text). So the response
+ * form declares no member required — the handler's object says what is there.
+ */
+export function inOrder<T extends TObject>(schema: T): T {
+  const { required: _required, ...rest } = schema as T & { required?: unknown };
+  void _required;
+  return rest as unknown as T;
+}

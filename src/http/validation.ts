@@ -99,6 +99,33 @@ export function validationError(errors: readonly SchemaError[], context: string)
 }
 
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+const readOnlyMembers = new WeakMap<TSchema, readonly string[]>();
+
+/** The top-level members a schema marks `readOnly` (schemas.ts `replaceBody`). */
+function readOnlyOf(schema: TSchema): readonly string[] {
+  let names = readOnlyMembers.get(schema);
+  if (!names) {
+    const props = (schema as { properties?: Record<string, { readOnly?: unknown }> }).properties ?? {};
+    names = Object.keys(props).filter((n) => props[n]!.readOnly === true);
+    readOnlyMembers.set(schema, names);
+  }
+  return names;
+}
+
+/**
+ * Read-modify-write (the one place of this rule): a body that passed its schema, without the
+ * members the schema marks read-only — what a client read and sends back (`_links`, `id`,
+ * `environment`, `createdAt`, …) is ignored, never taken and never refused. `undefined` when
+ * there was nothing to drop, so the value is used as it came.
+ */
+function withoutReadOnly(schema: TSchema, value: unknown): Record<string, unknown> | undefined {
+  const names = readOnlyOf(schema);
+  if (names.length === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  if (!names.some((n) => Object.hasOwn(value, n))) return undefined;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const n of names) delete out[n];
+  return out;
+}
 
 function compiledFor(schema: TSchema): ReturnType<typeof Compile> {
   let validator = compiled.get(schema);
@@ -128,7 +155,7 @@ export type BodyCheck<T> = { ok: true; value: T } | { ok: false; error: ApiError
  */
 export function checkBody<S extends TSchema>(schema: S, value: unknown, context = 'body'): BodyCheck<Static<S>> {
   const validator = compiledFor(schema);
-  if (validator.Check(value)) return { ok: true, value: value as Static<S> };
+  if (validator.Check(value)) return { ok: true, value: (withoutReadOnly(schema, value) ?? value) as Static<S> };
   return { ok: false, error: validationError(validator.Errors(value), context) };
 }
 
@@ -142,7 +169,8 @@ export function validateBody<S extends TSchema>(schema: S, value: unknown, conte
  * Fastify's validatorCompiler: route params, query and bodies (per media type too) are
  * checked by the same compiler as checkBody, and a failure is the catalogue's INVALID_DATA
  * itself (Fastify passes an Error through, or attaches it for `attachValidation` routes).
- * Nothing is coerced, defaulted or removed: a value is accepted as sent or refused.
+ * Nothing is coerced or defaulted: a value is accepted as sent or refused, save the read-only
+ * members of a read-modify-write body, which are dropped (withoutReadOnly).
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const context = httpPart ?? 'body';
@@ -150,6 +178,8 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   let validator: ReturnType<typeof Compile> | undefined;
   return (value: unknown) => {
     validator ??= compiledFor(schema);
-    return validator.Check(value) ? true : { error: validationError(validator.Errors(value), context) };
+    if (!validator.Check(value)) return { error: validationError(validator.Errors(value), context) };
+    const stripped = withoutReadOnly(schema, value);
+    return stripped === undefined ? true : { value: stripped };
   };
 };

@@ -13,7 +13,7 @@ import { newId, newSecret } from '../crypto/random.js';
 import { adminSecretRefused, notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, replaceBody } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { ApplicationsTable } from '../store/schema.js';
@@ -133,6 +133,35 @@ export function registerApplicationRoutes(app: App, ctx: Context): void {
   }, async (request) => {
     const environment = environmentOf(request);
     return present(ctx, await find(environment.id, request.params.appId));
+  });
+
+  /**
+   * PUT …/applications/{appID}: the application as given, what is left out back to its default
+   * (a full replacement, as PUT is everywhere); the secret stays. The bootstrap administrator
+   * and the calling application cannot be disabled (as neither can be deleted): a server
+   * nobody can manage is no state a request should reach.
+   */
+  app.put('/v1/environments/:envId/applications/:appId', {
+    schema: { tags: ['applications'], params: Params, body: replaceBody(ApplicationInput), response: { 200: ApplicationSchema, ...errorResponses(...STD_ERRORS) } },
+  }, async (request) => {
+    const caller = callerOf(request);
+    const environment = environmentOf(request);
+    const row = await find(environment.id, request.params.appId);
+    const body = request.body;
+    if (body.enabled === false && (row.manages_all === 1 || row.id === caller.clientId)) {
+      throw requestFailed({ code: 'CONSTRAINT_VIOLATION', target: 'enabled', message: 'The administrator application made at bootstrap and the application making the request cannot be disabled' });
+    }
+    const updated = await store.db.updateTable('applications').set({
+      name: body.name,
+      description: body.description ?? null,
+      enabled: body.enabled === false ? 0 : 1,
+      token_endpoint_auth_method: body.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC',
+      updated_at: clock.now(),
+    }).where('id', '=', row.id).returningAll().executeTakeFirst();
+    if (!updated) throw notFound();
+    // A disabled application's tokens stop at once in this process (others within the cache's lifetime).
+    access.forgetApplication(row.id);
+    return present(ctx, updated);
   });
 
   app.get('/v1/environments/:envId/applications/:appId/secret', {

@@ -12,7 +12,7 @@ import { forbidden, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, responseForm } from '../http/schemas.js';
+import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, replaceBody, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { onEnvironmentCreated } from '../policies/defaults.js';
 import type { Db } from '../store/db.js';
@@ -173,7 +173,7 @@ export function registerEnvironmentRoutes(app: App, ctx: Context): void {
   });
 
   app.put('/v1/environments/:envId', {
-    schema: { tags: ['environments'], params: EnvParams, body: EnvironmentInput, response: { 200: EnvironmentSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['environments'], params: EnvParams, body: replaceBody(EnvironmentInput, ['organization', 'status']), response: { 200: EnvironmentSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     const row = await store.db.updateTable('environments').set({ ...writable(request.body), updated_at: ctx.clock.now() })

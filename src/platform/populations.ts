@@ -11,7 +11,7 @@ import { invalidValue, notFound, requestFailed } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import { Collection, NoContent, EnvParams, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, replaceBody } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { isUniqueViolation, type Db } from '../store/db.js';
 import type { PopulationsTable } from '../store/schema.js';
@@ -58,6 +58,12 @@ function present(ctx: Context, row: PopulationsTable, userCount: number) {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
+}
+
+/** The population as GET …/populations/{id} shows it (a user's `expand=population` embeds it too); undefined when gone. */
+export async function shownPopulation(ctx: Context, db: Db, envId: string, id: string) {
+  const row = await findPopulation(db, envId, id);
+  return row ? present(ctx, row, (await userCounts(db, [row.id])).get(row.id) ?? 0) : undefined;
 }
 
 const duplicateName = () => invalidValue('name', 'A population with this name already exists in the environment', 'UNIQUENESS_VIOLATION');
@@ -165,7 +171,7 @@ export function registerPopulationRoutes(app: App, ctx: Context): void {
   });
 
   app.put('/v1/environments/:envId/populations/:populationId', {
-    schema: { tags: ['populations'], params: Params, body: PopulationInput, response: { 200: PopulationSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['populations'], params: Params, body: replaceBody(PopulationInput, ['userCount']), response: { 200: PopulationSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     const row = await write(environment.id, request.body, request.params.populationId);

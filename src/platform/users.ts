@@ -11,12 +11,12 @@ import { invalidValue, notFound } from '../http/errors.js';
 import { compileFilter, parseFilter, type ColumnMap } from '../http/filter.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
+import { Collection, NoContent, EnvParams, IdRef, Links, PageQuery, Ref, STD_ERRORS, Timestamp, errorResponses, inOrder, replaceBody } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import { isForeignKeyViolation, isUniqueViolation, type Db } from '../store/db.js';
 import { prepare } from '../store/prepared.js';
 import type { UsersTable } from '../store/schema.js';
-import { defaultPopulationId } from './populations.js';
+import { PopulationSchema, defaultPopulationId, shownPopulation } from './populations.js';
 import { parseStored } from '../http/validation.js';
 
 /** What `extra` holds: the profile attributes beyond the columns, as the client sent them (validated then). */
@@ -66,8 +66,10 @@ export const UserPatch = Type.Object({ ...writableFields, username: Type.Optiona
 type UserInput = Static<typeof UserInput>;
 type UserPatch = Static<typeof UserPatch>;
 
-export const UserSchema = Type.Object({
+export const UserSchema = inOrder(Type.Object({
   _links: Links,
+  /** `expand=population` (PingOne's Read User by ID): the user's population as its own GET shows it. */
+  _embedded: Type.Optional(Type.Object({ population: PopulationSchema })),
   id: Type.String(),
   environment: Ref,
   population: Ref,
@@ -98,9 +100,12 @@ export const UserSchema = Type.Object({
   type: Type.Optional(Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}));
 
 const Params = Type.Object({ envId: Type.String(), userId: Type.String() });
+
+/** What a user's GET shows beside the common read-only members and no client sets (a PUT or PATCH ignores them). */
+const USER_READ_ONLY = ['account', 'lifecycle', 'verifyStatus', 'identityProvider'];
 
 export function presentUser(ctx: Context, row: UsersTable) {
   const self = ctx.links.user(row.environment_id, row.id);
@@ -187,6 +192,7 @@ export async function createUser(ctx: Context, environmentId: string, body: User
     mfa_enabled: (body.mfaEnabled ?? await mfaEnabledByDefault(db, environmentId)) ? 1 : 0,
     extra: JSON.stringify(profileOf(body)),
     device_order: 'AUTO',
+    bypass_mfa_until: null,
     created_at: now,
     updated_at: now,
   };
@@ -220,10 +226,19 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   });
 
   app.get('/v1/environments/:envId/users/:userId', {
-    schema: { tags: ['users'], params: Params, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: {
+      tags: ['users'], params: Params, querystring: Type.Object({ expand: Type.Optional(Type.String({ description: 'population: embeds the user\'s population' })) }),
+      response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) },
+    },
   }, async (request) => {
     const environment = environmentOf(request);
-    return presentUser(ctx, await requireUser(store.db, environment.id, request.params.userId));
+    const user = await requireUser(store.db, environment.id, request.params.userId);
+    const { expand } = request.query;
+    if (expand === undefined) return presentUser(ctx, user);
+    if (expand !== 'population') throw invalidValue('expand', 'expand takes the value population', 'INVALID_PARAMETER', { allowedValues: ['population'] });
+    const { _links, ...rest } = presentUser(ctx, user);
+    const population = await shownPopulation(ctx, store.db, environment.id, user.population_id);
+    return { _links, ...(population ? { _embedded: { population } } : {}), ...rest };
   });
 
   async function update(envId: string, userId: string, body: UserPatch, replace: boolean): Promise<UsersTable> {
@@ -245,14 +260,14 @@ export function registerUserRoutes(app: App, ctx: Context): void {
   }
 
   app.put('/v1/environments/:envId/users/:userId', {
-    schema: { tags: ['users'], params: Params, body: UserInput, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['users'], params: Params, body: replaceBody(UserInput, USER_READ_ONLY), response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     return presentUser(ctx, await update(environment.id, request.params.userId, request.body, true));
   });
 
   app.patch('/v1/environments/:envId/users/:userId', {
-    schema: { tags: ['users'], params: Params, body: UserPatch, response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['users'], params: Params, body: replaceBody(UserPatch, USER_READ_ONLY), response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
     return presentUser(ctx, await update(environment.id, request.params.userId, request.body, false));

@@ -33,6 +33,11 @@ const fido2Section = (): { enabled: boolean; pairingDisabled: boolean; promptFor
   failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } },
 });
 
+/**
+ * Every member of PingOne's model with its default, so a policy read by an SDK has each field
+ * its model requires (`forSignOnPolicy`, `mobile.otp.window`, …) — also one stored before the
+ * member existed (model.ts storedPolicy merges a stored body onto these).
+ */
 export function defaultPolicyBody(name = 'Default MFA Policy', isDefault = true) {
   return {
     name,
@@ -40,16 +45,30 @@ export function defaultPolicyBody(name = 'Default MFA Policy', isDefault = true)
     authentication: { deviceSelection: 'DEFAULT_TO_FIRST' },
     newDeviceNotification: 'NONE',
     ignoreUserLock: false,
+    forSignOnPolicy: false,
+    blockUsersWithDisabledMfa: false,
+    bypassBlockedWhenMfaDisabled: false,
+    notificationsPolicy: {} as { id?: string },
+    rememberMe: { web: { enabled: false, lifeTime: { duration: 30, timeUnit: 'DAYS' } } },
     sms: offline(true),
     voice: offline(true),
     email: offline(true),
     whatsApp: offline(false),
-    mobile: { enabled: false, otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } }, applications: [] },
+    mobile: {
+      enabled: false,
+      otp: {
+        failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } },
+        window: { stepSize: { duration: 30, timeUnit: 'SECONDS' } },
+      },
+      promptForNicknameOnPairing: false,
+      applications: [] as unknown[],
+    },
     totp: {
       enabled: true,
       pairingDisabled: false,
+      promptForNicknameOnPairing: false,
       otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } },
-      uriParameters: { issuer: 'OpenMFA' },
+      uriParameters: { issuer: 'OpenMFA' } as Record<string, string>,
     },
     fido2: fido2Section(),
     pingIdDesktopGen2: {
@@ -70,6 +89,16 @@ export const defaultMfaSettings = () => ({
   users: { mfaEnabled: true },
 });
 export type MfaSettingsBody = ReturnType<typeof defaultMfaSettings>;
+
+/** Deep merge of plain objects: what `patch` gives wins, what it leaves out keeps `base`'s; arrays are values. */
+export function merge<T>(base: T, patch: unknown): T {
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    return (patch === undefined ? base : patch) as T;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(patch)) out[k] = merge(out[k], v);
+  return out as T;
+}
 
 export async function onEnvironmentCreated(ctx: Context, trx: Db, environmentId: string): Promise<void> {
   const now = ctx.clock.now();

@@ -8,7 +8,8 @@ import { invalidValue } from '../http/errors.js';
 import { parseStored } from '../http/validation.js';
 import type { Db } from '../store/db.js';
 import { prepare } from '../store/prepared.js';
-import { defaultMfaSettings, type MfaSettingsBody, type PolicyBody } from './defaults.js';
+import { CONTROL } from '../http/text.js';
+import { defaultMfaSettings, defaultPolicyBody, merge, type MfaSettingsBody, type PolicyBody } from './defaults.js';
 
 /** S1: no setting allows more than a handful of consecutive failures before a lock. */
 export const FailureSection = Type.Object({
@@ -78,6 +79,16 @@ export const MobileSection = Type.Object({
   applications: Type.Optional(Type.Array(MobileApplication, { maxItems: MAX_MOBILE_APPLICATIONS })),
 }, { additionalProperties: false });
 
+/**
+ * `totp.uriParameters`: PingOne takes any string keys (its models say a map of strings); each
+ * becomes a query parameter of the device's `otpauth://` URI, `issuer` also its label. The
+ * parameters that say how the code is computed are the device's own and cannot be set here
+ * (checkPolicy). Bounded like every stored member.
+ */
+export const MAX_URI_PARAMETERS = 16;
+export const RESERVED_URI_PARAMETERS = ['secret', 'algorithm', 'digits', 'period'] as const;
+const UriParameters = Type.Record(Type.String(), Type.String({ maxLength: 256 }), { maxProperties: MAX_URI_PARAMETERS });
+
 /** Wave-2 reference §2.5: `failure` sits directly in the section (not under `otp`). */
 const Fido2 = Type.Object({
   enabled: Type.Boolean(),
@@ -108,6 +119,18 @@ export const PolicyInput = Type.Object({
   newDeviceNotification: Type.Optional(Type.Enum(['NONE', 'EMAIL_THEN_SMS', 'SMS_THEN_EMAIL'])),
   ignoreUserLock: Type.Optional(Type.Boolean()),
   forSignOnPolicy: Type.Optional(Type.Boolean()),
+  /** Wave-2 reference §5: a user whose `mfaEnabled` is false is refused rather than let through. */
+  blockUsersWithDisabledMfa: Type.Optional(Type.Boolean()),
+  /** Wave-2 reference §5 (semantics ours): a user whose `mfaEnabled` is false authenticates with a device after all. */
+  bypassBlockedWhenMfaDisabled: Type.Optional(Type.Boolean()),
+  /** Kept as given: OpenMFA has no notification policies to check it against (as `license.id`). */
+  notificationsPolicy: Type.Optional(Type.Object({ id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false })),
+  rememberMe: Type.Optional(Type.Object({
+    web: Type.Object({
+      enabled: Type.Boolean(),
+      lifeTime: Type.Optional(Duration(['MINUTES', 'HOURS', 'DAYS'], 129_600)),
+    }, { additionalProperties: false }),
+  }, { additionalProperties: false })),
   sms: Type.Optional(Offline),
   voice: Type.Optional(Offline),
   email: Type.Optional(Offline),
@@ -116,8 +139,9 @@ export const PolicyInput = Type.Object({
   totp: Type.Optional(Type.Object({
     enabled: Type.Boolean(),
     pairingDisabled: Type.Optional(Type.Boolean()),
+    promptForNicknameOnPairing: Type.Optional(Type.Boolean()),
     otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) }, { additionalProperties: false })),
-    uriParameters: Type.Optional(Type.Object({ issuer: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })),
+    uriParameters: Type.Optional(UriParameters),
   }, { additionalProperties: false })),
   fido2: Type.Optional(Fido2),
   pingIdDesktopGen2: Type.Optional(Type.Object({
@@ -138,8 +162,9 @@ export const MfaSettingsInput = Type.Object({
     failureCount: Type.Integer({ minimum: 1, maximum: 100 }),
     durationSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
   }, { additionalProperties: false })),
-  phoneExtensions: Type.Optional(Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false })),
-  users: Type.Optional(Type.Object({ mfaEnabled: Type.Boolean() }, { additionalProperties: false })),
+  // `{}` is taken and filled with the defaults (routes.ts mfaSettingsFrom), as PingOne's models allow.
+  phoneExtensions: Type.Optional(Type.Object({ enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+  users: Type.Optional(Type.Object({ mfaEnabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
   authentication: Type.Optional(Type.Object({ deviceSelection: Type.Enum(['DEFAULT_TO_FIRST', 'PROMPT_TO_SELECT']) }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
@@ -153,7 +178,20 @@ export const durationMs = (d: { duration: number; timeUnit: string }): number =>
  * FIDO2 cool-downs 2–30 minutes, a mobile application's pairing window 1 minute–48 hours, its
  * push-limit period and lock 1–120 minutes (wave-2 reference §2.5, §3.5).
  */
-export function checkPolicyDurations(input: Static<typeof PolicyInput>): void {
+export function checkPolicy(input: Static<typeof PolicyInput>): void {
+  checkPolicyDurations(input);
+  const params = input.totp?.uriParameters ?? {};
+  for (const [key, value] of Object.entries(params)) {
+    const target = `totp.uriParameters.${key}`;
+    if (key.length === 0 || key.length > 64 || CONTROL.test(key)) throw invalidValue('totp.uriParameters', 'A URI parameter name has 1 to 64 characters, none of them a control character');
+    if ((RESERVED_URI_PARAMETERS as readonly string[]).includes(key)) throw invalidValue(target, `${key} is the device's own and cannot be set by the policy`);
+    if (key === 'issuer' && value.length === 0) throw invalidValue(target, `${target} must not be empty`, 'EMPTY_VALUE');
+  }
+  // OpenMFA remembers no browsers (wave-2 reference §7.3 is not implemented): saying so beats a setting that does nothing.
+  if (input.rememberMe?.web.enabled === true) throw invalidValue('rememberMe.web.enabled', 'OpenMFA does not remember browsers; rememberMe.web.enabled must be false');
+}
+
+function checkPolicyDurations(input: Static<typeof PolicyInput>): void {
   const span = (target: string, d: { duration: number; timeUnit: string } | undefined, minMs: number, maxMs: number, what: string) => {
     if (!d) return;
     const ms = durationMs(d);
@@ -183,12 +221,13 @@ export function checkPolicyDurations(input: Static<typeof PolicyInput>): void {
 /**
  * Stored policy and settings bodies, checked rather than cast (http/validation.ts parseStored):
  * every member PolicyInput declares has its declared type, and members a row written before a
- * section was declared may hold are let through (the response schema drops them). The writer
- * fills every section (defaults.ts), so a body that passes is the whole PolicyBody.
+ * section was declared may hold are let through (the response schema drops them). What a row
+ * written before a member existed lacks (`forSignOnPolicy`, `mobile.otp.window`, …) is read as
+ * its default, so every read is the whole PolicyBody.
  */
 const StoredPolicy = responseForm(PolicyInput);
 const StoredMfaSettings = responseForm(MfaSettingsInput);
-export const storedPolicy = (text: string): PolicyBody => parseStored(StoredPolicy, text, 'device authentication policy') as PolicyBody;
+export const storedPolicy = (text: string): PolicyBody => merge(defaultPolicyBody(), parseStored(StoredPolicy, text, 'device authentication policy'));
 
 export interface PolicyRecord {
   id: string;
@@ -209,7 +248,7 @@ export async function resolvePolicy(db: Db, environmentId: string, policyId?: st
 
 export async function mfaSettings(db: Db, environmentId: string): Promise<MfaSettingsBody> {
   const row = await db.selectFrom('mfa_settings').select('body').where('environment_id', '=', environmentId).executeTakeFirst();
-  return row ? (parseStored(StoredMfaSettings, row.body, 'MFA settings') as MfaSettingsBody) : defaultMfaSettings();
+  return row ? merge(defaultMfaSettings(), parseStored(StoredMfaSettings, row.body, 'MFA settings')) : defaultMfaSettings();
 }
 
 export interface MethodFailure {

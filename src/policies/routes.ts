@@ -11,12 +11,12 @@ import { environmentOf } from '../http/access.js';
 import { notFound, requestFailed, invalidValue } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
-import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, documentedBodies, errorResponses, responseForm } from '../http/schemas.js';
+import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, documentedBodies, errorResponses, inOrder, replaceBody, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { PoliciesTable } from '../store/schema.js';
-import { defaultMfaSettings, defaultPolicyBody, type MfaSettingsBody } from './defaults.js';
-import { FailureSection, MfaSettingsInput, MobileSection, PolicyInput, checkPolicyDurations, mfaSettings, storedPolicy } from './model.js';
+import { defaultMfaSettings, defaultPolicyBody, merge, type MfaSettingsBody } from './defaults.js';
+import { MfaSettingsInput, MobileSection, PolicyInput, checkPolicy, mfaSettings, storedPolicy } from './model.js';
 import { checkFido2PolicyId } from './fido2/model.js';
 import { MIGRATE_FIDO2, MigrateInput, migrateToFido2 } from './fido2/migrate.js';
 import { JSON_TYPE, mediaType } from '../http/content-type.js';
@@ -25,11 +25,11 @@ import { validateBody } from '../http/validation.js';
 /**
  * Every section is declared (the input's own schemas, in response form), so a GET writes only
  * declared members: nothing a row may hold beyond them reaches a response, however it got there.
- * `mobile.otp.window` is taken but not echoed, as in PingOne (wave-2 reference §3.5).
+ * `mobile.otp.window` is echoed with its default (PingOne's docs show it taken and not echoed;
+ * its SDKs' models and the issue's clients read it back — README decisions).
  */
-const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, oathToken, authentication } = PolicyInput.properties;
-const MobileShown = Type.Object({ ...MobileSection.properties, otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) })) });
-const PolicySchema = Type.Object({
+const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, oathToken, authentication, notificationsPolicy, rememberMe } = PolicyInput.properties;
+const PolicySchema = inOrder(Type.Object({
   _links: Links,
   id: Type.String(),
   environment: Ref,
@@ -39,18 +39,22 @@ const PolicySchema = Type.Object({
   newDeviceNotification: Type.Optional(Type.String()),
   ignoreUserLock: Type.Optional(Type.Boolean()),
   forSignOnPolicy: Type.Optional(Type.Boolean()),
+  blockUsersWithDisabledMfa: Type.Optional(Type.Boolean()),
+  bypassBlockedWhenMfaDisabled: Type.Optional(Type.Boolean()),
+  notificationsPolicy: Type.Optional(responseForm(notificationsPolicy)),
+  rememberMe: Type.Optional(responseForm(rememberMe)),
   sms: responseForm(sms),
   voice: responseForm(voice),
   email: responseForm(email),
   whatsApp: responseForm(whatsApp),
-  mobile: responseForm(MobileShown),
+  mobile: responseForm(MobileSection),
   totp: responseForm(totp),
   fido2: responseForm(fido2),
   pingIdDesktopGen2: responseForm(pingIdDesktopGen2),
   oathToken: Type.Optional(responseForm(oathToken)),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}));
 
 const MfaSettingsSchema = Type.Object({
   _links: Links,
@@ -67,16 +71,6 @@ const Params = Type.Object({ envId: Type.String(), policyId: Type.String() });
 
 /** Largest page of GET …/deviceAuthenticationPolicies, and its default. */
 export const MAX_POLICY_PAGE = 50;
-
-/** Deep merge of plain objects: what the caller gave wins, what it left out keeps the default. */
-function merge<T>(base: T, patch: unknown): T {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    return (patch === undefined ? base : patch) as T;
-  }
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(patch)) out[k] = merge(out[k], v);
-  return out as T;
-}
 
 function present(ctx: Context, row: PoliciesTable) {
   const body = storedPolicy(row.body);
@@ -106,7 +100,7 @@ const findPolicy = (db: Db, envId: string, id: string) => id.length > 64 ? Promi
  */
 export async function writePolicy(ctx: Context, envId: string, input: Static<typeof PolicyInput>, id?: string, newRowId: string = newId()): Promise<PoliciesTable> {
   const { store } = ctx;
-  checkPolicyDurations(input);
+  checkPolicy(input);
   const now = ctx.clock.now();
   return store.transaction(async (trx) => {
     const existing = id ? await findPolicy(trx, envId, id) : undefined;
@@ -190,7 +184,7 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
   });
 
   app.put(`${base}/:policyId`, {
-    schema: { tags: ['policies'], params: Params, body: PolicyInput, response: { 200: PolicySchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['policies'], params: Params, body: replaceBody(PolicyInput), response: { 200: PolicySchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => present(ctx, await write(environmentOf(request).id, request.body, request.params.policyId)));
 
   app.delete(`${base}/:policyId`, {
@@ -214,7 +208,7 @@ export function registerPolicyRoutes(app: App, ctx: Context): void {
   });
 
   app.put(settingsPath, {
-    schema: { tags: ['mfaSettings'], params: EnvParams, body: MfaSettingsInput, response: { 200: MfaSettingsSchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags: ['mfaSettings'], params: EnvParams, body: replaceBody(MfaSettingsInput), response: { 200: MfaSettingsSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const env = environmentOf(request);
     const body = mfaSettingsFrom(request.body);

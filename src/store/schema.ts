@@ -71,6 +71,8 @@ export interface UsersTable {
   extra: string;
   /** How the user's devices are ordered: AUTO (by activation), EXPLICIT (positions), NONE. */
   device_order: string;
+  /** End of the user's MFA bypass, ms (migration 010); NULL when none was set. */
+  bypass_mfa_until: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -205,6 +207,8 @@ export interface DeviceAuthenticationsTable {
   challenge_hash: string | null;
   challenge_expires_at: number | null;
   error: string | null;
+  /** How a flow that asked for no device ended (migration 010): USER_BYPASS, MFA_DISABLED; NULL otherwise. */
+  bypass: string | null;
   expires_at: number;
   created_at: number;
   updated_at: number;

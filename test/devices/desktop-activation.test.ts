@@ -10,43 +10,9 @@ import { iso } from '../../src/clock.js';
 import { decode as b64uDecode } from '../../src/crypto/base64url.js';
 import { compactVerify, importJWK, type JWK } from 'jose';
 import { useTestServer, createUser, startTestServer, withoutVolatile, type TestServer } from '../helper.js';
-import { attest, claimsOf, headerOf, pendingDesktop } from './desktop-fixtures.js';
+import { SEED, attest, claimsOf, headerOf, pendingDesktop, seedFor } from './desktop-fixtures.js';
 import { activate, assertUnchanged, deviceRow, snapshot } from './expect.js';
 import { expectError } from '../support/errors.js';
-
-/** The seed document's example 200 response, verbatim (shared/seed/activate-mfa-user-device-pingid-desktop.txt). */
-const SEED = {
-  _links: {
-    self: { href: 'https://api.pingone.eu/v1/environments/abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6/users/d4543f69-e508-4cc6-bd16-b61baa4b3caf/devices/0783541c-a172-8d40-0783-541ca1728d40' },
-    environment: { href: 'https://api.pingone.eu/v1/environments/abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6' },
-    user: { href: 'https://api.pingone.eu/v1/environments/abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6/users/d4543f69-e508-4cc6-bd16-b61baa4b3caf' },
-  },
-  rp: { id: 'pingone.eu', name: 'pingone.eu' },
-  id: '0783541c-a172-8d40-0783-541ca1728d40',
-  environment: { id: 'abfba8f6-49eb-49f5-a5d9-80ad5c98f9f6' },
-  user: { id: 'd4543f69-e508-4cc6-bd16-b61baa4b3caf' },
-  type: 'PINGID_DESKTOP_GEN2',
-  nickname: 'Desktop Mac 1',
-  lock: { status: 'UNLOCKED' },
-  block: { status: 'UNBLOCKED' },
-  status: 'ACTIVE',
-  createdAt: '2026-02-17T13:34:34.840Z',
-  updatedAt: '2026-02-17T13:36:33.257Z',
-  os: { version: '15.7.3', type: 'MAC' },
-  model: {},
-  application: { id: '941d6390-ec3a-4bf4-858a-949c47ccd36e', nativeName: 'PingID Desktop', version: '1.0.0', pushSandbox: false },
-  unitId: '4d764d06-6aa5-4c15-ac8c-4df655cbf867',
-};
-
-/** The seed's body with its IDs and host swapped for ours. */
-function seedFor(server: TestServer, ids: { env: string; user: string; device: string }): typeof SEED {
-  const text = JSON.stringify(SEED)
-    .replaceAll('https://api.pingone.eu/v1', server.config.apiPath)
-    .replaceAll(SEED.environment.id, ids.env)
-    .replaceAll(SEED.user.id, ids.user)
-    .replaceAll(SEED.id, ids.device);
-  return JSON.parse(text) as typeof SEED;
-}
 
 let server: TestServer;
 let env: string;

@@ -69,6 +69,7 @@ function requestFor(op: Operation, w: EnvWorld): { contentType?: string; body?: 
   if (op.method === 'POST' && op.path === '/{envId}/deviceAuthentications') return { body: { user: { id: w.users[0] } } };
   if (op.method === 'POST' && op.path.endsWith('/secret')) return {};
   if ((op.method === 'POST' || op.method === 'PUT') && /\/fido2Policies(\/\{fido2PolicyId\})?$/.test(op.path)) return { body: fido2PolicyBody('iso FIDO2 policy') };
+  if (op.method === 'PUT' && op.path.endsWith('/bypassMFA')) return { body: { bypassMFAEnabledUntil: '2030-01-01T00:00:00.000Z' } };
   if (op.method === 'POST' && op.path.endsWith('/oathTokens/{tokenId}')) {
     // Two consecutive codes of the world's TOTP token (the step before now and now).
     const now = server.clock.now();

@@ -93,7 +93,7 @@ describe(`bloated policy sections (${DIALECT})`, () => {
     assert.equal(await rowCount(env), before);
   });
 
-  test('the reference\'s own mobile application and fido2 section are taken whole and read back; otp.window is taken, not echoed', async () => {
+  test('the reference\'s own mobile application and fido2 section are taken whole and read back, otp.window with them', async () => {
     const res = await server.request('POST', policiesOf(env), {
       body: {
         name: 'mobile and fido2',
@@ -104,12 +104,12 @@ describe(`bloated policy sections (${DIALECT})`, () => {
     assert.equal(res.status, 201, res.text);
     const read = await server.request('GET', `${policiesOf(env)}/${res.body.id as string}`);
     assert.equal(read.status, 200, read.text);
-    assert.deepEqual(read.body.mobile, { enabled: true, promptForNicknameOnPairing: true, otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } }, applications: [REFERENCE_APPLICATION] });
+    assert.deepEqual(read.body.mobile, { enabled: true, promptForNicknameOnPairing: true, otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } }, window: { stepSize: { duration: 30, timeUnit: 'SECONDS' } } }, applications: [REFERENCE_APPLICATION] });
     assert.deepEqual(read.body.fido2, { ...REFERENCE_FIDO2, fido2PolicyId: null, pairingDisabled: false });
     assert.deepEqual(res.body.mobile, read.body.mobile);
   });
 
-  test('a row bloated before the sections were declared reads back with declared members only (the serializer drops the rest)', async () => {
+  test('a row bloated before the sections were declared reads back with declared members only (the serializer drops the rest), what it lacks as its default', async () => {
     const made = await server.request('POST', policiesOf(env), { body: { name: 'bloated row' } });
     assert.equal(made.status, 201, made.text);
     const row = await server.store.db.selectFrom('device_authentication_policies').select('body').where('id', '=', made.body.id).executeTakeFirstOrThrow();
@@ -127,8 +127,13 @@ describe(`bloated policy sections (${DIALECT})`, () => {
       assert.ok(res.text.length < 20_000, `${path}: ${res.text.length} characters`);
     }
     const read = await server.request('GET', `${policiesOf(env)}/${made.body.id as string}`);
-    assert.deepEqual(read.body.mobile, { enabled: false, otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } }, applications: [{ id: 'a' }, {}] });
-    assert.deepEqual(read.body.fido2, { enabled: false });
+    assert.deepEqual(read.body.mobile, {
+      enabled: false,
+      otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } }, window: { stepSize: { duration: 30, timeUnit: 'SECONDS' } } },
+      promptForNicknameOnPairing: false,
+      applications: [{ id: 'a' }, {}],
+    });
+    assert.deepEqual(read.body.fido2, { enabled: false, pairingDisabled: false, promptForNicknameOnPairing: false, failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } });
   });
 });
 

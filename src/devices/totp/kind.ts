@@ -31,7 +31,7 @@ export const totp: DeviceKind = {
       extra: {},
       secretSealed: sealTotpSecret(ctx.box, deviceId, secret),
       challengeExpiresAt: status === 'ACTIVATION_REQUIRED' ? now + TOTP_PAIRING_MS : null,
-      shownOnce: { secret, keyUri: keyUri(secret, method.uriParameters?.issuer ?? 'OpenMFA', user.username) },
+      shownOnce: { secret, keyUri: keyUri(secret, method.uriParameters.issuer ?? 'OpenMFA', user.username, method.uriParameters) },
     };
   },
 

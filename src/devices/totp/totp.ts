@@ -72,11 +72,13 @@ export function matchingStep(secretBase32: string, code: string, ms: number, win
   return undefined;
 }
 
-export function keyUri(secretBase32: string, issuer: string, account: string): string {
+export function keyUri(secretBase32: string, issuer: string, account: string, more: Readonly<Record<string, string>> = {}): string {
   const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(account)}`;
   // RFC 3986 encoding throughout, as the key URI format asks: URLSearchParams would write a
-  // space as `+`, which authenticator apps show literally ("Acme+Corp").
-  const params = { secret: secretBase32, issuer, algorithm: 'SHA1', digits: String(DIGITS), period: String(PERIOD_S) };
-  const q = Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  // space as `+`, which authenticator apps show literally ("Acme+Corp"). The policy's other
+  // `uriParameters` follow the device's own (which the policy cannot name: policies/model.ts).
+  const own: Record<string, string> = { secret: secretBase32, issuer, algorithm: 'SHA1', digits: String(DIGITS), period: String(PERIOD_S) };
+  const params = { ...own, ...Object.fromEntries(Object.entries(more).filter(([k]) => !Object.hasOwn(own, k))) };
+  const q = Object.entries(params).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
   return `otpauth://totp/${label}?${q}`;
 }

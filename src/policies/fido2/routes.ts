@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Context } from '../../context.js';
 import { environmentOf } from '../../http/access.js';
 import { parsePageRequest } from '../../http/paging.js';
-import { Collection, EnvParams, NoContent, PageQuery, STD_ERRORS, errorResponses } from '../../http/schemas.js';
+import { Collection, EnvParams, NoContent, PageQuery, STD_ERRORS, errorResponses, replaceBody } from '../../http/schemas.js';
 import type { App } from '../../http/types.js';
 import { createFido2Policy } from './create.js';
 import { deleteFido2Policy } from './delete.js';
@@ -39,7 +39,7 @@ export function registerFido2PolicyRoutes(app: App, ctx: Context): void {
   }, async (request) => readFido2Policy(ctx, onItem(request)));
 
   app.put(item, {
-    schema: { tags, params: Params, body: Fido2PolicyInput, response: { 200: Fido2PolicySchema, ...errorResponses(...STD_ERRORS) } },
+    schema: { tags, params: Params, body: replaceBody(Fido2PolicyInput), response: { 200: Fido2PolicySchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => replaceFido2Policy(ctx, { ...onItem(request), body: request.body }));
 
   app.delete(item, {
