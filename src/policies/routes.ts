@@ -8,13 +8,14 @@ import { iso } from '../clock.js';
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { environmentOf } from '../http/access.js';
-import { notFound, requestFailed, invalidValue } from '../http/errors.js';
+import { notFound, requestFailed } from '../http/errors.js';
 import { link } from '../http/links.js';
 import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, EnvParams, Links, NoContent, PageQuery, Ref, STD_ERRORS, Timestamp, documentedBodies, errorResponses, inOrder, replaceBody, responseForm } from '../http/schemas.js';
 import type { App } from '../http/types.js';
 import type { Db } from '../store/db.js';
 import type { PoliciesTable } from '../store/schema.js';
+import { takeDefault } from './default-flag.js';
 import { defaultMfaSettings, defaultPolicyBody, merge, type MfaSettingsBody } from './defaults.js';
 import { MfaSettingsInput, MobileSection, PolicyInput, checkPolicy, mfaSettings, storedPolicy } from './model.js';
 import { checkFido2PolicyId } from './fido2/model.js';
@@ -106,14 +107,7 @@ export async function writePolicy(ctx: Context, envId: string, input: Static<typ
     const existing = id ? await findPolicy(trx, envId, id) : undefined;
     if (id && !existing) throw notFound();
     await checkFido2PolicyId(trx, envId, input.fido2?.fido2PolicyId);
-    if (existing?.is_default === 1 && input.default === false) {
-      throw invalidValue('default', 'An environment always has a default policy; make another policy the default instead', 'CONSTRAINT_VIOLATION');
-    }
-    const isDefault = input.default === true || existing?.is_default === 1;
-    if (input.default === true) {
-      await trx.updateTable('device_authentication_policies').set({ is_default: 0, updated_at: now })
-        .where('environment_id', '=', envId).where('is_default', '=', 1).execute();
-    }
+    const isDefault = await takeDefault(trx, 'device_authentication_policies', envId, existing, input.default, now, 'policy');
     const body = merge(defaultPolicyBody(input.name, isDefault), input);
     const fields = { name: input.name, is_default: isDefault ? 1 : 0, body: JSON.stringify({ ...body, default: isDefault }), updated_at: now };
     if (existing) return trx.updateTable('device_authentication_policies').set(fields).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
