@@ -32,6 +32,7 @@ import { AccessTokens } from './platform/tokens.js';
 import { registerUserRoutes } from './platform/users.js';
 import { registerAuthenticationRoutes } from './authentication/routes.js';
 import { registerDeviceRoutes } from './devices/routes.js';
+import { registerMobileRoutes } from './devices/mobile/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
 import { registerFido2PolicyRoutes } from './policies/fido2/routes.js';
 import { createNotifier } from './notify/index.js';
@@ -251,6 +252,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerPolicyRoutes(app, ctx);
   registerFido2PolicyRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
+  registerMobileRoutes(app, ctx);
   registerAuthenticationRoutes(app, ctx);
   registerOutboxRoutes(app, ctx);
   registerConsoleRoutes(app);

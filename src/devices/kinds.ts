@@ -2,6 +2,7 @@
 import { fido2 } from './fido2/kind.js';
 import type { DeviceKind } from './kind.js';
 import type { DeviceType } from './model.js';
+import { mobile } from './mobile/kind.js';
 import { offlineKind } from './otp/kind.js';
 import { pingIdDesktop } from './pingid-desktop/kind.js';
 import { totp } from './totp/kind.js';
@@ -14,4 +15,5 @@ export const kinds: Record<DeviceType, DeviceKind> = {
   TOTP: totp,
   PINGID_DESKTOP_GEN2: pingIdDesktop,
   FIDO2: fido2,
+  MOBILE: mobile,
 };

@@ -13,7 +13,7 @@ import { IdRef, Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js'
 import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
-export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2'] as const;
+export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2', 'MOBILE'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
@@ -30,6 +30,16 @@ const Fido2Shown = {
   backup: Type.Optional(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
   fidoDeviceMetadata: Type.Optional(Type.Object({ mdsIdentifier: Type.String() })),
   fidoRegistrationArtifacts: Type.Optional(Type.Object({ attestationType: Type.String() })),
+};
+
+/** The members of a MOBILE device beside the common ones (wave-2 reference §3.3; protocol §1). */
+const MobileShown = {
+  sdkVersion: Type.Optional(Type.String()),
+  apiVersion: Type.Optional(Type.String()),
+  allowPushNotification: Type.Optional(Type.Boolean()),
+  notificationProvider: Type.Optional(Type.String()),
+  otpStatus: Type.Optional(Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) })),
+  pushFails: Type.Optional(Type.Array(Type.Integer())),
 };
 
 export const DeviceSchema = Type.Object({
@@ -55,6 +65,7 @@ export const DeviceSchema = Type.Object({
   email: Type.Optional(Type.String()),
   testMode: Type.Optional(Type.Boolean()),
   ...Fido2Shown,
+  ...MobileShown,
 });
 
 /**
@@ -84,7 +95,7 @@ const O = Type.Optional;
 export const DeviceExtraSchema = Type.Object({
   rp: O(Type.Object({ id: Type.String(), name: Type.String() })),
   os: O(Type.Object({ version: O(Type.String()), type: O(Type.String()) })),
-  model: O(Type.Object({ name: O(Type.String()) })),
+  model: O(Type.Object({ name: O(Type.String()), marketingName: O(Type.String()) })),
   application: O(Type.Object({ id: O(Type.String()), nativeName: O(Type.String()), version: O(Type.String()), pushSandbox: O(Type.Boolean()) })),
   unitId: O(Type.String()),
   phone: O(Type.String()),
@@ -96,6 +107,11 @@ export const DeviceExtraSchema = Type.Object({
   backup: O(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
   fidoDeviceMetadata: O(Type.Object({ mdsIdentifier: Type.String() })),
   fidoRegistrationArtifacts: O(Type.Object({ attestationType: Type.String() })),
+  sdkVersion: O(Type.String()),
+  apiVersion: O(Type.String()),
+  allowPushNotification: O(Type.Boolean()),
+  notificationProvider: O(Type.String()),
+  otpStatus: O(Type.Object({ status: Type.String(), reason: O(Type.String()) })),
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
@@ -116,8 +132,18 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.backup ? { backup: extra.backup } : {}),
     ...(extra.fidoDeviceMetadata ? { fidoDeviceMetadata: extra.fidoDeviceMetadata } : {}),
     ...(extra.fidoRegistrationArtifacts ? { fidoRegistrationArtifacts: extra.fidoRegistrationArtifacts } : {}),
+    ...(extra.sdkVersion !== undefined ? { sdkVersion: extra.sdkVersion } : {}),
+    ...(extra.apiVersion !== undefined ? { apiVersion: extra.apiVersion } : {}),
+    ...(extra.allowPushNotification !== undefined ? { allowPushNotification: extra.allowPushNotification } : {}),
+    ...(extra.notificationProvider !== undefined ? { notificationProvider: extra.notificationProvider } : {}),
+    ...(extra.otpStatus ? { otpStatus: extra.otpStatus } : {}),
   };
 }
+
+const PushFails = Type.Array(Type.Integer());
+/** A MOBILE device's consecutive failed pushes (epoch ms), as stored by src/devices/mobile/push-fails.ts. */
+export const pushFailsOf = (row: Pick<DevicesTable, 'push_fails'>): number[] =>
+  row.push_fails ? parseStored(PushFails, row.push_fails, 'push fails') : [];
 
 export function lockOf(row: Pick<DevicesTable, 'locked_until'>, now: number): { status: 'LOCKED'; expiresAt: string } | { status: 'UNLOCKED' } {
   return row.locked_until !== null && row.locked_until > now ? { status: 'LOCKED', expiresAt: iso(row.locked_until) } : { status: 'UNLOCKED' };
@@ -159,6 +185,7 @@ export function presentDevice(ctx: Context, row: DevicesTable) {
     updatedAt: iso(row.updated_at),
     ...shownExtra(extra),
     ...(extra.testMode ? { testMode: true } : {}),
+    ...(row.type === 'MOBILE' ? { pushFails: pushFailsOf(row) } : {}),
   };
 }
 
