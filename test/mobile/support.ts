@@ -88,3 +88,11 @@ export async function pushFor(t: MobileTenant, deviceId: string, flowId: string)
   if (!push) throw new Error(`no push for flow ${flowId}: ${JSON.stringify(channel)}`);
   return push;
 }
+
+/** A pairing JWS sent as is, answered as the test harness reads answers. */
+export const pairRaw = (t: MobileTenant, jwt: string): Promise<Response> =>
+  t.server.request('POST', `/${t.env}/mobile/pairings`, { token: null, contentType: 'application/jwt', raw: jwt });
+
+/** A push answer JWS sent as is. */
+export const answerRaw = (t: MobileTenant, pushId: string, jwt: string): Promise<Response> =>
+  t.server.request('POST', `/${t.env}/mobile/pushes/${pushId}`, { token: null, contentType: 'application/jwt', raw: jwt });

@@ -35,7 +35,7 @@ export const PairingKeySchema = Type.Object({
   _links: Links,
   id: Type.String(),
   environment: Ref,
-  code: Type.Optional(Type.String({ description: 'shown only in the 201' })),
+  code: Type.String({ description: 'shown only in the 201' }),
   status: Type.String(),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   applications: Type.Array(Ref),
@@ -153,7 +153,7 @@ export async function createPairingKey(ctx: Context, { environmentId, userId, bo
     }
     await trx.insertInto('pairing_keys').values(row).execute();
   });
-  return presentPairingKey(ctx, row, code);
+  return { ...presentPairingKey(ctx, row, code), code };
 }
 
 export async function findPairingKey(db: Db, environmentId: string, userId: string, id: string): Promise<PairingKeysTable | undefined> {
