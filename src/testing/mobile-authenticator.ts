@@ -46,6 +46,7 @@ export interface ReceivedPush {
   challenge: string;
   expiresAt: string;
   numberChoices?: string[];
+  application: { id: string };
   message: string;
   status: 'PENDING' | 'APPROVED' | 'DENIED';
 }

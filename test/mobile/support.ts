@@ -53,7 +53,7 @@ export async function setEntry(t: Pick<MobileTenant, 'server' | 'env' | 'policyI
 }
 
 export async function newUser(t: MobileTenant, name: string): Promise<string> {
-  return createUser(t.server, t.env, name);
+  return createUser(t.server, t.env, name.replace(/\W+/g, '-'));
 }
 
 export async function pairingKey(t: MobileTenant, userId: string, body: Record<string, unknown> = {}): Promise<Response> {
