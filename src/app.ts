@@ -22,6 +22,7 @@ import { RequestLog, serializeRequest } from './http/request-log.js';
 import { ApiError, headersTooLarge, invalidRequest, notFound, payloadTooLarge, renderError, requestTimedOut, unavailable, unexpected, unsupportedMediaType } from './http/errors.js';
 import { LinkBuilder } from './http/links.js';
 import type { App } from './http/types.js';
+import { serializerCompiler } from './http/serializer.js';
 import { validatorCompiler } from './http/validation.js';
 import { registerApplicationRoutes } from './platform/applications.js';
 import { registerEnvironmentRoutes } from './platform/environments.js';
@@ -193,6 +194,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   // One validation engine for routes and handlers (http/validation.ts).
   app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   // A cap on connections held at once (S9): Node closes further ones as they are accepted.
   if (config.maxConnections > 0) app.server.maxConnections = config.maxConnections;
 

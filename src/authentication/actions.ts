@@ -10,7 +10,7 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import { Type } from 'typebox';
 import type { Context } from '../context.js';
-import { clearAttempts, releaseAttempt, reserveAttempt } from '../devices/attempts.js';
+import { clearAttempts, releaseAttempt, reserveAttemptWhile } from '../devices/attempts.js';
 import { kinds } from '../devices/kinds.js';
 import { ACTIVE, isLocked, lockOf, type DeviceType } from '../devices/model.js';
 import { findDevice, listDevices, stillUsable, unusable } from '../devices/store.js';
@@ -140,7 +140,7 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
     challenge === null ? eb('device_authentications.challenge_hash', 'is', null) : eb('device_authentications.challenge_hash', '=', challenge);
   // Counted only while the flow still waits for this proof: a request that arrives after the
   // flow completed, was cancelled or got a new challenge counts nothing.
-  const attempt = await reserveAttempt(db, selected.id, now, rule, ACTIVE, (eb) =>
+  const attempt = await reserveAttemptWhile(ctx.store, selected.id, now, rule, ACTIVE, (eb) =>
     eb.exists(eb.selectFrom('device_authentications').select(sql<number>`1`.as('one'))
       .where('device_authentications.id', '=', flow.id)
       .where('device_authentications.status', '=', waitingFor)

@@ -33,7 +33,7 @@
  * reservation's `updatedAt` names its window.
  */
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { Db } from '../store/db.js';
+import type { Db, Store } from '../store/db.js';
 import { CLEARED, unlockedOrMine, usable, type DeviceExpressions } from './store.js';
 
 export interface AttemptRule {
@@ -84,6 +84,31 @@ export async function reserveAttempt(
     .executeTakeFirst();
   if (!row) return undefined;
   return { deviceId, number: Number(row.failed_attempts), lockedUntil: row.locked_until === null ? null : Number(row.locked_until), updatedAt: Number(row.updated_at) };
+}
+
+/**
+ * `reserveAttempt` whose condition reads another row — a flow still waiting for this proof.
+ * On PostgreSQL a statement that waits for the device row's lock re-checks its WHERE on the
+ * row's new version but reads every other table as of the moment it started (EvalPlanQual):
+ * a reservation queued behind the winner's `clearAttempts` would still see the flow waiting,
+ * count an attempt after the flow completed, and — when enough of them pile up to start a
+ * lock — keep it counted. Taking the device row lock first, in its own statement, makes the
+ * reservation's snapshot begin after every write that held that lock, and so after the flow
+ * completion that preceded them. SQLite runs every write on one connection, in order.
+ */
+export async function reserveAttemptWhile(
+  store: Store,
+  deviceId: string,
+  now: number,
+  rule: AttemptRule,
+  status: string,
+  stillWaiting: (eb: DeviceExpressions) => Expression<SqlBool>,
+): Promise<Attempt | undefined> {
+  if (store.dialect !== 'postgres') return reserveAttempt(store.db, deviceId, now, rule, status, stillWaiting);
+  return store.transaction(async (trx) => {
+    await trx.selectFrom('devices').select('id').where('id', '=', deviceId).forUpdate().execute();
+    return reserveAttempt(trx, deviceId, now, rule, status, stillWaiting);
+  });
 }
 
 /**

@@ -145,7 +145,11 @@ export function validateBody<S extends TSchema>(schema: S, value: unknown, conte
  * Nothing is coerced, defaulted or removed: a value is accepted as sent or refused.
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const validator = compiledFor(schema);
   const context = httpPart ?? 'body';
-  return (value: unknown) => (validator.Check(value) ? true : { error: validationError(validator.Errors(value), context) });
+  // Compiled on the route's first request, not at start-up (as serializer.ts does for responses).
+  let validator: ReturnType<typeof Compile> | undefined;
+  return (value: unknown) => {
+    validator ??= compiledFor(schema);
+    return validator.Check(value) ? true : { error: validationError(validator.Errors(value), context) };
+  };
 };

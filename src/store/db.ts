@@ -5,10 +5,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql, type SelectQueryBuilder, type SqliteDatabase } from 'kysely';
-import pg from 'pg';
+import type PG from 'pg';
 import { GroupCommitSqliteDialect, type GroupCommitHooks } from './group-commit.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -27,10 +28,10 @@ export interface StoreOptions {
 
 // PostgreSQL returns bigint as text; our bigints are millisecond times, safe as numbers.
 const PG_INT8 = 20;
-const pgTypes = {
+const pgTypes = (pg: typeof PG) => ({
   getTypeParser: (oid: number, format?: 'text' | 'binary') =>
     oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
-};
+});
 
 /** The transaction that `store.db` means in this async context (see Store.transaction). */
 interface Scope {
@@ -101,10 +102,12 @@ export class Store {
       const schema = url.searchParams.get('schema');
       url.searchParams.delete('schema');
       if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('schema must be a plain lower-case identifier');
+      // Loaded only for PostgreSQL: a SQLite start does not pay for it.
+      const pg = createRequire(import.meta.url)('pg') as typeof PG;
       const pool = new pg.Pool({
         connectionString: url.href,
         max: options.poolSize ?? 10,
-        types: pgTypes,
+        types: pgTypes(pg),
         // Names the process's connections in pg_stat_activity.
         application_name: schema ? `openmfa:${schema}` : 'openmfa',
         // A database that does not answer (a dropped route, a host gone) fails a request with
