@@ -25,6 +25,7 @@ import type { App } from './http/types.js';
 import { serializerCompiler } from './http/serializer.js';
 import { validatorCompiler } from './http/validation.js';
 import { registerApplicationRoutes } from './platform/applications.js';
+import { registerPushCredentialRoutes } from './platform/push-credentials.js';
 import { registerEnvironmentRoutes } from './platform/environments.js';
 import { KeyRing } from './platform/keys.js';
 import { registerPopulationRoutes } from './platform/populations.js';
@@ -251,6 +252,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerPopulationRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerApplicationRoutes(app, ctx);
+  registerPushCredentialRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
   registerFido2PolicyRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);

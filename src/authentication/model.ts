@@ -54,7 +54,7 @@ export const FlowSchema = Type.Object({
   selectedDevice: Type.Optional(Ref),
   authenticators: Type.Optional(Type.Array(Type.String())),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-  /** The number the accessing device shows while a push with number matching waits (protocol §2.1; ours). */
+  /** The number the accessing device shows while a push with number matching waits (mobile-protocol §2; ours). */
   numberMatching: Type.Optional(Type.Object({ number: Type.String() })),
   bypassAllowed: Type.Boolean(),
   userBypassEnabled: Type.Boolean(),

@@ -32,7 +32,7 @@ const Fido2Shown = {
   fidoRegistrationArtifacts: Type.Optional(Type.Object({ attestationType: Type.String() })),
 };
 
-/** The members of a MOBILE device beside the common ones (wave-2 reference §3.3; protocol §1). */
+/** The members of a MOBILE device beside the common ones (wave-2 reference §3.3; mobile-protocol §1). */
 const MobileShown = {
   sdkVersion: Type.Optional(Type.String()),
   apiVersion: Type.Optional(Type.String()),

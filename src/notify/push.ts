@@ -1,5 +1,5 @@
 /**
- * Pushes in the outbox (protocol §2.2): every push to a MOBILE device is also a message with
+ * Pushes in the outbox (mobile-protocol §2): every push to a MOBILE device is also a message with
  * channel PUSH, so a test sees it as it sees a code — the flow and the device, the text the
  * phone would show, the number to pick; never the push's challenge. It is the record only:
  * delivery is the device's push channel. Written in the transaction that starts the push, and

@@ -1,5 +1,5 @@
 /**
- * The OpenMFA mobile protocol's fixed values (docs: ../shared/design/mobile-protocol.md),
+ * The OpenMFA mobile protocol's fixed values (docs/mobile-protocol.md),
  * shared by the server (src/devices/mobile/) and the mobile authenticator (src/testing/).
  */
 export const TYP = {
@@ -17,9 +17,9 @@ export const PAIRING_JWT_LIFETIME_S = 5 * 60;
 export const REQUEST_JWT_LIFETIME_S = 60;
 /** The scheme of the push channel's Authorization header. */
 export const DEVICE_AUTH_SCHEME = 'OpenMFA-Device';
-/** Longest hold of the push channel (protocol §2.2). */
+/** Longest hold of the push channel (mobile-protocol §2). */
 export const MAX_WAIT_S = 25;
-/** The largest log upload (protocol §4). */
+/** The largest log upload (mobile-protocol §4). */
 export const MAX_LOGS_BYTES = 1024 * 1024;
 /** Pairing-key formats (mfaSettings.pairing.pairingKeyFormat): NUMERIC 12 digits, ALPHANUMERIC 16 characters without 0, 1, I, O. */
 export const PAIRING_ALPHABETS = { NUMERIC: '0123456789', ALPHANUMERIC: '23456789ABCDEFGHJKLMNPQRSTUVWXYZ' } as const;

@@ -1,6 +1,6 @@
 /**
  * A mobile authenticator: what an app embedding the PingOne MFA SDK does, over OpenMFA's
- * protocol (docs: ../shared/design/mobile-protocol.md) — pair with a pairing key under a new
+ * protocol (docs/mobile-protocol.md) — pair with a pairing key under a new
  * P-256 device key, read the push channel, approve or deny a push (picking the number), make
  * offline codes from the pairing seed, upload logs. It shares nothing with the server's code
  * but the protocol's constants: its JWS signing and its TOTP (RFC 6238) are its own, so the
@@ -161,7 +161,7 @@ export class MobileAuthenticator {
     return { iat, exp: iat + lifetimeS, jti: randomUUID() };
   }
 
-  /** The pairing JWS (protocol §1.3) — exposed so a test can send it twice, or alter it. */
+  /** The pairing JWS (mobile-protocol §1) — exposed so a test can send it twice, or alter it. */
   pairingJwt(server: string, code: string, o: { applicationId?: string; device?: DeviceMetadata; privateJwk: JsonWebKey; publicJwk: JsonWebKey }): string {
     return signEs256(o.privateJwk, { typ: TYP.pairing, jwk: o.publicJwk }, {
       iss: MOBILE_ISSUER,
@@ -202,7 +202,7 @@ export class MobileAuthenticator {
     return state;
   }
 
-  /** A device request JWS (protocol §2.2) — `signWith` forges one with another key. */
+  /** A device request JWS (mobile-protocol §2) — `signWith` forges one with another key. */
   requestJwt(deviceId: string, o: { typ?: string; sub?: string; signWith?: JsonWebKey; claims?: Record<string, unknown>; jti?: string } = {}): string {
     const d = this.device(deviceId);
     const times = this.#times(60);
@@ -221,7 +221,7 @@ export class MobileAuthenticator {
     return body;
   }
 
-  /** The answer JWS to a received push (protocol §2.3), with what a test forges. */
+  /** The answer JWS to a received push (mobile-protocol §2), with what a test forges. */
   answerJwt(pushId: string, decision: 'APPROVE' | 'DENY', number?: string, forge: AnswerForgery = {}): string {
     const push = this.#pushes.get(pushId);
     if (!push) throw new Error(`no received push ${pushId}`);
@@ -255,13 +255,13 @@ export class MobileAuthenticator {
     return this.#answer(pushId, 'DENY');
   }
 
-  /** The current offline code (protocol §3). */
+  /** The current offline code (mobile-protocol §3). */
   otp(deviceId: string, at = this.#now()): string {
     const d = this.device(deviceId);
     return totp(d.otpSeed, at, d.stepSeconds, d.digits);
   }
 
-  /** Uploads logs after a LOGS_REQUESTED on the channel (protocol §4). */
+  /** Uploads logs after a LOGS_REQUESTED on the channel (mobile-protocol §4). */
   async uploadLogs(deviceId: string, logs: string) {
     const d = this.device(deviceId);
     const jwt = this.requestJwt(deviceId, { typ: TYP.logs, claims: { logs } });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * Shared by the fuzz and isolation suites (not a test file): the operations of /openapi.json,
  * a seeded world of two environments, a minimal JSON-schema checker for the subset the
@@ -100,11 +101,17 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
   const fido2Policy = await ok(server, 'POST', `/v1/environments/${envId}/fido2Policies`, fido2PolicyBody(`${name} FIDO2 policy`));
   const population = await ok(server, 'POST', `/v1/environments/${envId}/populations`, { name: `${name} population` });
   const flow = await ok(server, 'POST', `/${envId}/deviceAuthentications`, { user: { id: u1 } }, worker.token);
+  const native = await ok(server, 'POST', `/v1/environments/${envId}/applications`, { name: `${name} phone app`, type: 'NATIVE_APP', mobile: { bundleId: 'com.example.app' } });
+  const credential = await ok(server, 'POST', `/v1/environments/${envId}/applications/${native.id}/pushCredentials`, { type: 'HMS', clientId: 'c', clientSecret: 's' });
+  // No pairing key or push exists in a fresh world: IDs that name nothing (their routes answer 404).
+  const keyId = randomUUID();
+  const pushId = randomUUID();
   return {
     envId, worker, users: [u1, u2], emailDevice: email.id, desktopDevice: desktop.deviceId, policyId: policy.id, fido2PolicyId: fido2Policy.id, populationId: population.id, flowId: flow.id,
     ids: {
       envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
-      populationId: [population.id], appId: [worker.clientId], flowId: [flow.id],
+      populationId: [population.id], appId: [worker.clientId, native.id], flowId: [flow.id],
+      keyId: [keyId], credentialId: [credential.id], pushId: [pushId],
     },
   };
 }
@@ -120,6 +127,7 @@ export function primary(w: EnvWorld, param: string): string {
     case 'populationId': return w.populationId;
     case 'appId': return w.worker.clientId;
     case 'flowId': return w.flowId;
+    case 'keyId': case 'credentialId': case 'pushId': return w.ids[param]![0]!;
     default: throw new Error(`unknown path parameter ${param}`);
   }
 }

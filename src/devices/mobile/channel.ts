@@ -1,5 +1,5 @@
 /**
- * The push channel (protocol §2.2): GET {authPath}/{envID}/mobile/devices/{deviceID}/pushes with
+ * The push channel (mobile-protocol §2): GET {authPath}/{envID}/mobile/devices/{deviceID}/pushes with
  * `Authorization: OpenMFA-Device <JWS>`, signed by the device's key (`typ`
  * openmfa-mobile-request+jwt, `sub` = the device, `jti` unseen). It answers the pending pushes
  * and requests at once, or holds the request until one arrives — at most `wait` seconds (0–25,

@@ -1,4 +1,4 @@
-/** What a device authentication shows and does of its push (protocol §2). */
+/** What a device authentication shows and does of its push (mobile-protocol §2). */
 import type { Context } from '../../context.js';
 import type { DeviceAuthenticationsTable } from '../../store/schema.js';
 import { settleTimedOut } from './push-fails.js';

@@ -1,5 +1,5 @@
 /**
- * MOBILE (wave-2 reference §3; protocol §2, §3). POST …/devices cannot make one (§3.1: only
+ * MOBILE (wave-2 reference §3; mobile-protocol §2, §3). POST …/devices cannot make one (§3.1: only
  * pairing does, pairing.ts). In a device authentication the device's application entry in the
  * policy decides: push enabled → PUSH_CONFIRMATION_REQUIRED and a push on the device's channel;
  * else offline codes (`otp.enabled`) → OTP_REQUIRED. otp.check takes the authenticator's TOTP
@@ -21,7 +21,7 @@ import { settleTimedOut } from './push-fails.js';
 import { entryFor, mobileOf, numberMatching, otpEnabled, pushEnabled, pushTimeoutMs, stepSeconds } from './policy.js';
 import { openMobileSeed } from './seed.js';
 
-/** Number matching (protocol §2.1): the number 10–99 and two other numbers, in random order. */
+/** Number matching (mobile-protocol §2): the number 10–99 and two other numbers, in random order. */
 export function numberChoices(): { number: string; choices: string[] } {
   const picked = new Set<number>();
   while (picked.size < 3) picked.add(randomInt(10, 100));

@@ -1,5 +1,5 @@
 /**
- * Device logs (wave-2 reference §3.3; protocol §4): PUT …/devices/{deviceID}/logs
+ * Device logs (wave-2 reference §3.3; mobile-protocol §4): PUT …/devices/{deviceID}/logs
  * `{"status":"PENDING"}` (MOBILE only) records a request for 24 hours; the authenticator sees
  * it on its push channel and uploads a device-signed JWS (`typ` openmfa-mobile-logs+jwt, claim
  * `logs`, at most 1 MiB); the request becomes RECEIVED. The logs are kept sealed, 24 hours.

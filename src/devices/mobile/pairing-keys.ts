@@ -1,5 +1,5 @@
 /**
- * Pairing keys (wave-2 reference §3.2; protocol §1.1): POST / GET / DELETE
+ * Pairing keys (wave-2 reference §3.2; mobile-protocol §1): POST / GET / DELETE
  * …/users/{userID}/pairingKeys[/{id}]. The code follows `mfaSettings.pairing.pairingKeyFormat`,
  * is drawn from the CSPRNG, stored as its SHA-256 (beside the locator, its first characters:
  * protocol/mobile.ts) and shown only in the 201. Lifetime: the shortest `pairingKeyLifetime`

@@ -1,5 +1,5 @@
 /**
- * The SDK half of pairing (protocol §1 steps 3–5): POST {authPath}/{envID}/mobile/pairings, a
+ * The SDK half of pairing (mobile-protocol §1 steps 3–5): POST {authPath}/{envID}/mobile/pairings, a
  * JWS signed by the new device key carried in its header. Checked in order: the signature with
  * the header `jwk` (never `jku`, `x5u`, `x5c`, `kid`); `iss`, `aud`, times, `jti` unseen; then
  * the code. A guess is reserved before it is compared (the rule of src/devices/attempts.ts, on

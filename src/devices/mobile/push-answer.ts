@@ -1,5 +1,5 @@
 /**
- * A push answered (protocol §2 steps 3–4): POST {authPath}/{envID}/mobile/pushes/{pushID}, a
+ * A push answered (mobile-protocol §2 steps 3–4): POST {authPath}/{envID}/mobile/pushes/{pushID}, a
  * JWS by the key stored when the device paired. Checked: signature (that device's key, never
  * another's), claims (`aud`, `sub` = the push, times, `jti` unseen), the challenge, that the
  * push is pending and unexpired. Then one transaction, conditional on the push still pending

@@ -1,7 +1,7 @@
 /**
  * MOBILE routes. PingOne's half on the API host, with the worker's bearer token: pairing keys
  * (wave-2 reference §3.2) and device logs (§3.3). The SDK half on the auth host under
- * `{authPath}/{envID}/mobile/` (protocol §1–§4), public — each request carries its own proof:
+ * `{authPath}/{envID}/mobile/` (mobile-protocol §1–§4), public — each request carries its own proof:
  * a pairing code under a new key, or the device's signature.
  */
 import { Type } from 'typebox';
@@ -61,7 +61,7 @@ export function registerMobileRoutes(app: App, ctx: Context): void {
     schema: { tags: ['devices'], params: DeviceParams, response: { 200: LogsSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => readLogs(ctx, environmentOf(request), request.params.userId, request.params.deviceId, clock.now()));
 
-  // ---- the SDK half (protocol §1–§4) ----------------------------------------------------------
+  // ---- the SDK half (mobile-protocol §1–§4) ----------------------------------------------------------
   const environment = async (request: FastifyRequest<{ Params: { envId: string } }>): Promise<EnvironmentsTable> => {
     const id = request.params.envId;
     const row = id.length > 64 ? undefined : await store.db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
