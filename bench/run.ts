@@ -46,6 +46,7 @@ import { Api, pool, readBootstrap, startOpenMfa, type ServerHandle } from './lib
 import { cleanup, describeCpu, installCleanupHandlers, interrupted, metered, onCleanup, peakRssMiB, postgresPids, removeDir, runToEnd, tempDir } from './lib/procs.js';
 import { startPrism } from './lib/prism.js';
 import { ms, renderMarkdown, renderText, rps, type Row } from './lib/table.js';
+import { renderSvg } from './lib/chart.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -407,8 +408,9 @@ function write(complete: boolean, error?: unknown): void {
   const name = !complete ? 'incomplete' : CFG.quick ? 'quick' : 'latest';
   writeFileSync(path.join(out, `${name}.md`), md);
   writeFileSync(path.join(out, `${name}.json`), json);
+  writeFileSync(path.join(out, `${name}.svg`), renderSvg(rows, `OpenMFA bench, ${when.slice(0, 10)} (${os.cpus().length} cores, Node ${process.version})${complete ? '' : ' — INCOMPLETE'}`));
   if (record) writeFileSync(path.join(out, `${when.replace(/[:.]/g, '-')}.json`), json);
-  process.stderr.write(`bench: wrote ${path.relative(REPO, path.join(out, name))}.{md,json}\n`);
+  process.stderr.write(`bench: wrote ${path.relative(REPO, path.join(out, name))}.{md,json,svg}\n`);
 }
 
 main().then(() => {

@@ -6,9 +6,9 @@ import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.
 import { runAgent } from './agent/index.js';
 import { runDemo } from './demo.js';
 import { runServer, seedSummary } from './server.js';
-import { CommandError, runOutboxCommand } from './notify/outbox-command.js';
-import { readBootstrapFile, seedRemote, type RemoteCredentials } from './seed/remote.js';
-import { AdminClientError } from './admin/client.js';
+import { ApiClient, CommandError } from './remote/client.js';
+import { runOutboxCommand } from './remote/outbox.js';
+import { seedRemote } from './remote/seed.js';
 import { registerAdminCommands } from './admin/commands.js';
 import { runFido2, type Fido2CliFlags } from './testing/fido2-cli.js';
 
@@ -56,21 +56,19 @@ program.command('seed <file>')
   .action(async (file: string, flags: Record<string, string | undefined>) => {
     const secret = flags.clientSecret ?? process.env.OPENMFA_CLIENT_SECRET;
     const given = flags.environmentId !== undefined || flags.clientId !== undefined || secret !== undefined;
-    let credentials: RemoteCredentials;
-    let url = flags.url;
+    let client: ApiClient;
     if (given) {
       if (flags.environmentId === undefined || flags.clientId === undefined || secret === undefined) {
-        throw new Error('--environment-id, --client-id and --client-secret go together (or use --bootstrap)');
+        throw new CommandError('--environment-id, --client-id and --client-secret go together (or use --bootstrap)');
       }
-      credentials = { environmentId: flags.environmentId, clientId: flags.clientId, clientSecret: secret };
+      client = new ApiClient({ environmentId: flags.environmentId, clientId: flags.clientId, clientSecret: secret }, flags.url ?? 'http://127.0.0.1:8080');
     } else {
-      const boot = readBootstrapFile(flags.bootstrap ?? 'data/bootstrap.json');
-      credentials = boot;
-      url ??= boot.authPath;
+      client = ApiClient.fromBootstrap(flags.bootstrap ?? 'data/bootstrap.json', flags.url);
     }
-    const outcome = await seedRemote(url ?? 'http://127.0.0.1:8080', credentials, file);
-    if (!outcome.ok) throw new Error(`seed refused (${outcome.status}): ${outcome.message}`);
-    process.stdout.write(`seed: ${file}: ${seedSummary(outcome.result)}\n`);
+    const result = await seedRemote(client, file).catch((e: unknown) => {
+      throw e instanceof CommandError ? new CommandError(`seed refused: ${file}: ${e.message}`) : e;
+    });
+    process.stdout.write(`seed: ${file}: ${seedSummary(result)}\n`);
   });
 
 program.command('demo')
@@ -115,7 +113,7 @@ program.command('outbox')
 registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof AdminClientError || e instanceof CommandError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof CommandError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

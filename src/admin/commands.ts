@@ -1,17 +1,17 @@
 /**
  * The commands that drive a running server's administration API (README "Reset, snapshots
- * and the clock"): each one request through AdminClient, and one line of output a script can
+ * and the clock"): each one request through the one client (remote/client.ts), and one line of output a script can
  * read — `openmfa snapshot` prints the snapshot's ID alone, `openmfa clock …` the time.
  */
 import { Command, Option } from 'commander';
-import { AdminClient } from './client.js';
+import { ApiClient } from '../remote/client.js';
 import { ADMIN_PREFIX } from './routes.js';
 
 const connection = (command: Command): Command => command
   .addOption(new Option('--url <url>', "the server's base URL [the authPath in the bootstrap file]"))
   .addOption(new Option('--bootstrap <path>', 'bootstrap.json with the administrator credentials').default('./data/bootstrap.json'));
 
-const client = (flags: { url?: string; bootstrap: string }): AdminClient => new AdminClient({ bootstrapFile: flags.bootstrap, url: flags.url });
+const client = (flags: { url?: string; bootstrap: string }): ApiClient => ApiClient.fromBootstrap(flags.bootstrap, flags.url);
 const say = (line: string): void => { process.stdout.write(line + '\n'); };
 
 export function registerAdminCommands(program: Command): void {

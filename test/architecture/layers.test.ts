@@ -24,6 +24,7 @@ const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
   { name: 'devices', modules: ['devices/'] },
   { name: 'authentication', modules: ['authentication/'] },
   { name: 'seed', modules: ['seed/'] },
+  { name: 'remote', modules: ['remote/'] },
   { name: 'admin', modules: ['admin/'] },
   { name: 'app', modules: ['console/', 'app.ts', 'server.ts', 'demo.ts', 'cli.ts', 'testing/'] },
 ];

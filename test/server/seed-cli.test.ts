@@ -94,7 +94,7 @@ describe(`openmfa serve --bootstrap-* --seed, and openmfa seed (${DIALECT})`, ()
     writeFileSync(refusedFile, JSON.stringify({ environments: [{ name: 'other', region: 'NA', type: 'SANDBOX', users: [{ id: '26105411-be61-4a85-940c-46f8024ebb37', username: 'alice' }] }] }));
     const refused = await runCommand(['seed', refusedFile, '--url', url, '--bootstrap', bootstrapFile]);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr, `openmfa: seed refused (400): ${refusedFile}: environments[0].users[0].id: This ID belongs to a user of another environment\n`);
+    assert.equal(refused.stderr, `openmfa: seed refused: ${refusedFile}: POST /openmfa/v1/seed answered 400 INVALID_DATA — environments[0].users[0].id: This ID belongs to a user of another environment\n`);
     const token = await tokenOf(url, ADMIN_ENV, ADMIN_ID, ADMIN_SECRET);
     const environments = await call(url, 'GET', '/v1/environments', { token });
     assert.deepEqual(environments.body._embedded.environments.map((e: any) => e.name).sort(), ['Administrators', 'mfa-test'], 'nothing of the refused file was made');

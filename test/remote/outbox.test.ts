@@ -1,5 +1,5 @@
 /**
- * `openmfa outbox` (src/notify/outbox-command.ts) against a listening test server, with the
+ * `openmfa outbox` (src/remote/outbox.ts) against a listening test server, with the
  * bootstrap.json the server wrote: the JSON it prints, `--latest`, `--otp` for shell scripts,
  * the filters, `--wait` woken by a message sent while it waits, and the failures it reports.
  */
@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { iso } from '../../src/clock.js';
-import { CommandError, runOutboxCommand, type OutboxCommandOptions } from '../../src/notify/outbox-command.js';
+import { CommandError } from '../../src/remote/client.js';
+import { runOutboxCommand, type OutboxCommandOptions } from '../../src/remote/outbox.js';
 import { createUser, DIALECT, startTestServer, type TestServer } from '../helper.js';
 
 describe(`openmfa outbox (${DIALECT})`, () => {
@@ -25,7 +26,7 @@ describe(`openmfa outbox (${DIALECT})`, () => {
 
   const run = async (o: Partial<OutboxCommandOptions>): Promise<string[]> => {
     const lines: string[] = [];
-    await runOutboxCommand({ bootstrap, url, ...o }, { out: (l) => lines.push(l) });
+    await runOutboxCommand({ bootstrap, url, ...o }, { out: (l: string) => lines.push(l) });
     return lines;
   };
   const send = (recipient: string, otp: string, channel: 'EMAIL' | 'SMS' = 'EMAIL') => server.ctx.notifier.send({
@@ -58,7 +59,7 @@ describe(`openmfa outbox (${DIALECT})`, () => {
 
   test('failures say what went wrong: no match, a bad filter, bad credentials, a missing file', async () => {
     await assert.rejects(run({ recipient: 'none@example.com', wait: '1' }), new CommandError('no message in the outbox matches after waiting 1 s'));
-    await assert.rejects(run({ since: 'yesterday' }), new CommandError('outbox request refused: HTTP 400 INVALID_DATA: since: since must be an RFC 3339 date-time, e.g. 2026-02-17T13:34:34.840Z'));
-    await assert.rejects(run({ bootstrap: path.join(server.config.dataDir, 'missing.json') }), (e: Error) => e instanceof CommandError && e.message.startsWith('cannot read the credentials in '));
+    await assert.rejects(run({ since: 'yesterday' }), new CommandError(`GET /v1/environments/${server.boot.environmentId}/outbox answered 400 INVALID_DATA — since: since must be an RFC 3339 date-time, e.g. 2026-02-17T13:34:34.840Z`));
+    await assert.rejects(run({ bootstrap: path.join(server.config.dataDir, 'missing.json') }), (e: Error) => e instanceof CommandError && e.message === `cannot read ${path.join(server.config.dataDir, 'missing.json')} (--bootstrap): ENOENT`);
   });
 });

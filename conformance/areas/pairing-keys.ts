@@ -1,0 +1,29 @@
+/** Pairing keys for MOBILE devices (wave 2 §3.2): create, read, delete on a user of the run. */
+import { envelope, isDate, made, type Area } from '../runner.js';
+
+export const pairingKeys: Area = {
+  name: 'pairingKeys',
+  async run(run) {
+    const { client } = run;
+    const userId = await run.newUser('pairing');
+    const collection = client.env(`/users/${userId}/pairingKeys`);
+    const created = await client.call('POST', collection, { body: { applications: [], ...run.policyRef() } });
+    run.check('POST …/pairingKeys → 201', 201, created.status);
+    const k = created.json;
+    if (!made(created)) return;
+    const url = `${collection}/${k.id}`;
+    run.remember('pairing key', url);
+    run.check('status, environment.id, user.id', { status: 'UNCLAIMED', environment: client.environmentId, user: userId },
+      { status: k.status, environment: k.environment?.id, user: k.user?.id });
+    run.holds('code', 'a string of 12–16 characters', k.code, typeof k.code === 'string' && /^[A-Za-z0-9]{12,16}$/.test(k.code));
+    run.holds('createdAt, expiresAt', 'ISO-8601 dates, expiresAt later', [k.createdAt, k.expiresAt], isDate(k.createdAt) && isDate(k.expiresAt) && k.expiresAt > k.createdAt);
+    run.holds('_links self, environment, user', 'links, self to the key', k._links, k._links?.self?.href === url && typeof k._links?.user?.href === 'string');
+    const read = await client.call('GET', url);
+    run.check('GET …/pairingKeys/{id} → 200, the same key', { status: 200, id: k.id, state: 'UNCLAIMED' }, { status: read.status, id: read.json?.id, state: read.json?.status });
+    const gone = await client.call('DELETE', url);
+    run.check('DELETE …/pairingKeys/{id} → 204', 204, gone.status);
+    if (gone.status === 204) run.deleted(url);
+    const after = await client.call('GET', url);
+    run.check('GET a deleted pairing key → 404 NOT_FOUND', '404 NOT_FOUND', envelope(after).split(' ').slice(0, 2).join(' '));
+  },
+};
