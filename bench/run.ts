@@ -17,6 +17,8 @@
  *                              logging is part of the cost; logs go to a temp file)
  *   OPENMFA_BENCH_QUICK=1      a ~1-minute smoke run: short rounds, small seed, small sets
  *   OPENMFA_BENCH_SKIP_BUILD=1 use dist/ as it is (default: `npm run build --silent` first)
+ *   OPENMFA_BENCH_ONLY=P8      only the floors, the baselines and P8 (FIDO2 activation and
+ *                              assertion): a check of those rows without the whole run
  *   OPENMFA_BENCH_CPU_PROF=dir every server started writes a V8 CPU profile into dir when it
  *                              stops; `node bench/profile-summary.mjs <file>` lists the hot spots
  *   DATABASE_URL=postgres://…  also run P6 (2 server processes vs 1 on reads) in a fresh
@@ -39,6 +41,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../src/free-port.js';
 import { attest } from '../test/devices/desktop-fixtures.js';
+import { SoftwareAuthenticator } from '../src/testing/fido2-authenticator.js';
 import { measureAdmin, type AdminFigures } from './lib/admin.js';
 import { startBaseline } from './lib/baseline.js';
 import { failures, measured, runLoad, warmThenMeasure, type LoadResult, type LoadSpec, type RequestItem } from './lib/load.js';
@@ -77,7 +80,14 @@ const CFG = {
 };
 CFG.warmupS = num('OPENMFA_BENCH_WARMUP', Math.max(1, Math.round(CFG.durationS / 3)));
 
+const ONLY = env.OPENMFA_BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== '' && ONLY !== 'P8') throw new Error(`OPENMFA_BENCH_ONLY takes P8, not "${ONLY}"`);
+
 const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
+const ASSERTION_CHECK = 'application/vnd.pingidentity.assertion.check+json';
+/** The page of the FIDO2 ceremonies: WebAuthn takes http on localhost. */
+const FIDO2_ORIGIN = 'http://localhost:8080';
+const FIDO2_RP = { id: 'localhost', name: 'bench' };
 const rows: Row[] = [];
 const raw: Record<string, unknown> = {};
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -136,6 +146,65 @@ async function desktopActivations(api: Api, envId: string, n: number, tag: strin
   return created.map((c) => ({ path: c.path, body: JSON.stringify({ attestation: attest(c.options) }) }));
 }
 
+/**
+ * A device authentication policy whose FIDO2 policy keeps registration challenges 10 minutes
+ * (the default 2 could end before a large prepared set is used).
+ */
+async function fido2BenchPolicy(api: Api, envId: string): Promise<string> {
+  const fido2 = await api.call<{ id: string }>('POST', `/v1/environments/${envId}/fido2Policies`, {
+    name: 'bench', relyingPartyId: FIDO2_RP.id, deviceDisplayName: 'Passkey', attestationRequirements: 'NONE', authenticatorAttachment: 'BOTH',
+    discoverableCredentials: 'REQUIRED', backupEligibility: { allow: true, enforceDuringAuthentication: false },
+    mdsAuthenticatorsRequirements: { option: 'NONE', enforceDuringAuthentication: false }, userVerification: { option: 'REQUIRED', enforceDuringAuthentication: true },
+    userDisplayNameAttributes: { attributes: [{ name: 'username' }] }, userPresenceTimeout: { duration: 10, timeUnit: 'MINUTES' },
+  });
+  return (await api.call<{ id: string }>('POST', `/v1/environments/${envId}/deviceAuthenticationPolicies`, { name: 'bench fido2', fido2: { enabled: true, fido2PolicyId: fido2.id } })).id;
+}
+
+/** `n` FIDO2 devices awaiting activation, each with a packed self attestation (one ES256 signature to verify, as P3). */
+async function fido2Activations(api: Api, envId: string, policyId: string, n: number, tag: string): Promise<RequestItem[]> {
+  const users = await createUsers(api, envId, Math.ceil(n / 15), `fido2-${tag}`);
+  return pool(Array.from({ length: n }, (_, i) => i), CFG.setupConcurrency, async (i) => {
+    const u = users[Math.floor(i / 15)]!;
+    const d = await api.call<{ id: string; publicKeyCredentialCreationOptions: string }>('POST', devicesPath(envId, u), { type: 'FIDO2', rp: FIDO2_RP, policy: { id: policyId } });
+    const attestation = new SoftwareAuthenticator({ attestation: 'packed' }).register(d.publicKeyCredentialCreationOptions, FIDO2_ORIGIN);
+    return { path: `${devicesPath(envId, u)}/${d.id}`, body: JSON.stringify({ origin: FIDO2_ORIGIN, attestation }) };
+  });
+}
+
+/**
+ * `n` flows waiting for a FIDO2 assertion, one user and one active device each (flows of one
+ * device would contend for its attempt counter, and their counters would arrive out of
+ * order), and the assertion for each.
+ */
+async function fido2Assertions(api: Api, envId: string, policyId: string, n: number, tag: string): Promise<RequestItem[]> {
+  const users = await createUsers(api, envId, n, `fido2a-${tag}`);
+  return pool(users, CFG.setupConcurrency, async (u) => {
+    const d = await api.call<{ id: string; publicKeyCredentialCreationOptions: string }>('POST', devicesPath(envId, u), { type: 'FIDO2', rp: FIDO2_RP, policy: { id: policyId } });
+    const authenticator = new SoftwareAuthenticator();
+    await api.call('POST', `${devicesPath(envId, u)}/${d.id}`, { origin: FIDO2_ORIGIN, attestation: authenticator.register(d.publicKeyCredentialCreationOptions, FIDO2_ORIGIN) }, ACTIVATE);
+    const flow = await api.call<{ id: string; status: string; publicKeyCredentialRequestOptions?: string }>('POST', `/${envId}/deviceAuthentications`, { user: { id: u }, policy: { id: policyId } });
+    if (flow.status !== 'ASSERTION_REQUIRED' || !flow.publicKeyCredentialRequestOptions) throw new Error(`a FIDO2 flow came back ${flow.status}`);
+    return { path: `/${envId}/deviceAuthentications/${flow.id}`, body: JSON.stringify({ origin: FIDO2_ORIGIN, assertion: authenticator.authenticate(flow.publicKeyCredentialRequestOptions, FIDO2_ORIGIN) }) };
+  });
+}
+
+/** P8: FIDO2 activation and assertion against the ceiling P3 uses (one ES256 verification + the commit). */
+async function p8(server: ServerHandle, api: Api, envId: string, floors: { tVerifyMs: number; cCommit: number }, bPost: LoadResult, work: string): Promise<void> {
+  const cpu = { server: () => [server.pid] };
+  const policyId = await fido2BenchPolicy(api, envId);
+  const ceiling = 0.8 / (1 / bPost.rps + floors.tVerifyMs / 1000 + 1 / floors.cCommit);
+  const baseline = `0.80 / (1/B_post + t_verify + 1/C_commit) = ${rps(ceiling)}`;
+  const spec = (contentType: string) => ({ driver: 'autocannon' as const, origin: server.origin, connections: CFG.connections, method: 'POST', headers: { ...api.auth, 'content-type': contentType } });
+  log('P8 FIDO2 activation');
+  const act = await walkedRound('P8 activation', (n, tag) => fido2Activations(api, envId, policyId, n, tag), spec(ACTIVATE), work, cpu);
+  raw['P8.activation'] = act;
+  row({ id: 'P8 activation', what: 'FIDO2 activation (fresh key, packed self attestation: ES256 + commit)', value: rps(act.rps), baseline, ratio: act.rps / ceiling, bar: '≥ 1.00× that', met: act.rps >= ceiling, errors: failures(act), note: describeCpu(act.cpu) });
+  log('P8 FIDO2 assertion');
+  const check = await walkedRound('P8 assertion', (n, tag) => fido2Assertions(api, envId, policyId, n, tag), spec(ASSERTION_CHECK), work, cpu);
+  raw['P8.assertion'] = check;
+  row({ id: 'P8 assertion', what: 'FIDO2 assertion.check (ES256 + attempt, completion and counter commits)', value: rps(check.rps), baseline, ratio: check.rps / ceiling, bar: '≥ 1.00× that', met: check.rps >= ceiling, errors: failures(check), note: describeCpu(check.cpu) });
+}
+
 /** Prepared in user order (15 a user); shuffled so that requests in flight together are for different users, as in life. */
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -152,7 +221,7 @@ async function walkedRound(name: string, prepare: (n: number, tag: string) => Pr
   raw[`${name}.warmup`] = warm;
   if (failures(warm) > 0) log(`${name}: ${failures(warm)} failures in the warm-up (${JSON.stringify(warm.statusCodes)})`);
   const n = Math.min(60_000, Math.max(CFG.connections * 4, Math.ceil(warm.rps * CFG.durationS * 1.1)));
-  log(`${name}: preparing ${n} activations (warm-up ran at ${Math.round(warm.rps)}/s)`);
+  log(`${name}: preparing ${n} requests (warm-up ran at ${Math.round(warm.rps)}/s)`);
   const walk = shuffle(await prepare(n, 'run'));
   return measured(cpu, () => runLoad({ ...spec, walk }, work));
 }
@@ -200,6 +269,15 @@ async function main(): Promise<void> {
   log('OpenMFA server, fresh SQLite store');
   const dataDir = tempDir('data');
   let server: ServerHandle = await startOpenMfa({ repo: REPO, dataDir, logLevel: CFG.logLevel });
+  if (ONLY === 'P8') {
+    const onlyApi = new Api(server.origin);
+    await onlyApi.login(readBootstrap(dataDir));
+    await p8(server, onlyApi, await benchEnvironment(onlyApi), floors, bPost, work);
+    await server.stop();
+    removeDir(dataDir);
+    await cleanup();
+    return;
+  }
   const freshStartupMs = server.startupMs;
   const boot = readBootstrap(dataDir);
   let api = new Api(server.origin);
@@ -250,6 +328,8 @@ async function main(): Promise<void> {
   raw.P3 = p3;
   const p3Floor = 0.8 / (1 / bPost.rps + floors.tVerifyMs / 1000 + 1 / floors.cCommit);
   row({ id: 'P3', what: 'PingID Desktop activation (fresh key, ES256 attestation + commit)', value: rps(p3.rps), baseline: `0.80 / (1/B_post + t_verify + 1/C_commit) = ${rps(p3Floor)}`, ratio: p3.rps / p3Floor, bar: '≥ 1.00× that', met: p3.rps >= p3Floor, errors: failures(p3), note: describeCpu(p3.cpu) });
+
+  await p8(server, api, envId, floors, bPost, work);
 
   // P4: fixed total rate, 80 % reads / 20 % writes, two paced generators at once.
   log(`P4 ${CFG.p4Rate} req/s mixed`);

@@ -30,6 +30,8 @@ export const DEVICE_TYPES = [
     // WebAuthn takes no IP address as an RP ID: a console opened at 127.0.0.1 names localhost.
     body: () => ({ rp: { id: /^[\d.]+$|^\[/.test(location.hostname) ? 'localhost' : location.hostname, name: 'OpenMFA console' } }),
   },
+  // An imported hardware token (oathJobs), by its serial number; activated with a code it shows.
+  { type: 'OATH_TOKEN', description: 'a hardware token, by serial number', fields: ['serialNumber'], activation: 'optional', activateWith: 'tokenCode' },
 ];
 
 export const deviceType = (type) => DEVICE_TYPES.find((t) => t.type === type);

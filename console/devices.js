@@ -1,5 +1,6 @@
 // The user view: the user's devices in list order, their actions, creating devices, TOTP QR
-// codes and pairing a PingID Desktop device through the local agent.
+// codes, pairing a PingID Desktop device through the local agent, and registering and
+// authenticating with a FIDO2 passkey or security key through the browser's own WebAuthn.
 import qrcode from './vendor/qrcode.mjs';
 import { ApiError, agentRegister, api, describeError, enc } from './api.js';
 import { DEVICE_TYPES, activateWith, deviceType } from './device-types.js';
@@ -7,6 +8,10 @@ import { busy, clearAlerts, field, h, keepTableRoles, showAlert, uid } from './d
 import { bodyFrom, pathField } from './forms.js';
 import { agentHint } from './agent-hint.js';
 import { attempt, formatTime } from './views.js';
+import {
+  assertionJson, attestationJson, compatibility, creationOptions as toCreationOptions, describeWebAuthnError,
+  localhostUrl, onIpAddress, requestOptions, webauthnAvailable,
+} from './webauthn.js';
 
 const CT = {
   activate: 'application/vnd.pingidentity.device.activate+json',
@@ -15,6 +20,8 @@ const CT = {
   unlock: 'application/vnd.pingidentity.device.unlock+json',
   sendActivationCode: 'application/vnd.pingidentity.device.sendActivationCode+json',
   reorder: 'application/vnd.pingidentity.devices.reorder+json',
+  select: 'application/vnd.pingidentity.device.select+json',
+  assertionCheck: 'application/vnd.pingidentity.assertion.check+json',
 };
 
 const DEVICE_COLUMNS = ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block'];
@@ -23,9 +30,10 @@ const DEVICE_COLUMNS = ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block'];
 const CREATE_FIELDS = {
   email: { label: 'Email', attrs: { type: 'email', maxlength: 256 }, initial: (user) => user.email },
   phone: { label: 'Phone', attrs: { type: 'tel', placeholder: '+15125201234' } },
+  serialNumber: { label: 'Serial number', attrs: { maxlength: 50 } },
 };
 
-/** Desktop creation options by device ID, in memory only, until the device is paired. */
+/** Creation options (desktop or FIDO2) by device ID, in memory only, until the device is paired or registered. */
 const creationOptions = new Map();
 let agentUrl = 'http://127.0.0.1:9410';
 
@@ -36,6 +44,25 @@ export function forgetPairings() {
 const lockText = (d) => (d.lock?.status === 'LOCKED'
   ? `LOCKED${d.lock.expiresAt ? ` until ${formatTime(d.lock.expiresAt)}` : ''}`
   : d.lock?.status ?? '');
+
+/**
+ * Why this page cannot run WebAuthn, with where it can, or undefined when it can: WebAuthn
+ * takes no IP address as a relying party ID, and runs only in a secure context (https, or
+ * http on localhost).
+ */
+function webauthnHint() {
+  if (onIpAddress()) {
+    const url = localhostUrl();
+    return h('p', { class: 'hint webauthn-hint', role: 'note' },
+      'Passkeys and security keys need a host name: WebAuthn refuses IP addresses as relying party IDs. Open the console at ',
+      h('a', { href: url }, url), ' (sign in again there) to register or use a FIDO2 device.');
+  }
+  if (!webauthnAvailable()) {
+    return h('p', { class: 'hint webauthn-hint', role: 'note' },
+      'This browser offers no WebAuthn here: it needs https, or http on localhost.');
+  }
+  return undefined;
+}
 
 /**
  * A data: URL of the QR code of `text` (a GIF drawn by qrcode-generator), or undefined when it
@@ -84,10 +111,10 @@ export async function renderDevices(ctx, user, root) {
   const agent = field('Agent URL', { name: 'agentUrl', type: 'url', value: agentUrl, spellcheck: 'false' });
   agent.input.addEventListener('input', () => { agentUrl = agent.input.value.trim(); });
   const devicesBox = h('div', { class: 'results' });
-  const pairingBox = h('section', { class: 'card', 'aria-labelledby': 'pairing-title', hidden: true },
-    h('h3', { id: 'pairing-title' }, 'Desktop pairing'));
-  const progress = h('ol', { 'aria-label': 'Pairing progress', class: 'progress' });
-  pairingBox.append(progress);
+  // One box for the ceremony under way: a desktop pairing, or a passkey registration or authentication.
+  const ceremonyTitle = h('h3', { id: 'ceremony-title' });
+  const progress = h('ol', { class: 'progress' });
+  const ceremonyBox = h('section', { class: 'card', 'aria-labelledby': 'ceremony-title', hidden: true }, ceremonyTitle, progress);
 
   const typeSelect = pathField('Device type', 'type', DEVICE_TYPES[0].type, { kind: 'select', options: DEVICE_TYPES.map((t) => [t.type, `${t.type} — ${t.description}`]) });
   const inputs = Object.fromEntries(Object.entries(CREATE_FIELDS).map(([name, f]) => [name, pathField(f.label, name, '', { attrs: f.attrs })]));
@@ -98,6 +125,9 @@ export async function renderDevices(ctx, user, root) {
   const createForm = h('form', { class: 'card', 'aria-labelledby': createTitle, novalidate: true },
     h('h3', { id: createTitle }, 'Create a device'),
     typeSelect.row, Object.values(inputs).map((f) => f.row), nickname.row, requireActivation.row, h('div', { class: 'actions' }, createButton));
+  // WebAuthn takes no IP address as a relying party ID: on one, the FIDO2 choice says where to go.
+  const fido2Note = webauthnHint();
+  if (fido2Note) createForm.insertBefore(fido2Note, createForm.lastElementChild);
 
   const syncCreateFields = () => {
     const t = deviceType(typeSelect.input.value);
@@ -108,11 +138,12 @@ export async function renderDevices(ctx, user, root) {
     // A desktop device is always created waiting for its pairing.
     if (t.activation === 'always') requireActivation.input.checked = true;
     requireActivation.input.disabled = t.activation === 'always';
+    if (fido2Note) fido2Note.hidden = t.activateWith !== 'webauthn';
   };
   typeSelect.input.addEventListener('change', syncCreateFields);
   syncCreateFields();
 
-  root.append(agent.row, devicesBox, pairingBox, createForm);
+  root.append(agent.row, devicesBox, ceremonyBox, createForm);
 
   // While a row's inline "Nickname" box is open, the create form (which has its own "Nickname")
   // steps aside, so the page never holds two controls of that name.
@@ -211,7 +242,7 @@ export async function renderDevices(ctx, user, root) {
 
     const extras = () => {
       const out = [];
-      if (d.status === 'ACTIVATION_REQUIRED' && ['sentCode', 'appCode'].includes(activateWith(d.type))) {
+      if (d.status === 'ACTIVATION_REQUIRED' && ['sentCode', 'appCode', 'tokenCode'].includes(activateWith(d.type))) {
         const code = field('Activation code', { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 10, size: 10 });
         const activate = h('button', { type: 'submit' }, 'Activate');
         const form = h('form', { class: 'inline-form', novalidate: true }, code.row, activate);
@@ -229,6 +260,15 @@ export async function renderDevices(ctx, user, root) {
       }
       if (d.status === 'ACTIVATION_REQUIRED' && activateWith(d.type) === 'agent' && creationOptions.has(d.id)) {
         out.push(h('button', { type: 'button', 'data-action': 'pair', onclick: () => pair(d) }, 'Pair with desktop agent'));
+      }
+      if (activateWith(d.type) === 'webauthn') {
+        const hint = webauthnHint();
+        if (hint && (d.status === 'ACTIVE' || creationOptions.has(d.id))) out.push(hint);
+        else if (d.status === 'ACTIVATION_REQUIRED' && creationOptions.has(d.id)) {
+          out.push(h('button', { type: 'button', 'data-action': 'register', title: `Register a passkey or security key for ${label}`, onclick: () => registerPasskey(d) }, 'Register passkey'));
+        } else if (d.status === 'ACTIVE') {
+          out.push(h('button', { type: 'button', 'data-action': 'authenticate', title: `Authenticate with ${label}`, onclick: () => authenticatePasskey(d) }, 'Authenticate'));
+        }
       }
       return out;
     };
@@ -274,47 +314,93 @@ export async function renderDevices(ctx, user, root) {
     return row;
   };
 
-  // ---- pairing ----
-  const pair = async (d) => {
-    const options = creationOptions.get(d.id);
-    if (!options) return;
+  // ---- ceremonies: desktop pairing, passkey registration and authentication ----
+  /**
+   * Runs `task(step)` in the ceremony box titled `title`, its steps listed under `label`, with
+   * the devices' buttons disabled. A failure is the last step, the status line says so, and
+   * the error (PingOne's code and details, or the browser's refusal) sits under the progress.
+   * Resolves to the success message `task` returned, shown once the list is reloaded.
+   */
+  const ceremony = async (title, label, task) => {
     clearAlerts();
-    pairingBox.hidden = false;
+    ceremonyTitle.textContent = title;
+    progress.setAttribute('aria-label', label);
     progress.replaceChildren();
+    ceremonyBox.hidden = false;
     const step = (text, cls) => {
-      const li = h('li', cls ? { class: cls } : {}, text);
-      progress.append(li);
-      return li;
+      progress.append(h('li', cls ? { class: cls } : {}, text));
+      ctx.setStatus(`${title}: ${text.replace(/^./, (c) => c.toLowerCase())}…`);
     };
     const buttons = [...devicesBox.querySelectorAll('button')];
-    let ok = false;
-    let pairedText = '';
+    let done;
     await busy(progress, buttons, async () => {
       try {
-        ctx.setStatus('Pairing: sending the creation options to the desktop agent…');
-        step('Sending creation options to the agent');
-        const attestation = await agentRegister(agentUrl, options);
-        step('Attestation received');
-        ctx.setStatus('Pairing: activating the device…');
-        step('Activating device');
-        const device = await api('POST', `${devicesPath}/${enc(d.id)}`, { contentType: CT.activate, body: { attestation } });
-        step(`Device is ${device.status}`, 'done');
-        creationOptions.delete(d.id);
-        ok = true;
-        pairedText = `Paired ${device.nickname ?? d.id}: the device is ${device.status}.`;
+        done = await task(step);
       } catch (e) {
-        const lines = describeError(e instanceof Error ? e : new ApiError(0, 'ERROR', String(e)));
-        step(lines[0], 'failed');
-        ctx.setStatus('Pairing failed: see the message under the pairing progress.', 'error');
-        showAlert(pairingBox, lines);
-        if (e instanceof ApiError && e.code === 'AGENT_UNREACHABLE') pairingBox.querySelector('.alert').append(agentHint(agentUrl));
+        const lines = e instanceof ApiError ? describeError(e) : e instanceof Error && e.name !== 'Error' ? [describeWebAuthnError(e)] : describeError(e);
+        progress.append(h('li', { class: 'failed' }, lines[0]));
+        ctx.setStatus(`${title} failed: see the message under the progress.`, 'error');
+        showAlert(ceremonyBox, lines);
+        if (e instanceof ApiError && e.code === 'AGENT_UNREACHABLE') ceremonyBox.querySelector('.alert').append(agentHint(agentUrl));
       }
     });
-    if (ok && ctx.current()) {
+    if (done && ctx.current()) {
       await load();
-      if (ctx.current()) ctx.success(pairedText);
+      if (ctx.current()) ctx.success(done);
     }
   };
+
+  const pair = (d) => ceremony('Desktop pairing', 'Pairing progress', async (step) => {
+    const options = creationOptions.get(d.id);
+    step('Sending creation options to the agent');
+    const attestation = await agentRegister(agentUrl, options);
+    step('Attestation received');
+    step('Activating device');
+    const device = await api('POST', `${devicesPath}/${enc(d.id)}`, { contentType: CT.activate, body: { attestation } });
+    step(`Device is ${device.status}`, 'done');
+    creationOptions.delete(d.id);
+    return `Paired ${device.nickname ?? d.id}: the device is ${device.status}.`;
+  });
+
+  // navigator.credentials answers the page's own origin: it is the `origin` the server checks.
+  const registerPasskey = (d) => ceremony('Passkey registration', 'Passkey progress', async (step) => {
+    const publicKey = toCreationOptions(creationOptions.get(d.id));
+    step('Waiting for the authenticator (navigator.credentials.create)');
+    const credential = await navigator.credentials.create({ publicKey });
+    step('Attestation received');
+    step('Activating device');
+    const device = await api('POST', `${devicesPath}/${enc(d.id)}`, {
+      contentType: CT.activate, body: { origin: location.origin, attestation: attestationJson(credential) },
+    });
+    step(`Device is ${device.status}`, 'done');
+    creationOptions.delete(d.id);
+    return `Registered ${device.nickname ?? d.id}: the FIDO2 device is ${device.status} (credential ${device.credentialId ?? credential.id}).`;
+  });
+
+  /** A device authentication for this user, with this device selected, then navigator.credentials.get and assertion.check (§1.5). */
+  const authenticatePasskey = (d) => ceremony('Passkey authentication', 'Authentication progress', async (step) => {
+    const flows = `/${enc(ctx.envId)}/deviceAuthentications`;
+    step('Starting a device authentication');
+    let flow = await api('POST', flows, { body: { user: { id: user().id } } });
+    if (flow.selectedDevice?.id !== d.id || flow.status !== 'ASSERTION_REQUIRED') {
+      step('Selecting this device');
+      flow = await api('POST', `${flows}/${enc(flow.id)}`, { contentType: CT.select, body: { device: { id: d.id } } });
+    }
+    if (typeof flow.publicKeyCredentialRequestOptions !== 'string') {
+      throw new ApiError(0, 'UNEXPECTED_RESPONSE', `The device authentication is ${flow.status} without publicKeyCredentialRequestOptions`);
+    }
+    const publicKey = requestOptions(flow.publicKeyCredentialRequestOptions);
+    step('Waiting for the authenticator (navigator.credentials.get)');
+    const credential = await navigator.credentials.get({ publicKey });
+    step('Assertion received');
+    step('Checking the assertion');
+    const checked = await api('POST', `${flows}/${enc(flow.id)}`, {
+      contentType: CT.assertionCheck, body: { origin: location.origin, assertion: assertionJson(credential), compatibility: await compatibility() },
+    });
+    step(`Authentication is ${checked.status}`, checked.status === 'COMPLETED' ? 'done' : 'failed');
+    if (checked.status !== 'COMPLETED') throw new ApiError(0, checked.status, checked.error?.message ?? 'the device authentication did not complete');
+    return `Authenticated ${user().username} with ${d.nickname ?? d.id}: the device authentication is COMPLETED.`;
+  });
 
   // ---- create ----
   createForm.addEventListener('submit', async (event) => {
@@ -327,16 +413,15 @@ export async function renderDevices(ctx, user, root) {
       () => api('POST', devicesPath, { body }));
     if (!got) return;
     const device = got.value;
-    if (typeof device.pingIdDesktopCredentialCreationOptions === 'string') {
-      creationOptions.set(device.id, device.pingIdDesktopCredentialCreationOptions);
-    }
+    const options = device.pingIdDesktopCredentialCreationOptions ?? device.publicKeyCredentialCreationOptions;
+    if (typeof options === 'string') creationOptions.set(device.id, options);
     shownOnce = typeof device.keyUri === 'string' ? device : undefined;
     nickname.input.value = '';
     for (const f of Object.values(inputs)) f.input.value = '';
     syncCreateFields();
     await load();
     if (!ctx.current()) return;
-    const next = { agent: ' Pair it with the desktop agent.', appCode: ' Scan the QR code, then enter a code from the app to activate it.', sentCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter the code sent to it to activate it.' : '' }[t.activateWith] ?? '';
+    const next = { agent: ' Pair it with the desktop agent.', webauthn: webauthnHint() ? ' Open the console at localhost to register it.' : ' Register a passkey or security key for it.', appCode: ' Scan the QR code, then enter a code from the app to activate it.', tokenCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter a code from the token to activate it.' : '', sentCode: device.status === 'ACTIVATION_REQUIRED' ? ' Enter the code sent to it to activate it.' : '' }[t.activateWith] ?? '';
     ctx.success(`Created ${device.type} device ${device.id} (${device.status}).${next}`);
     // The shown-once card sits right after its device's row: bring it into view.
     devicesBox.querySelector('.shown-once')?.scrollIntoView({ block: 'nearest' });

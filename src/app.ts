@@ -35,6 +35,7 @@ import { registerUserRoutes } from './platform/users.js';
 import { registerAuthenticationRoutes } from './authentication/routes.js';
 import { registerDeviceRoutes } from './devices/routes.js';
 import { registerMobileRoutes } from './devices/mobile/routes.js';
+import { registerOathRoutes } from './oath/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
 import { registerFido2PolicyRoutes } from './policies/fido2/routes.js';
 import { createNotifier } from './notify/index.js';
@@ -262,6 +263,8 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerConsoleRoutes(app);
   registerSeedRoute(app, ctx);
   registerAdminRoutes(app, ctx);
+  // Last, so the fuzzer's per-operation seeds of the routes above stay as they were (test/fuzz).
+  registerOathRoutes(app, ctx);
 
   // Not ready yet: the caller may add to it first (a test registers a route), then readies it
   // (listen and inject do so too).

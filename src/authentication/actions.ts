@@ -18,6 +18,7 @@ import { ApiError, invalidValue, notFound, requestFailed } from '../http/errors.
 import { validateBody } from '../http/validation.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
+import { COMPATIBILITY } from '../protocol/fido2.js';
 import type { Database, DeviceAuthenticationsTable, DevicesTable, EnvironmentsTable } from '../store/schema.js';
 import { requireEnabledUser } from './enabled-user.js';
 import { PUSH_REQUIRED, TERMINAL, effective, presentFlow } from './model.js';
@@ -35,12 +36,13 @@ export interface FlowAction {
 
 export const SelectBody = Type.Object({
   device: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-  compatibility: Type.Optional(Type.Enum(['FULL', 'PARTIAL', 'NONE'])),
+  compatibility: Type.Optional(Type.Enum(COMPATIBILITY)),
 }, { additionalProperties: false });
 export const OtpCheckBody = Type.Object({ otp: Type.String({ minLength: 1, maxLength: 10, pattern: '^[0-9]{6,10}$' }) }, { additionalProperties: false });
 export const AssertionCheckBody = Type.Object({
   origin: Type.String({ minLength: 1, maxLength: 2048 }),
   assertion: Type.String({ minLength: 1, maxLength: 8192 }),
+  compatibility: Type.Optional(Type.Enum(COMPATIBILITY)),
 }, { additionalProperties: false });
 export const CancelInput = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false });
 const CancelBody = Type.Union([Type.Undefined(), CancelInput]);
@@ -167,7 +169,7 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   const body: { otp?: string; origin?: string; assertion?: string } = expected === 'OTP_REQUIRED'
     ? validateBody(OtpCheckBody, input.body) : validateBody(AssertionCheckBody, input.body);
   const outcome = await kind.authentication.check({
-    ctx, environment, device: selected, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
+    ctx, environment, device: selected, policy, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
   });
   if (!outcome.ok) return refuse(outcome.error, outcome.countsAsFailure);
   const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })

@@ -39,8 +39,15 @@ const DeviceSummary = Type.Object({
   application: Type.Optional(Type.Object({
     id: Type.Optional(Type.String()), nativeName: Type.Optional(Type.String()), version: Type.Optional(Type.String()), pushSandbox: Type.Optional(Type.Boolean()),
   })),
+  // A FIDO2 device's members, in the order of wave-2 reference §1.6's summaries.
+  attributes: Type.Optional(Type.Object({
+    transports: Type.Optional(Type.Array(Type.String())), isCrossPlatform: Type.Optional(Type.Boolean()), isResidentKey: Type.Optional(Type.Boolean()),
+  })),
   rp: Type.Optional(Type.Object({ id: Type.String(), name: Type.String() })),
   credentialId: Type.Optional(Type.String()),
+  backup: Type.Optional(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
+  fidoDeviceMetadata: Type.Optional(Type.Object({ mdsIdentifier: Type.String() })),
+  displayName: Type.Optional(Type.String()),
   unitId: Type.Optional(Type.String()),
 });
 
@@ -65,12 +72,14 @@ export const FlowSchema = Type.Object({
 });
 
 /**
- * Shown once: the code of a test device and a desktop device's request options, issued by the
+ * Shown once: the code of a test device and a desktop or FIDO2 device's request options, issued by the
  * answer that starts a method (create, device.select). Declared only on the POST answers,
  * never on GET, so the serializer (declared members only) keeps them out of every read.
  */
 const ShownOnce = {
   pingIdDesktopCredentialRequestOptions: Type.Optional(Type.String()),
+  /** Wave-2 reference §1.5: a JSON string in PingOne's encoding (a FIDO2 device's request options). */
+  publicKeyCredentialRequestOptions: Type.Optional(Type.String()),
   test: Type.Optional(Type.Object({ otp: Type.String() })),
 };
 export const SHOWN_ONCE_FLOW_FIELDS = Object.keys(ShownOnce);

@@ -23,7 +23,7 @@ export async function startMethod(ctx: Context, args: {
 }): Promise<{ row: DeviceAuthenticationsTable; shownOnce: Record<string, unknown>; kind: DeviceKind }> {
   const { now } = args;
   const kind = kinds[args.device.type as DeviceType];
-  const started = await kind.authentication.start({ ctx, environment: args.environment, user: args.user, device: args.device, policy: args.policy, flowId: args.flow.id, now });
+  const started = await kind.authentication.start({ ctx, environment: args.environment, user: args.user, device: args.device, policy: args.policy, flowId: args.flow.id, flowExpiresAt: args.flow.expires_at, now });
   // The challenge and its queued code commit together (R7).
   return ctx.store.transaction(async () => {
     const row = await ctx.store.db.updateTable('device_authentications').set({

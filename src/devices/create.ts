@@ -59,6 +59,7 @@ export async function createDevice(ctx: Context, { environment, userId, body, no
     last_otp_step: null,
     public_key_cose: null,
     sign_count: null,
+    sign_count_flow_id: null,
     created_at: now,
     updated_at: now,
   };

@@ -60,6 +60,8 @@ export interface AuthenticationStartRequest extends OnDevice {
   user: UsersTable;
   policy: PolicyRecord;
   flowId: string;
+  /** When the flow ends: a challenge need not outlive it. */
+  flowExpiresAt: number;
 }
 
 export interface AuthenticationStart {
@@ -73,8 +75,10 @@ export interface AuthenticationStart {
 }
 
 export interface AuthenticationCheckRequest extends OnDevice {
+  /** The flow's policy (an OATH token's windows are the policy's). */
+  policy: PolicyRecord;
   flow: { id: string; challengeHash: string | null; challengeExpiresAt: number | null };
-  /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion}). */
+  /** The validated body of otp.check ({otp}) or assertion.check ({origin, assertion, compatibility?}). */
   body: { otp?: string; origin?: string; assertion?: string };
   /** The attempt reserved for this proof (attempts.ts). */
   attempt: Attempt;

@@ -3,6 +3,7 @@ import { fido2 } from './fido2/kind.js';
 import type { DeviceKind } from './kind.js';
 import type { DeviceType } from './model.js';
 import { mobile } from './mobile/kind.js';
+import { oathToken } from './oath-token/kind.js';
 import { offlineKind } from './otp/kind.js';
 import { pingIdDesktop } from './pingid-desktop/kind.js';
 import { totp } from './totp/kind.js';
@@ -16,4 +17,5 @@ export const kinds: Record<DeviceType, DeviceKind> = {
   PINGID_DESKTOP_GEN2: pingIdDesktop,
   FIDO2: fido2,
   MOBILE: mobile,
+  OATH_TOKEN: oathToken,
 };

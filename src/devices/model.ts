@@ -13,7 +13,7 @@ import { IdRef, Links as LinksSchema, Ref, Timestamp } from '../http/schemas.js'
 import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
-export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2', 'MOBILE'] as const;
+export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2', 'OATH_TOKEN', 'MOBILE'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
@@ -65,6 +65,8 @@ export const DeviceSchema = Type.Object({
   email: Type.Optional(Type.String()),
   testMode: Type.Optional(Type.Boolean()),
   ...Fido2Shown,
+  /** An OATH_TOKEN device's token (wave-2 reference §4.3). */
+  serialNumber: Type.Optional(Type.String()),
   ...MobileShown,
 });
 
@@ -107,6 +109,9 @@ export const DeviceExtraSchema = Type.Object({
   backup: O(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
   fidoDeviceMetadata: O(Type.Object({ mdsIdentifier: Type.String() })),
   fidoRegistrationArtifacts: O(Type.Object({ attestationType: Type.String() })),
+  serialNumber: O(Type.String()),
+  /** Never shown: the last signature-counter regression of a FIDO2 credential (devices/store.ts recordSignCountRegression). */
+  signCounterRegression: O(Type.Object({ detectedAt: Type.Number(), storedCounter: Type.Number(), receivedCounter: Type.Number(), count: Type.Integer() })),
   sdkVersion: O(Type.String()),
   apiVersion: O(Type.String()),
   allowPushNotification: O(Type.Boolean()),
@@ -132,6 +137,7 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.backup ? { backup: extra.backup } : {}),
     ...(extra.fidoDeviceMetadata ? { fidoDeviceMetadata: extra.fidoDeviceMetadata } : {}),
     ...(extra.fidoRegistrationArtifacts ? { fidoRegistrationArtifacts: extra.fidoRegistrationArtifacts } : {}),
+    ...(extra.serialNumber !== undefined ? { serialNumber: extra.serialNumber } : {}),
     ...(extra.sdkVersion !== undefined ? { sdkVersion: extra.sdkVersion } : {}),
     ...(extra.apiVersion !== undefined ? { apiVersion: extra.apiVersion } : {}),
     ...(extra.allowPushNotification !== undefined ? { allowPushNotification: extra.allowPushNotification } : {}),
@@ -202,5 +208,7 @@ export const DeviceCreateInput = Type.Object({
     id: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]-]+$' }),
     name: Type.String({ minLength: 1, maxLength: 256 }),
   }, { additionalProperties: false })),
+  /** OATH_TOKEN: the serial number of an imported, unpaired token (wave-2 reference §4.3). */
+  serialNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
 }, { additionalProperties: false });
 export type DeviceCreateInput = Static<typeof DeviceCreateInput>;

@@ -26,6 +26,7 @@ import { ReorderInput, removeOrder, reorderDevices } from './order.js';
 import { OtpBody } from './otp/kind.js';
 import { ActivateBody as DesktopActivateBody } from './pingid-desktop/kind.js';
 import { Fido2ActivateBody } from './fido2/attestation.js';
+import { OathActivateBody } from './oath-token/kind.js';
 import { sendActivationCode } from './send-activation-code.js';
 import { deleteDevice, listDevices, orderOf, requireDevice } from './store.js';
 import { unlockDevice } from './unlock.js';
@@ -46,7 +47,7 @@ export const ITEM_ACTIONS: Record<string, (ctx: Context, input: DeviceInput) => 
 
 /** Each action's body (activation: a passcode, a desktop attestation or a FIDO2 one — the device type says which). */
 const ITEM_BODIES = {
-  'application/vnd.pingidentity.device.activate+json': Type.Union([OtpBody, DesktopActivateBody, Fido2ActivateBody]),
+  'application/vnd.pingidentity.device.activate+json': Type.Union([OtpBody, DesktopActivateBody, Fido2ActivateBody, OathActivateBody]),
   'application/vnd.pingidentity.device.block+json': EmptyBody,
   'application/vnd.pingidentity.device.unblock+json': EmptyBody,
   'application/vnd.pingidentity.device.unlock+json': EmptyBody,

@@ -17,7 +17,7 @@ import type { Db, Store } from '../store/db.js';
 import type { Database, DevicesTable } from '../store/schema.js';
 import { notFound } from '../http/errors.js';
 import { prepare } from '../store/prepared.js';
-import { ACTIVATION_REQUIRED, ACTIVE, isLocked } from './model.js';
+import { ACTIVATION_REQUIRED, ACTIVE, extraOf, isLocked, type DeviceExtra } from './model.js';
 
 export type DeviceExpressions = ExpressionBuilder<Database, 'devices'>;
 
@@ -245,6 +245,17 @@ export async function activateWithStep(db: Db, deviceId: string, step: number, a
     .returningAll().executeTakeFirst();
 }
 
+/**
+ * An activation whose proof was taken on another row in the same transaction (an OATH token's
+ * counter, oath/store.ts): conditional on the device still taking this attempt.
+ */
+export async function activateForProof(db: Db, deviceId: string, attemptLock: number | null, now: number): Promise<DevicesTable | undefined> {
+  return db.updateTable('devices').set({ status: ACTIVE, challenge_hash: null, challenge_expires_at: null, activated_at: now, ...CLEARED, updated_at: now })
+    .where('id', '=', deviceId)
+    .where((eb) => usable(eb, ACTIVATION_REQUIRED, now, attemptLock))
+    .returningAll().executeTakeFirst();
+}
+
 export interface Credential {
   credentialId: string;
   publicJwk: string;
@@ -335,4 +346,32 @@ export async function activateWithFido2Credential(db: Db, device: Pick<DevicesTa
   if (row) return row;
   const held = await db.selectFrom('devices').select('id').where('environment_id', '=', device.environment_id).where('credential_id', '=', c.credentialId).where('id', '!=', device.id).executeTakeFirst();
   return held ? 'duplicate' : undefined;
+}
+
+/**
+ * An assertion's signature counter (W3C WebAuthn Level 2 §6.1.1), written before the flow it
+ * answers completes, in one conditional UPDATE: above the stored value — or equal to it when
+ * this flow stored it (copies of one assertion racing on one flow; one of them completes it) —
+ * or 0 again for an authenticator that keeps no counter. False: a regression, the counter of
+ * another flow was as high or higher (migration 009).
+ */
+export async function advanceSignCount(db: Db, deviceId: string, counter: number, flowId: string): Promise<boolean> {
+  const row = await db.updateTable('devices').set({ sign_count: counter, sign_count_flow_id: flowId })
+    .where('id', '=', deviceId)
+    .where((eb) => eb.or(counter === 0
+      ? [eb('sign_count', 'is', null), eb('sign_count', '=', 0)]
+      : [eb('sign_count', 'is', null), eb('sign_count', '<', counter), eb.and([eb('sign_count', '=', counter), eb('sign_count_flow_id', '=', flowId)])]))
+    .returning('id').executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * A signature counter that went back is kept on the device row (`extra.signCounterRegression`:
+ * when, the counters, how many so far) — not in its PingOne body, which has no member for it,
+ * and without moving `updatedAt`. One compare-and-set on `extra`: of two at once, one is kept.
+ */
+export async function recordSignCountRegression(db: Db, device: DevicesTable, regression: { stored: number; received: number }, now: number): Promise<void> {
+  const extra = extraOf(device);
+  const next: DeviceExtra = { ...extra, signCounterRegression: { detectedAt: now, storedCounter: regression.stored, receivedCounter: regression.received, count: (extra.signCounterRegression?.count ?? 0) + 1 } };
+  await db.updateTable('devices').set({ extra: JSON.stringify(next) }).where('id', '=', device.id).where('extra', '=', device.extra).execute();
 }

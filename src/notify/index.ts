@@ -20,7 +20,7 @@
  */
 import { iso, type Clock } from '../clock.js';
 import type { ServerConfig } from '../config.js';
-import { newId } from '../crypto/random.js';
+import { newOrderedId } from '../crypto/random.js';
 import type { SecretBox } from '../crypto/secretbox.js';
 import type { Store } from '../store/db.js';
 import type { BadRecipient, Channel, Notifier, OutgoingMessage, SendResult } from './notifier.js';
@@ -199,7 +199,9 @@ export function createNotifier(options: NotifierOptions): OpenMfaNotifier {
         const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
         return { ok: false, reason: 'DailyLimitReached', channel: message.channel, limit, resetAt, retryAfter };
       }
-      const id = newId();
+      // Time-ordered: the outbox lists newest first by (created_at, id), and messages sent in
+      // one millisecond (a manual clock standing still) keep the order they were sent in.
+      const id = newOrderedId(now);
       await trx.insertInto('messages').values({
         id,
         environment_id: message.environmentId,

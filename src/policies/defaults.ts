@@ -9,7 +9,10 @@
 import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
 import type { Db } from '../store/db.js';
+import { defaultOathTokenSection } from '../protocol/oath.js';
 import { createDefaultFido2Policy } from './fido2/defaults.js';
+
+export { defaultOathTokenSection };
 
 const offline = (enabled: boolean) => ({
   enabled,
@@ -55,6 +58,7 @@ export function defaultPolicyBody(name = 'Default MFA Policy', isDefault = true)
       otp: { failure: { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } } },
       pairingKeyLifetime: { duration: 10, timeUnit: 'MINUTES' },
     },
+    oathToken: defaultOathTokenSection(),
   };
 }
 export type PolicyBody = ReturnType<typeof defaultPolicyBody>;

@@ -87,6 +87,20 @@ const Fido2 = Type.Object({
   failure: Type.Optional(FailureSection),
 }, { additionalProperties: false });
 
+/** Wave-2 reference §4.3; `otp.window` is OpenMFA's (defaults.ts defaultOathTokenSection). */
+export const OathTokenSection = Type.Object({
+  enabled: Type.Boolean(),
+  pairingDisabled: Type.Optional(Type.Boolean()),
+  promptForNicknameOnPairing: Type.Optional(Type.Boolean()),
+  otp: Type.Optional(Type.Object({
+    failure: Type.Optional(FailureSection),
+    window: Type.Optional(Type.Object({
+      hotpLookAhead: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+      totpSteps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+    }, { additionalProperties: false })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
 export const PolicyInput = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   default: Type.Optional(Type.Boolean()),
@@ -112,6 +126,7 @@ export const PolicyInput = Type.Object({
     otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) }, { additionalProperties: false })),
     pairingKeyLifetime: Type.Optional(Duration(['MINUTES', 'HOURS'], 2880)),
   }, { additionalProperties: false })),
+  oathToken: Type.Optional(OathTokenSection),
 }, { additionalProperties: false });
 
 export const MfaSettingsInput = Type.Object({
@@ -152,6 +167,7 @@ export function checkPolicyDurations(input: Static<typeof PolicyInput>): void {
   span('pingIdDesktopGen2.pairingKeyLifetime', desktop?.pairingKeyLifetime, MIN, 48 * HOUR, 'The pairing key lifetime must be between 1 minute and 48 hours');
   span('pingIdDesktopGen2.otp.failure.coolDown', desktop?.otp?.failure?.coolDown, 0, 30 * MIN, 'The cool-down must be at most 30 minutes');
   span('mobile.otp.failure.coolDown', input.mobile?.otp?.failure?.coolDown, 2 * MIN, 30 * MIN, 'The cool-down must be between 2 and 30 minutes');
+  span('oathToken.otp.failure.coolDown', input.oathToken?.otp?.failure?.coolDown, 0, 30 * MIN, 'The cool-down must be at most 30 minutes');
   span('fido2.failure.coolDown', input.fido2?.failure?.coolDown, 2 * MIN, 30 * MIN, 'The cool-down must be between 2 and 30 minutes');
   const seen = new Set<string>();
   input.mobile?.applications?.forEach((app, i) => {

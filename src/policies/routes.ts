@@ -27,7 +27,7 @@ import { validateBody } from '../http/validation.js';
  * declared members: nothing a row may hold beyond them reaches a response, however it got there.
  * `mobile.otp.window` is taken but not echoed, as in PingOne (wave-2 reference §3.5).
  */
-const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, authentication } = PolicyInput.properties;
+const { sms, voice, email, whatsApp, totp, fido2, pingIdDesktopGen2, oathToken, authentication } = PolicyInput.properties;
 const MobileShown = Type.Object({ ...MobileSection.properties, otp: Type.Optional(Type.Object({ failure: Type.Optional(FailureSection) })) });
 const PolicySchema = Type.Object({
   _links: Links,
@@ -47,6 +47,7 @@ const PolicySchema = Type.Object({
   totp: responseForm(totp),
   fido2: responseForm(fido2),
   pingIdDesktopGen2: responseForm(pingIdDesktopGen2),
+  oathToken: Type.Optional(responseForm(oathToken)),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

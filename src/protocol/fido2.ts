@@ -21,3 +21,10 @@ export function defaultFido2PolicyBody(relyingPartyId: string) {
     aggregateDevices: false,
   } as const;
 }
+
+/**
+ * `compatibility` of device.select and assertion.check (wave-2 reference §1.5, §7.2): Ping's
+ * `getCompatibility()` answers FULL, SECURITY_KEY_ONLY or NONE; FV's copy of the helper answers
+ * FIDO2_ONLY for the second, so both are taken.
+ */
+export const COMPATIBILITY = ['FULL', 'SECURITY_KEY_ONLY', 'FIDO2_ONLY', 'NONE'] as const;

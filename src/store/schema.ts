@@ -109,6 +109,8 @@ export interface DevicesTable {
   sign_count: number | null;
   /** MOBILE: JSON array of the epoch-ms times of consecutive failed pushes (migration 012). */
   push_fails?: string | null | undefined;
+  /** The flow whose assertion last moved `sign_count` (migration 009). */
+  sign_count_flow_id: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -131,6 +133,44 @@ export interface Fido2PoliciesTable {
   name: string;
   is_default: number;
   /** JSON: the policy body as PingOne shapes it. */
+  body: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** OATH hardware tokens (migration 011, src/oath/). */
+export interface OathTokensTable {
+  id: string;
+  environment_id: string;
+  serial_number: string;
+  type: 'HOTP' | 'TOTP';
+  /** The seed (hex), sealed under the master key; never serialized. */
+  secret_sealed: string;
+  otp_length: number;
+  hash_algorithm: string;
+  /** HOTP: the next counter value the token may show. */
+  counter: number | null;
+  time_step: number | null;
+  /** TOTP: offset in steps (positive = token ahead). */
+  drift: number | null;
+  /** TOTP: the last step accepted; a code at or before it is refused. */
+  last_step: number | null;
+  /** A resync half-done: the counter or step of its first code. */
+  resync_at: number | null;
+  resync_expires_at: number | null;
+  row_number: number | null;
+  device_id: string | null;
+  /** The paired device's user; meaningful only while device_id is set (deleting the device clears only that). */
+  device_user_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** OATH jobs (migration 011): the body holds `async`, `status` and `result`. */
+export interface OathJobsTable {
+  id: string;
+  environment_id: string;
+  type: string;
   body: string;
   created_at: number;
   updated_at: number;
@@ -189,6 +229,8 @@ export interface Database {
   devices: DevicesTable;
   device_authentication_policies: PoliciesTable;
   fido2_policies: Fido2PoliciesTable;
+  oath_tokens: OathTokensTable;
+  oath_jobs: OathJobsTable;
   mfa_settings: MfaSettingsTable;
   messages: MessagesTable;
   device_authentications: DeviceAuthenticationsTable;

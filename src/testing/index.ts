@@ -26,6 +26,7 @@ import { startServer } from '../server.js';
 
 /** The software FIDO2 authenticator: answers the server's FIDO2 option strings as a browser would. */
 export { SoftwareAuthenticator, type AuthenticatorOptions, type Ceremony, type SoftwareCredential } from './fido2-authenticator.js';
+import { SoftwareAuthenticator } from './fido2-authenticator.js';
 
 export interface StartOpenMFAOptions {
   /** Where the manual clock starts (ISO 8601, not before the present); the current time by default. */
@@ -46,6 +47,24 @@ export interface DesktopDeviceToPair {
   rp?: { id: string };
   pingIdDesktopCredentialCreationOptions: string;
 }
+
+/** The members of a FIDO2 device create response that registration needs (the 201 body as it is). */
+export interface Fido2DeviceToPair {
+  id: string;
+  environment: { id: string };
+  user: { id: string };
+  publicKeyCredentialCreationOptions: string;
+}
+
+/** The members of a flow response waiting for a FIDO2 assertion (the 200 body as it is). */
+export interface Fido2FlowToAnswer {
+  id: string;
+  environment: { id: string };
+  publicKeyCredentialRequestOptions: string;
+}
+
+/** The page a WebAuthn ceremony runs on: http on localhost, https on the relying party's domain. */
+const originFor = (rpId: string): string => (rpId === 'localhost' ? 'http://localhost' : `https://${rpId}`);
 
 /** The server's manual clock (`--clock manual`), through `/openmfa/v1/clock`. */
 export interface ManualClockControl {
@@ -84,6 +103,15 @@ export interface OpenMFA {
    * activates the device with the attestation and returns the activation's 200 body.
    */
   pairDesktop(device: DesktopDeviceToPair, options?: { origin?: string }): Promise<Record<string, unknown>>;
+  /**
+   * Registers a FIDO2 device created `ACTIVATION_REQUIRED`: the software authenticator (a new
+   * one unless given) answers its creation options, the device is activated with the
+   * attestation; resolves with the activation's 200 body and the authenticator, which holds the
+   * credential for `answerFido2`. The origin is `https://<rp.id>` (`http://localhost` for localhost).
+   */
+  pairFido2(device: Fido2DeviceToPair, options?: { origin?: string; authenticator?: SoftwareAuthenticator }): Promise<{ device: Record<string, unknown>; authenticator: SoftwareAuthenticator }>;
+  /** Answers a flow's `ASSERTION_REQUIRED` with the authenticator's assertion (assertion.check); resolves with the flow's 200 body. */
+  answerFido2(flow: Fido2FlowToAnswer, authenticator: SoftwareAuthenticator, options?: { origin?: string }): Promise<Record<string, unknown>>;
   readonly clock: ManualClockControl;
   /** `POST /openmfa/v1/snapshots`: the whole state, kept in the store; resolves with its id. */
   snapshot(): Promise<string>;
@@ -209,6 +237,27 @@ export async function startOpenMFA(options: StartOpenMFAOptions = {}): Promise<O
         body: JSON.stringify({ attestation }),
       });
       return expectJson(res, 200, 'desktop activation');
+    },
+    async pairFido2(device, { origin, authenticator = new SoftwareAuthenticator() } = {}) {
+      const rpId = (JSON.parse(device.publicKeyCredentialCreationOptions) as { rp: { id: string } }).rp.id;
+      const page = origin ?? originFor(rpId);
+      const attestation = authenticator.register(device.publicKeyCredentialCreationOptions, page);
+      const res = await fetch(`${api}/environments/${device.environment.id}/users/${device.user.id}/devices/${device.id}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/vnd.pingidentity.device.activate+json' },
+        body: JSON.stringify({ origin: page, attestation }),
+      });
+      return { device: await expectJson(res, 200, 'FIDO2 activation'), authenticator };
+    },
+    async answerFido2(flow, authenticator, { origin } = {}) {
+      const rpId = (JSON.parse(flow.publicKeyCredentialRequestOptions) as { rpId: string }).rpId;
+      const page = origin ?? originFor(rpId);
+      const res = await fetch(`${auth}/${flow.environment.id}/deviceAuthentications/${flow.id}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/vnd.pingidentity.assertion.check+json' },
+        body: JSON.stringify({ origin: page, assertion: authenticator.authenticate(flow.publicKeyCredentialRequestOptions, page) }),
+      });
+      return expectJson(res, 200, 'FIDO2 assertion.check');
     },
     clock: {
       now: () => iso(nowMs),

@@ -21,7 +21,7 @@ const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
   { name: 'store', modules: ['store/'] },
   { name: 'http', modules: ['http/'] },
   { name: 'domain', modules: ['platform/', 'policies/', 'notify/', 'context.ts'] },
-  { name: 'devices', modules: ['devices/'] },
+  { name: 'devices', modules: ['devices/', 'oath/'] },
   { name: 'authentication', modules: ['authentication/'] },
   { name: 'seed', modules: ['seed/'] },
   { name: 'remote', modules: ['remote/'] },

@@ -353,8 +353,16 @@ test('every device type is created from the form (EMAIL, SMS, VOICE, WHATSAPP, T
     await form.getByRole('alert').filter({ hasText: /^INVALID_DATA: / }).waitFor();
     assert.deepEqual(await apiDevices(userId), [], 'nothing was created');
 
+    // An OATH_TOKEN device pairs a token of the inventory: one is imported first.
+    const serialNumber = `CONSOLE${Date.now()}`;
+    const imported = await suite.stack.server.request('POST', `/v1/environments/${envId()}/oathJobs`, {
+      contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+      body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret: '3132333435363738393031323334353637383930', type: 'HOTP', otpLength: 6 }] },
+    });
+    assert.equal(imported.status, 202, imported.text);
     const extra: Record<string, Record<string, string>> = {
       EMAIL: { Email: `${username}@example.com` }, SMS: { Phone: '+15555550101' }, VOICE: { Phone: '+15555550102' }, WHATSAPP: { Phone: '+15555550103' },
+      OATH_TOKEN: { 'Serial number': serialNumber },
     };
     for (const type of DEVICE_TYPES) {
       await form.getByLabel('Device type', { exact: true }).selectOption(type);

@@ -32,6 +32,7 @@ const EXPECTED: Record<string, RegExp> = {
   '/console/user.js': /^text\/javascript; charset=utf-8$/,
   '/console/device-types.js': /^text\/javascript; charset=utf-8$/,
   '/console/agent-hint.js': /^text\/javascript; charset=utf-8$/,
+  '/console/webauthn.js': /^text\/javascript; charset=utf-8$/,
   '/console/console.css': /^text\/css; charset=utf-8$/,
   '/console/vendor/qrcode.mjs': /^text\/javascript; charset=utf-8$/,
 };

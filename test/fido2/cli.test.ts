@@ -38,3 +38,25 @@ test('register from the whole create response activates the device; the state fi
   const again = runFido2('register', { state, origin: 'http://localhost:8080' }, JSON.stringify(created.body.publicKeyCredentialCreationOptions));
   assert.equal(JSON.parse(again).type, 'public-key');
 });
+
+test('authenticate from the whole flow response completes the flow with the credential the state file kept; the counter moves on in the file', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'openmfa-fido2-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const state = path.join(dir, 'authenticator.json');
+  const origin = 'http://localhost:8080';
+  const env = await createEnvironment(server, 'fido2 cli authenticate');
+  const userId = await createUser(server, env);
+  const devices = `/v1/environments/${env}/users/${userId}/devices`;
+  const created = await server.request('POST', devices, { body: { type: 'FIDO2', rp: { id: 'localhost', name: 'OpenMFA' } } });
+  const attestation = runFido2('register', { state, origin }, created.text);
+  assert.equal((await server.request('POST', `${devices}/${created.body.id as string}`, { contentType: 'application/vnd.pingidentity.device.activate+json', body: { origin, attestation } })).status, 200);
+  for (const counter of [1, 2]) {
+    const flow = await server.request('POST', `/${env}/deviceAuthentications`, { body: { user: { id: userId } } });
+    assert.equal(flow.body.status, 'ASSERTION_REQUIRED', flow.text);
+    const assertion = runFido2('authenticate', { state, origin }, flow.text);
+    const done = await server.request('POST', `/${env}/deviceAuthentications/${flow.body.id as string}`, { contentType: 'application/vnd.pingidentity.assertion.check+json', body: { origin, assertion } });
+    assert.equal(done.status, 200, done.text);
+    assert.equal(done.body.status, 'COMPLETED');
+    assert.equal(SoftwareAuthenticator.load((await import('node:fs')).readFileSync(state, 'utf8')).credentials[0]!.counter, counter);
+  }
+});

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 /**
  * Shared by the fuzz and isolation suites (not a test file): the operations of /openapi.json,
  * a seeded world of two environments, a minimal JSON-schema checker for the subset the
  * document uses, and a fast-check generator from the same subset.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { createEnvironment, createUser, createWorker, type TestServer } from '../helper.js';
 import { pendingDesktop } from '../devices/desktop-fixtures.js';
@@ -66,6 +66,9 @@ export interface EnvWorld {
   fido2PolicyId: string;
   populationId: string;
   flowId: string;
+  /** An imported TOTP token (the seed is known here, to make codes) and the job that imported it. */
+  oathToken: { id: string; secret: string };
+  jobId: string;
   /** path parameter → the real ids of this environment. */
   ids: Record<string, string[]>;
 }
@@ -101,6 +104,15 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
   const fido2Policy = await ok(server, 'POST', `/v1/environments/${envId}/fido2Policies`, fido2PolicyBody(`${name} FIDO2 policy`));
   const population = await ok(server, 'POST', `/v1/environments/${envId}/populations`, { name: `${name} population` });
   const flow = await ok(server, 'POST', `/${envId}/deviceAuthentications`, { user: { id: u1 } }, worker.token);
+  const oathSecret = randomBytes(20).toString('hex');
+  const serial = `ISO${randomBytes(4).toString('hex')}`;
+  const job = await server.request('POST', `/v1/environments/${envId}/oathJobs`, {
+    contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+    body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber: serial, secret: oathSecret, type: 'TOTP', otpLength: 6 }] },
+  });
+  if (job.status !== 202) throw new Error(`oathJobs: ${job.status} ${job.text}`);
+  const tokens = await ok(server, 'GET', `/v1/environments/${envId}/oathTokens?filter=${encodeURIComponent(`serialNumber eq "${serial}"`)}`, undefined);
+  const oathToken = { id: tokens._embedded.oathTokens[0].id as string, secret: oathSecret };
   const native = await ok(server, 'POST', `/v1/environments/${envId}/applications`, { name: `${name} phone app`, type: 'NATIVE_APP', mobile: { bundleId: 'com.example.app' } });
   const credential = await ok(server, 'POST', `/v1/environments/${envId}/applications/${native.id}/pushCredentials`, { type: 'HMS', clientId: 'c', clientSecret: 's' });
   // No pairing key or push exists in a fresh world: IDs that name nothing (their routes answer 404).
@@ -108,9 +120,10 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
   const pushId = randomUUID();
   return {
     envId, worker, users: [u1, u2], emailDevice: email.id, desktopDevice: desktop.deviceId, policyId: policy.id, fido2PolicyId: fido2Policy.id, populationId: population.id, flowId: flow.id,
+    oathToken, jobId: job.body.id as string,
     ids: {
       envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
-      populationId: [population.id], appId: [worker.clientId, native.id], flowId: [flow.id],
+      populationId: [population.id], appId: [worker.clientId, native.id], flowId: [flow.id], tokenId: [oathToken.id], jobId: [job.body.id as string],
       keyId: [keyId], credentialId: [credential.id], pushId: [pushId],
     },
   };
@@ -127,6 +140,8 @@ export function primary(w: EnvWorld, param: string): string {
     case 'populationId': return w.populationId;
     case 'appId': return w.worker.clientId;
     case 'flowId': return w.flowId;
+    case 'tokenId': return w.oathToken.id;
+    case 'jobId': return w.jobId;
     case 'keyId': case 'credentialId': case 'pushId': return w.ids[param]![0]!;
     default: throw new Error(`unknown path parameter ${param}`);
   }

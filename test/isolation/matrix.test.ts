@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helper.js';
+import { totpCodeAt } from '../support/rfc4226.js';
 import { fido2PolicyBody, fillPath, operations, primary, seedEnvironment, type EnvWorld, type Operation, type Schema } from '../fuzz/openapi.js';
 
 const BLOCK = 'application/vnd.pingidentity.device.block+json';
@@ -68,6 +69,11 @@ function requestFor(op: Operation, w: EnvWorld): { contentType?: string; body?: 
   if (op.method === 'POST' && op.path === '/{envId}/deviceAuthentications') return { body: { user: { id: w.users[0] } } };
   if (op.method === 'POST' && op.path.endsWith('/secret')) return {};
   if ((op.method === 'POST' || op.method === 'PUT') && /\/fido2Policies(\/\{fido2PolicyId\})?$/.test(op.path)) return { body: fido2PolicyBody('iso FIDO2 policy') };
+  if (op.method === 'POST' && op.path.endsWith('/oathTokens/{tokenId}')) {
+    // Two consecutive codes of the world's TOTP token (the step before now and now).
+    const now = server.clock.now();
+    return { contentType: 'application/vnd.pingidentity.device.resync+json', body: { otps: [totpCodeAt(w.oathToken.secret, now - 30_000), totpCodeAt(w.oathToken.secret, now)] } };
+  }
   if (op.bodySchema) return { body: exampleOf(op.bodySchema) };
   return {};
 }

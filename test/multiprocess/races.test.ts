@@ -10,7 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { DIALECT, freshStore, type Dialect } from '../helper.js';
 import { attest, newCredential } from '../devices/desktop-fixtures.js';
 import { handAssertion } from '../authentication/support.js';
+import { SoftwareAuthenticator } from '../../src/testing/fido2-authenticator.js';
+import { forger } from '../fido2/support.js';
 import { totpCode } from '../support/rfc6238.js';
+import { hotpCode } from '../support/rfc4226.js';
 import { wrongCodes } from '../devices/otp-support.js';
 import { call, reportFigures, startProcesses, tokenOf, type Processes, type Reply } from '../support/processes.js';
 import type { Store } from '../../src/store/db.js';
@@ -18,6 +21,7 @@ import type { Store } from '../../src/store/db.js';
 const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
 const OTP_CHECK = 'application/vnd.pingidentity.otp.check+json';
 const ASSERTION_CHECK = 'application/vnd.pingidentity.assertion.check+json';
+const FIDO2_ORIGIN = 'http://localhost:8080';
 const dialect: Dialect = DIALECT;
 /** S2's 100 concurrent submissions of one valid secret; S1's parallel wrong codes (1,000 in `npm run test:stress`). */
 const REPLAYS = Number(process.env.OPENMFA_STRESS_REPLAYS ?? 100);
@@ -154,6 +158,24 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
       return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp: totpCode(secret, Date.now()) }, wrong: wrongCodes(nearTotp(secret), BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
     },
+    async 'OATH HOTP otp.check codes'() {
+      const user = await newUser();
+      const secret = randomBytes(20).toString('hex');
+      const serialNumber = `RACE${randomBytes(4).toString('hex')}`;
+      const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
+        contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+        body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
+      });
+      assert.equal(job.status, 202, job.text);
+      const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
+      assert.equal(created.status, 201, created.text);
+      const flow = await on(0, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
+      assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
+      // None of the wrong codes is a code of the look-ahead window (counters 0–10).
+      const window = new Set(Array.from({ length: 11 }, (_, c) => hotpCode(secret, c)));
+      const wrong = wrongCodes(hotpCode(secret, 0), BRUTE + 20).filter((o) => !window.has(o)).slice(0, BRUTE);
+      return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp: hotpCode(secret, 0) }, wrong: wrong.map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
+    },
     async 'desktop assertions'() {
       const user = await newUser();
       const created = await on(0, 'POST', devices(user), { body: { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } } });
@@ -171,6 +193,44 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: ASSERTION_CHECK, right: { origin, assertion: await handAssertion(options, credential, Date.now()) }, wrong, deviceId: created.body.id, proofTarget: 'assertion' };
     },
   };
+
+  /** A user with an active FIDO2 device (the software authenticator) and a flow waiting for its assertion. */
+  async function fido2Flow(): Promise<{ deviceId: string; deviceCredential: { deviceId: string; credentialId: string; authenticator: SoftwareAuthenticator; activated: Record<string, unknown> }; path: string; options: string }> {
+    const user = await newUser();
+    const created = await on(0, 'POST', devices(user), { body: { type: 'FIDO2', rp: { id: 'localhost', name: 'OpenMFA' } } });
+    assert.equal(created.status, 201, created.text);
+    const authenticator = new SoftwareAuthenticator();
+    const attestation = authenticator.register(created.body.publicKeyCredentialCreationOptions as string, FIDO2_ORIGIN);
+    const activated = await on(1, 'POST', `${devices(user)}/${created.body.id as string}`, { contentType: ACTIVATE, body: { origin: FIDO2_ORIGIN, attestation } });
+    assert.equal(activated.status, 200, activated.text);
+    const flow = await on(0, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
+    assert.equal(flow.body.status, 'ASSERTION_REQUIRED', flow.text);
+    return {
+      deviceId: created.body.id,
+      deviceCredential: { deviceId: created.body.id, credentialId: activated.body.credentialId, authenticator, activated: activated.body },
+      path: `/${env}/deviceAuthentications/${flow.body.id as string}`,
+      options: flow.body.publicKeyCredentialRequestOptions as string,
+    };
+  }
+  bursts['FIDO2 assertions'] = async () => {
+    const f = await fido2Flow();
+    // Each well signed, by a key that is not the device's, under the device's credential ID.
+    const wrong = Array.from({ length: BRUTE }, () => ({ origin: FIDO2_ORIGIN, assertion: forger(f.deviceCredential).authenticate(f.options, FIDO2_ORIGIN) }));
+    return { path: f.path, contentType: ASSERTION_CHECK, right: { origin: FIDO2_ORIGIN, assertion: f.deviceCredential.authenticator.authenticate(f.options, FIDO2_ORIGIN) }, wrong, deviceId: f.deviceId, proofTarget: 'assertion' };
+  };
+
+  test(`S2: ${REPLAYS} concurrent assertion.check calls on one flow with ONE valid FIDO2 assertion → one COMPLETED`, async () => {
+    const f = await fido2Flow();
+    const assertion = f.deviceCredential.authenticator.authenticate(f.options, FIDO2_ORIGIN);
+    const results = await Promise.all(Array.from({ length: REPLAYS }, (_, i) => on(i, 'POST', f.path, { contentType: ASSERTION_CHECK, body: { origin: FIDO2_ORIGIN, assertion } })));
+    const winners = results.filter((r) => r.status === 200);
+    assert.equal(winners.length, 1, statuses(results));
+    assert.equal(winners[0]!.body.status, 'COMPLETED');
+    for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.status, 400, r.text);
+    const row = await store.db.selectFrom('devices').selectAll().where('id', '=', f.deviceId).executeTakeFirstOrThrow();
+    assert.equal(Number(row.failed_attempts), 0, 'losing a race is not a failed attempt');
+    assert.equal(Number(row.sign_count), 1);
+  });
 
   for (const [name, make] of Object.entries(bursts)) {
     test(`S1: ${BRUTE} wrong ${name} in parallel across both processes, the right one last → at most the policy's 3 compared, 0 successes, the right one answered as locked`, async (t) => {
@@ -206,5 +266,24 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
     for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.status, 400, r.text);
     const row = await store.db.selectFrom('devices').selectAll().where('id', '=', created.body.id as string).executeTakeFirstOrThrow();
     assert.equal(Number(row.failed_attempts), 0, 'losing a race is not a failed attempt');
+  });
+
+  test('S2: one OATH HOTP code on 20 flows across both processes → exactly one COMPLETED, the counter moved once', async () => {
+    const user = await newUser();
+    const secret = randomBytes(20).toString('hex');
+    const serialNumber = `REPLAY${randomBytes(4).toString('hex')}`;
+    const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
+      contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+      body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
+    });
+    assert.equal(job.status, 202, job.text);
+    const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
+    assert.equal(created.status, 201, created.text);
+    const flows = await Promise.all(Array.from({ length: 20 }, (_, i) => on(i, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } })));
+    const otp = hotpCode(secret, 0);
+    const results = await Promise.all(flows.map((f, i) => on(i + 1, 'POST', `/${env}/deviceAuthentications/${f.body.id as string}`, { contentType: OTP_CHECK, body: { otp } })));
+    assert.equal(results.filter((r) => r.status === 200).length, 1, statuses(results));
+    const token = await store.db.selectFrom('oath_tokens').selectAll().where('serial_number', '=', serialNumber).executeTakeFirstOrThrow();
+    assert.equal(Number(token.counter), 1);
   });
 });

@@ -121,6 +121,16 @@ describe(`outbox (${DIALECT})`, () => {
     assert.equal((await server.request('GET', `${outboxPath(env)}?recipient=`)).status, 400);
   });
 
+  test('messages sent in one millisecond (a manual clock standing still) list in the order they were sent: ?limit=1 is the last one', async () => {
+    const { env, send } = await fresh('outbox same instant');
+    for (let i = 0; i < 20; i++) await send({ body: `code ${i}`, otp: String(100000 + i) });
+    const newest = await server.request('GET', `${outboxPath(env)}?limit=1`);
+    assert.equal(newest.status, 200, newest.text);
+    assert.deepEqual(newest.body._embedded.messages.map((m: { otp: string }) => m.otp), ['100019']);
+    const all = await server.request('GET', outboxPath(env));
+    assert.deepEqual(all.body._embedded.messages.map((m: { otp: string }) => m.otp), Array.from({ length: 20 }, (_, i) => String(100019 - i)));
+  });
+
   test('paging: limit and cursor walk newest to oldest and back, also across equal times', async () => {
     const { env, send } = await fresh('outbox paging');
     // Seven messages; three share one millisecond (ordered by ID among themselves).

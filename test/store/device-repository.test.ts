@@ -28,7 +28,7 @@ function deviceRow(env: string, user: string, over: Partial<DevicesTable> = {}):
   return {
     id: uid(), environment_id: env, user_id: user, type: 'EMAIL', status: 'ACTIVE', nickname: null, policy_id: null, extra: '{}',
     secret_sealed: null, credential_id: null, public_jwk: null, challenge_hash: null, challenge_expires_at: null, failed_attempts: 0,
-    locked_until: null, blocked_at: null, order_position: null, activated_at: T0, last_otp_step: null, public_key_cose: null, sign_count: null, created_at: T0, updated_at: T0,
+    locked_until: null, blocked_at: null, order_position: null, activated_at: T0, last_otp_step: null, public_key_cose: null, sign_count: null, sign_count_flow_id: null, created_at: T0, updated_at: T0,
     ...over,
   };
 }

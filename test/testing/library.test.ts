@@ -83,6 +83,20 @@ test('pairDesktop pairs a PingID Desktop device through an agent in the process'
   assert.equal(again.body.status, 'ACTIVE');
 });
 
+test('pairFido2 registers a FIDO2 device with the software authenticator, and answerFido2 completes a flow with it', async () => {
+  const user = await newUser('passkey');
+  const created = await call('POST', `${users()}/${user}/devices`, { type: 'FIDO2', rp: { id: 'localhost', name: 'OpenMFA' } });
+  assert.equal(created.status, 201);
+  const { device, authenticator } = await mfa.pairFido2(created.body);
+  assert.equal(device.id, created.body.id);
+  assert.equal(device.status, 'ACTIVE');
+  const flow = await call('POST', `${mfa.auth}/${mfa.environmentId}/deviceAuthentications`, { user: { id: user } });
+  assert.equal(flow.body.status, 'ASSERTION_REQUIRED');
+  const done = await mfa.answerFido2(flow.body, authenticator);
+  assert.equal(done.status, 'COMPLETED');
+  assert.deepEqual(done.authenticators, ['fido2', 'mfa', 'user']);
+});
+
 test('stop closes the server and removes its temporary store', async () => {
   const other = await startOpenMFA();
   assert.notEqual(other.url, mfa.url);

@@ -12,10 +12,9 @@ import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Type } from 'typebox';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import type { DetailCode } from '../../http/errors.js';
-import { checkBody } from '../../http/validation.js';
 import type { Fido2PolicyBody } from '../../policies/fido2/model.js';
 import { checkOrigin } from '../../protocol/desktop.js';
-import { toBase64Url } from './encoding.js';
+import { binaryMembers, readCredential } from './credential-json.js';
 import { SUPPORTED_ALGORITHMS } from './creation-options.js';
 
 /** Largest attestation taken: a TPM attestation with its certificate chain fits with room to spare. */
@@ -75,23 +74,12 @@ export async function checkFido2Attestation(body: { origin: string; attestation:
   const origin = checkOrigin(body.origin, expect.rpId);
   if (!origin.ok) return refuse('INVALID_VALUE', `The origin is refused: ${origin.reason}`, 'origin');
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.attestation);
-  } catch {
-    return refuse('INVALID_VALUE', 'attestation is not a JSON-serialised PublicKeyCredential');
-  }
-  const shape = checkBody(CredentialJson, parsed, 'attestation');
-  if (!shape.ok) return refuse('INVALID_VALUE', `attestation is not a PublicKeyCredential: ${shape.error.details?.[0]?.message ?? 'wrong shape'}`);
-  const c = shape.value;
-  const rawId = toBase64Url(c.rawId);
-  const id = toBase64Url(c.id);
-  const clientDataJSON = toBase64Url(c.response.clientDataJSON);
-  const attestationObject = toBase64Url(c.response.attestationObject);
-  if (rawId === undefined || id === undefined || clientDataJSON === undefined || attestationObject === undefined) {
-    return refuse('INVALID_VALUE', 'attestation holds a member that is neither base64 nor base64url');
-  }
-  if (id !== rawId) return refuse('INVALID_VALUE', 'attestation id and rawId name different credentials');
+  const read = readCredential(body.attestation, CredentialJson, 'attestation');
+  if (!read.ok) return refuse('INVALID_VALUE', read.message);
+  const c = read.value;
+  const members = binaryMembers('attestation', { id: c.id, rawId: c.rawId, clientDataJSON: c.response.clientDataJSON, attestationObject: c.response.attestationObject });
+  if (!members.ok) return refuse('INVALID_VALUE', members.message);
+  const { id, rawId, clientDataJSON, attestationObject } = members.value;
 
   const response: RegistrationResponseJSON = {
     id, rawId, type: 'public-key',

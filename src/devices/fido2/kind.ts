@@ -14,6 +14,7 @@ import { activateWithFido2Credential, fido2CredentialsOf } from '../store.js';
 import { Fido2ActivateBody, ZERO_AAGUID, checkFido2Attestation } from './attestation.js';
 import { makeCreationOptions, timeoutMs, userHandle } from './creation-options.js';
 import { displayNameOf } from './display-name.js';
+import { fido2Authentication } from './authenticate.js';
 
 /** PingOne's FIDO2 failure defaults where a policy gives none (§2.5 limits: 1–7, 2–30 minutes). */
 const DEFAULT_FAILURE = { count: 3, coolDown: { duration: 2, timeUnit: 'MINUTES' } };
@@ -96,17 +97,7 @@ export const fido2: DeviceKind = {
     return { ok: true, row };
   },
 
-  authentication: {
-    name: 'fido2',
-    start() {
-      // Wave-2 reference §1.5 (ASSERTION_REQUIRED, assertion.check) is not built yet: a flow
-      // that selects a FIDO2 device is refused rather than answered with anything untrue.
-      return Promise.reject(requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice.id', message: 'FIDO2 authentication is not available in this OpenMFA version; select another device' }));
-    },
-    check() {
-      return Promise.resolve({ ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'assertion', message: 'FIDO2 authentication is not available in this OpenMFA version' }) });
-    },
-  },
+  authentication: fido2Authentication,
 
   failure: (policy) => policy.fido2.failure ?? DEFAULT_FAILURE,
 };

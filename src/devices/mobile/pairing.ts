@@ -135,7 +135,7 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
     secret_sealed: sealMobileSeed(ctx.box, deviceId, seed), credential_id: null,
     public_jwk: JSON.stringify(verified.context), challenge_hash: null, challenge_expires_at: null,
     failed_attempts: 0, locked_until: null, blocked_at: null, order_position: null, activated_at: now,
-    last_otp_step: null, public_key_cose: null, sign_count: null, push_fails: '[]', created_at: now, updated_at: now,
+    last_otp_step: null, public_key_cose: null, sign_count: null, sign_count_flow_id: null, push_fails: '[]', created_at: now, updated_at: now,
   };
   const max = (await mfaSettings(store.db, environment.id)).pairing.maxAllowedDevices;
   // Claimable: unclaimed, or spent by this very attempt (the fifth guess may be the right one).

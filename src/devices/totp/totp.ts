@@ -45,10 +45,13 @@ export function base32Decode(text: string): Buffer {
 /** A 160-bit secret from the CSPRNG (RFC 4226 §4 recommends 160), base32. */
 export const newTotpSecret = (): string => base32Encode(randomBytes(20));
 
-export function hotp(secret: Buffer, counter: number, digits = DIGITS): string {
+/** RFC 4226 §5.3 (HOTP); RFC 6238 §1.2 lets TOTP use HMAC-SHA-256 and -512 as well (OATH tokens, wave-2 reference §4.1). */
+export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+export function hotp(secret: Buffer, counter: number, digits = DIGITS, algorithm: HmacAlgorithm = 'sha1'): string {
   const msg = Buffer.alloc(8);
   msg.writeBigUInt64BE(BigInt(counter));
-  const mac = createHmac('sha1', secret).update(msg).digest();
+  const mac = createHmac(algorithm, secret).update(msg).digest();
   const offset = mac[mac.length - 1]! & 0x0f;
   const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
   return String(code).padStart(digits, '0');
