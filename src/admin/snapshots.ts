@@ -32,6 +32,7 @@ import { forgetCaches } from './state.js';
 export const STATE_TABLES = [
   'environments', 'signing_keys', 'applications', 'populations', 'users', 'fido2_policies', 'device_authentication_policies',
   'mfa_settings', 'devices', 'oath_tokens', 'oath_jobs', 'messages', 'device_authentications', 'idempotency_keys', 'deliveries',
+  'push_credentials', 'pairing_keys', 'mobile_pushes', 'mobile_jtis', 'device_logs',
 ] as const;
 export type StateTable = (typeof STATE_TABLES)[number];
 

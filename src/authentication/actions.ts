@@ -21,7 +21,9 @@ import { requireUser } from '../platform/users.js';
 import { COMPATIBILITY } from '../protocol/fido2.js';
 import type { Database, DeviceAuthenticationsTable, DevicesTable, EnvironmentsTable } from '../store/schema.js';
 import { requireEnabledUser } from './enabled-user.js';
-import { TERMINAL, effective, presentFlow } from './model.js';
+import { PUSH_REQUIRED, TERMINAL, effective, presentFlow } from './model.js';
+import { pushNumberOf } from '../devices/mobile/flow.js';
+import { withdrawPushes } from '../devices/mobile/kind.js';
 import { startMethod } from './start.js';
 
 /** What a flow action is given: plain values the route handler unpacked from the request. */
@@ -58,10 +60,11 @@ function requireOpen(row: DeviceAuthenticationsTable, now: number): void {
 }
 
 async function show(ctx: Context, row: DeviceAuthenticationsTable, shownOnce?: Record<string, unknown>) {
+  const number = await pushNumberOf(ctx, row, ctx.clock.now());
   const devices = await listDevices(ctx.store.db, row.environment_id, row.user_id);
   const selected = devices.find((d) => d.id === row.selected_device_id);
   const authenticator = selected ? kinds[selected.type as DeviceType].authentication.name : undefined;
-  return presentFlow(ctx, row, devices, authenticator, shownOnce);
+  return presentFlow(ctx, row, devices, authenticator, shownOnce, number);
 }
 
 export async function readFlow(ctx: Context, input: Pick<FlowAction, 'environment' | 'flowId'>) {
@@ -104,7 +107,8 @@ async function loadProofState(ctx: Context, input: FlowAction) {
  */
 function requireProofState(flow: DeviceAuthenticationsTable, device: DevicesTable | undefined, expected: Expected, now: number): DevicesTable {
   requireOpen(flow, now);
-  if (flow.status !== expected) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device authentication is ${flow.status}, not ${expected}` });
+  // Protocol §3: a flow waiting for a push also takes the app's offline code.
+  if (flow.status !== expected && !(expected === 'OTP_REQUIRED' && flow.status === PUSH_REQUIRED)) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device authentication is ${flow.status}, not ${expected}` });
   switch (device ? unusable(device, ACTIVE, now) : 'status') {
     case 'status': throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is no longer active' });
     case 'blocked': throw requestFailed({ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is blocked' });
@@ -133,6 +137,7 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   const policy = await policyForDevice(db, environment.id, flow.policy_id);
   const rule = await failureRule(db, environment.id, kind.failure(policy.body));
   const challenge = flow.challenge_hash;
+  const waitingFor = flow.status;
   const sameChallenge = (eb: ExpressionBuilder<Database, 'device_authentications'>) =>
     challenge === null ? eb('device_authentications.challenge_hash', 'is', null) : eb('device_authentications.challenge_hash', '=', challenge);
   // Counted only while the flow still waits for this proof: a request that arrives after the
@@ -140,7 +145,7 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   const attempt = await reserveAttemptWhile(ctx.store, selected.id, now, rule, ACTIVE, (eb) =>
     eb.exists(eb.selectFrom('device_authentications').select(sql<number>`1`.as('one'))
       .where('device_authentications.id', '=', flow.id)
-      .where('device_authentications.status', '=', expected)
+      .where('device_authentications.status', '=', waitingFor)
       .where('device_authentications.expires_at', '>', now)
       .where((f) => sameChallenge(f))));
   if (!attempt) {
@@ -168,18 +173,41 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
   });
   if (!outcome.ok) return refuse(outcome.error, outcome.countsAsFailure);
   const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
-    .where('id', '=', flow.id).where('status', '=', expected).where('expires_at', '>', now)
+    .where('id', '=', flow.id).where('status', '=', waitingFor).where('expires_at', '>', now)
     .where((eb) => sameChallenge(eb))
     .where((eb) => stillUsable(eb, selected.id, ACTIVE, attempt.lockedUntil, now))
     .returningAll().executeTakeFirst();
   if (!row) return refuse(changedMeanwhile(), false);
   // A success ends the run of failures (the count is of consecutive failures).
   await clearAttempts(db, attempt, now);
+  // The user typed the app's code instead of answering the push: the channel stops offering it.
+  if (waitingFor === PUSH_REQUIRED) await withdrawPushes(db, flow.id, now);
   return show(ctx, row);
 }
 
 export const checkOtp = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'OTP_REQUIRED');
 export const checkAssertion = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'ASSERTION_REQUIRED');
+
+/**
+ * cancel.push.authentication (wave-2 reference §3.4): the push is withdrawn (the channel stops
+ * offering it; an answer to it is refused) and the flow goes back to DEVICE_SELECTION_REQUIRED,
+ * `selectedDevice` still the mobile device.
+ */
+export async function cancelPush(ctx: Context, input: FlowAction) {
+  const { now } = input;
+  const flow = await loadFlow(ctx, input);
+  requireOpen(flow, now);
+  validateBody(CancelBody, input.body);
+  if (flow.status !== PUSH_REQUIRED) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: `The device authentication is ${effective(flow, now).status}, not waiting for a push` });
+  const row = await ctx.store.transaction(async () => {
+    const moved = await ctx.store.db.updateTable('device_authentications').set({ status: 'DEVICE_SELECTION_REQUIRED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
+      .where('id', '=', flow.id).where('status', '=', PUSH_REQUIRED).where('expires_at', '>', now).returningAll().executeTakeFirst();
+    if (moved) await withdrawPushes(ctx.store.db, flow.id, now);
+    return moved;
+  });
+  if (!row) throw changedMeanwhile();
+  return show(ctx, row);
+}
 
 export async function cancelFlow(ctx: Context, input: FlowAction) {
   const { now } = input;
@@ -192,5 +220,6 @@ export async function cancelFlow(ctx: Context, input: FlowAction) {
     error: JSON.stringify({ code: 'CANCELED', message: `The device authentication was canceled (${reason})` }),
   }).where('id', '=', flow.id).where('status', 'not in', [...TERMINAL]).returningAll().executeTakeFirst();
   if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication has already ended' });
+  await withdrawPushes(ctx.store.db, flow.id, now);
   return show(ctx, row);
 }

@@ -11,6 +11,7 @@ import type { Context } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { ACTIVE } from '../devices/model.js';
 import { listDevices, unusable } from '../devices/store.js';
+import { pushNumberOf } from '../devices/mobile/flow.js';
 import { notFound, requestFailed } from '../http/errors.js';
 import { IdRef } from '../http/schemas.js';
 import { resolvePolicy } from '../policies/model.js';
@@ -76,7 +77,7 @@ export async function createFlow(ctx: Context, { environment, body, now }: { env
   await store.db.insertInto('device_authentications').values(flow).execute();
   if (!chosen) return presentFlow(ctx, flow, devices, undefined);
   const started = await startMethod(ctx, { environment, user, flow, device: chosen, policy, now });
-  return presentFlow(ctx, started.row, devices, undefined, started.shownOnce);
+  return presentFlow(ctx, started.row, devices, undefined, started.shownOnce, await pushNumberOf(ctx, started.row, now));
 }
 
 function newFlow(environmentId: string, userId: string, policyId: string, now: number, end?: { status: string; bypass: string }): DeviceAuthenticationsTable {

@@ -61,6 +61,8 @@ export const FlowSchema = Type.Object({
   selectedDevice: Type.Optional(Ref),
   authenticators: Type.Optional(Type.Array(Type.String())),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  /** The number the accessing device shows while a push with number matching waits (mobile-protocol §2; ours). */
+  numberMatching: Type.Optional(Type.Object({ number: Type.String() })),
   bypassAllowed: Type.Boolean(),
   userBypassEnabled: Type.Boolean(),
   _embedded: Type.Object({ devices: Type.Array(DeviceSummary), blockedDevices: Type.Array(DeviceSummary) }),
@@ -102,11 +104,19 @@ export function summary(d: DevicesTable, now: number) {
   };
 }
 
-/** The status as of `now`: an unfinished flow past its lifetime has failed. */
+export const PUSH_REQUIRED = 'PUSH_CONFIRMATION_REQUIRED';
+export const PUSH_TIMED_OUT = 'PUSH_CONFIRMATION_TIMED_OUT';
+
+/**
+ * The status as of `now`: an unfinished flow past its lifetime has failed; a push unanswered
+ * past its timeout reads PUSH_CONFIRMATION_TIMED_OUT (wave-2 reference §3.4), from which the
+ * device may be selected again.
+ */
 export function effective(row: DeviceAuthenticationsTable, now: number): { status: string; error: { code: string; message: string } | undefined } {
   if (!TERMINAL.has(row.status) && row.expires_at <= now) {
     return { status: 'FAILED', error: { code: 'EXPIRED', message: 'The device authentication expired before it completed' } };
   }
+  if (row.status === PUSH_REQUIRED && row.challenge_expires_at !== null && row.challenge_expires_at <= now) return { status: PUSH_TIMED_OUT, error: undefined };
   return { status: row.status, error: row.error ? parseStored(StoredFlowError, row.error, 'flow error') : undefined };
 }
 
@@ -114,7 +124,7 @@ export function flowUrl(ctx: Context, environmentId: string, id?: string): strin
   return `${ctx.links.auth}/${environmentId}/deviceAuthentications${id ? `/${id}` : ''}`;
 }
 
-export function presentFlow(ctx: Context, row: DeviceAuthenticationsTable, devices: DevicesTable[], authenticator: string | undefined, shownOnce: Record<string, unknown> = {}) {
+export function presentFlow(ctx: Context, row: DeviceAuthenticationsTable, devices: DevicesTable[], authenticator: string | undefined, shownOnce: Record<string, unknown> = {}, numberToShow?: string) {
   const now = ctx.clock.now();
   const { status, error } = effective(row, now);
   const self = flowUrl(ctx, row.environment_id, row.id);
@@ -133,6 +143,7 @@ export function presentFlow(ctx: Context, row: DeviceAuthenticationsTable, devic
     ...(row.selected_device_id ? { selectedDevice: { id: row.selected_device_id } } : {}),
     ...(status === 'COMPLETED' && authenticator ? { authenticators: [authenticator, 'mfa', 'user'] } : {}),
     ...(error ? { error } : {}),
+    ...(numberToShow !== undefined && status === PUSH_REQUIRED ? { numberMatching: { number: numberToShow } } : {}),
     // Wave-2 reference §5, §7.1: the flow ended by the user's bypass or disabled MFA (create.ts userMfaOutcome).
     bypassAllowed: row.bypass !== null,
     userBypassEnabled: row.bypass === 'USER_BYPASS',

@@ -7,7 +7,7 @@ import { JSON_TYPE, mediaType } from '../http/content-type.js';
 import { unsupportedMediaType } from '../http/errors.js';
 import { STD_ERRORS, documentedBodies, errorResponses } from '../http/schemas.js';
 import type { App } from '../http/types.js';
-import { AssertionCheckBody, CancelInput, OtpCheckBody, SelectBody, cancelFlow, checkAssertion, checkOtp, readFlow, selectDevice, type FlowAction } from './actions.js';
+import { AssertionCheckBody, CancelInput, OtpCheckBody, SelectBody, cancelFlow, cancelPush, checkAssertion, checkOtp, readFlow, selectDevice, type FlowAction } from './actions.js';
 import { FlowInput, createFlow } from './create.js';
 import { ACTIONS, FlowAnswerSchema, FlowSchema, type presentFlow } from './model.js';
 
@@ -16,7 +16,7 @@ const BY_TYPE = new Map<string, (ctx: Context, input: FlowAction) => Promise<Ret
   [ACTIONS.otpCheck, checkOtp],
   [ACTIONS.assertionCheck, checkAssertion],
   [ACTIONS.cancel, cancelFlow],
-  [ACTIONS.cancelPush, cancelFlow],
+  [ACTIONS.cancelPush, cancelPush],
 ]);
 
 const ACTION_BODIES = {

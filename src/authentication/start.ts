@@ -6,6 +6,7 @@
 import type { Context } from '../context.js';
 import type { DeviceKind } from '../devices/kind.js';
 import { kinds } from '../devices/kinds.js';
+import { withdrawPushes } from '../devices/mobile/kind.js';
 import type { DeviceType } from '../devices/model.js';
 import { requestFailed } from '../http/errors.js';
 import type { PolicyRecord } from '../policies/model.js';
@@ -37,6 +38,8 @@ export async function startMethod(ctx: Context, args: {
       .where('expires_at', '>', now)
       .returningAll().executeTakeFirst();
     if (!row) throw requestFailed({ code: 'INVALID_VALUE', target: 'status', message: 'The device authentication has already ended' });
+    // A push the flow made before (another device, or this one again) is no longer offered.
+    await withdrawPushes(ctx.store.db, args.flow.id, now);
     if (started.deliver) await started.deliver();
     return { row, shownOnce: started.shownOnce ?? {}, kind };
   });

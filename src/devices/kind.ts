@@ -65,8 +65,8 @@ export interface AuthenticationStartRequest extends OnDevice {
 }
 
 export interface AuthenticationStart {
-  /** OTP_REQUIRED or ASSERTION_REQUIRED. */
-  status: 'OTP_REQUIRED' | 'ASSERTION_REQUIRED';
+  /** OTP_REQUIRED, ASSERTION_REQUIRED, or PUSH_CONFIRMATION_REQUIRED (MOBILE). */
+  status: 'OTP_REQUIRED' | 'ASSERTION_REQUIRED' | 'PUSH_CONFIRMATION_REQUIRED';
   challengeHash: string | null;
   challengeExpiresAt: number | null;
   shownOnce?: Record<string, unknown>;

@@ -2,6 +2,7 @@
 import { fido2 } from './fido2/kind.js';
 import type { DeviceKind } from './kind.js';
 import type { DeviceType } from './model.js';
+import { mobile } from './mobile/kind.js';
 import { oathToken } from './oath-token/kind.js';
 import { offlineKind } from './otp/kind.js';
 import { pingIdDesktop } from './pingid-desktop/kind.js';
@@ -15,5 +16,6 @@ export const kinds: Record<DeviceType, DeviceKind> = {
   TOTP: totp,
   PINGID_DESKTOP_GEN2: pingIdDesktop,
   FIDO2: fido2,
+  MOBILE: mobile,
   OATH_TOKEN: oathToken,
 };

@@ -13,7 +13,7 @@ import { IdRef, Links as LinksSchema, Ref, Timestamp, inOrder } from '../http/sc
 import { parseStored } from '../http/validation.js';
 import type { DevicesTable } from '../store/schema.js';
 
-export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2', 'OATH_TOKEN'] as const;
+export const DEVICE_TYPES = ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'TOTP', 'PINGID_DESKTOP_GEN2', 'FIDO2', 'OATH_TOKEN', 'MOBILE'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const ACTIVE = 'ACTIVE';
 export const ACTIVATION_REQUIRED = 'ACTIVATION_REQUIRED';
@@ -33,6 +33,16 @@ const Fido2Shown = {
   backup: Type.Optional(Type.Object({ backupEligibility: Type.Boolean(), backupState: Type.Boolean() })),
   fidoDeviceMetadata: Type.Optional(Type.Object({ mdsIdentifier: Type.String() })),
   displayName: Type.Optional(Type.String()),
+};
+
+/** The members of a MOBILE device beside the common ones (wave-2 reference §3.3; mobile-protocol §1). */
+const MobileShown = {
+  sdkVersion: Type.Optional(Type.String()),
+  apiVersion: Type.Optional(Type.String()),
+  allowPushNotification: Type.Optional(Type.Boolean()),
+  notificationProvider: Type.Optional(Type.String()),
+  otpStatus: Type.Optional(Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) })),
+  pushFails: Type.Optional(Type.Array(Type.Integer())),
 };
 
 /**
@@ -66,6 +76,7 @@ export const DeviceSchema = inOrder(Type.Object({
   ...Fido2Shown,
   /** An OATH_TOKEN device's token (wave-2 reference §4.3). */
   serialNumber: Type.Optional(Type.String()),
+  ...MobileShown,
   testMode: Type.Optional(Type.Boolean()),
 }));
 
@@ -96,7 +107,7 @@ const O = Type.Optional;
 export const DeviceExtraSchema = Type.Object({
   rp: O(Type.Object({ id: Type.String(), name: Type.String() })),
   os: O(Type.Object({ version: O(Type.String()), type: O(Type.String()) })),
-  model: O(Type.Object({ name: O(Type.String()) })),
+  model: O(Type.Object({ name: O(Type.String()), marketingName: O(Type.String()) })),
   application: O(Type.Object({ id: O(Type.String()), nativeName: O(Type.String()), version: O(Type.String()), pushSandbox: O(Type.Boolean()) })),
   unitId: O(Type.String()),
   phone: O(Type.String()),
@@ -111,6 +122,11 @@ export const DeviceExtraSchema = Type.Object({
   serialNumber: O(Type.String()),
   /** Never shown: the last signature-counter regression of a FIDO2 credential (devices/store.ts recordSignCountRegression). */
   signCounterRegression: O(Type.Object({ detectedAt: Type.Number(), storedCounter: Type.Number(), receivedCounter: Type.Number(), count: Type.Integer() })),
+  sdkVersion: O(Type.String()),
+  apiVersion: O(Type.String()),
+  allowPushNotification: O(Type.Boolean()),
+  notificationProvider: O(Type.String()),
+  otpStatus: O(Type.Object({ status: Type.String(), reason: O(Type.String()) })),
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
@@ -132,8 +148,18 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.fidoDeviceMetadata ? { fidoDeviceMetadata: extra.fidoDeviceMetadata } : {}),
     ...(extra.displayName !== undefined ? { displayName: extra.displayName } : {}),
     ...(extra.serialNumber !== undefined ? { serialNumber: extra.serialNumber } : {}),
+    ...(extra.sdkVersion !== undefined ? { sdkVersion: extra.sdkVersion } : {}),
+    ...(extra.apiVersion !== undefined ? { apiVersion: extra.apiVersion } : {}),
+    ...(extra.allowPushNotification !== undefined ? { allowPushNotification: extra.allowPushNotification } : {}),
+    ...(extra.notificationProvider !== undefined ? { notificationProvider: extra.notificationProvider } : {}),
+    ...(extra.otpStatus ? { otpStatus: extra.otpStatus } : {}),
   };
 }
+
+const PushFails = Type.Array(Type.Integer());
+/** A MOBILE device's consecutive failed pushes (epoch ms), as stored by src/devices/mobile/push-fails.ts. */
+export const pushFailsOf = (row: Pick<DevicesTable, 'push_fails'>): number[] =>
+  row.push_fails ? parseStored(PushFails, row.push_fails, 'push fails') : [];
 
 export function lockOf(row: Pick<DevicesTable, 'locked_until'>, now: number): { status: 'LOCKED'; expiresAt: string } | { status: 'UNLOCKED' } {
   return row.locked_until !== null && row.locked_until > now ? { status: 'LOCKED', expiresAt: iso(row.locked_until) } : { status: 'UNLOCKED' };
@@ -175,6 +201,7 @@ export function presentDevice(ctx: Context, row: DevicesTable) {
     updatedAt: iso(row.updated_at),
     ...shownExtra(extra),
     ...(extra.testMode ? { testMode: true } : {}),
+    ...(row.type === 'MOBILE' ? { pushFails: pushFailsOf(row) } : {}),
   };
 }
 

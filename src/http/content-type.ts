@@ -9,6 +9,8 @@ import { nestsDeeperThan, textProblemAt, textProblemMessage } from './text.js';
 
 export const JSON_TYPE = 'application/json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
+/** A bare compact JWS (RFC 7519 §10.3.1): the mobile protocol's pairing, push answers and log uploads. */
+export const JWT_TYPE = 'application/jwt';
 
 /**
  * Deepest nesting of objects and arrays a JSON body may have. The deepest body the API
@@ -64,6 +66,7 @@ export function registerBodyHandling(app: FastifyInstance): void {
     }
     done(null, out);
   });
+  app.addContentTypeParser(JWT_TYPE, { parseAs: 'string' }, (_request, body, done) => done(null, String(body).trim()));
   // Anything else is read (so the size limit applies) and refused in the hook below.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined));
 

@@ -23,12 +23,15 @@ import { collectionPage, parsePageRequest } from '../http/paging.js';
 import { Collection, EnvParams, NoContent, PageQuery, STD_ERRORS, Timestamp, errorResponses } from '../http/schemas.js';
 import { CONTROL } from '../http/text.js';
 import type { App } from '../http/types.js';
-import { CHANNELS } from './index.js';
+import { CHANNELS as SENT_CHANNELS } from './index.js';
+
+/** What the outbox holds: the codes sent, and the pushes to MOBILE devices (push.ts). */
+const CHANNELS = [...SENT_CHANNELS, 'PUSH'] as const;
 import { clearOutbox, openContent, outboxOf, recipientFromQuery, type OutboxFilter, type OutboxRow } from './outbox.js';
 
 export const OutboxMessageSchema = Type.Object({
   id: Type.String(),
-  channel: Type.String({ description: 'EMAIL, SMS, VOICE or WHATSAPP' }),
+  channel: Type.String({ description: 'EMAIL, SMS, VOICE, WHATSAPP or PUSH' }),
   recipient: Type.String({ description: 'the email address, or the phone number in E.164 form' }),
   subject: Type.Optional(Type.String()),
   body: Type.String({ description: 'the text sent, with the code in it' }),
@@ -49,7 +52,7 @@ const POLL_MS = 200;
 const OutboxQuery = Type.Object({
   ...PageQuery,
   recipient: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'only messages to this recipient (emails compare case-insensitively)' })),
-  channel: Type.Optional(Type.String({ description: 'only messages of this channel: EMAIL, SMS, VOICE or WHATSAPP' })),
+  channel: Type.Optional(Type.String({ description: 'only messages of this channel: EMAIL, SMS, VOICE, WHATSAPP or PUSH' })),
   deviceId: Type.Optional(Type.String({ maxLength: 64, description: 'only messages to this device' })),
   userId: Type.Optional(Type.String({ maxLength: 64, description: 'only messages to this user' })),
   since: Type.Optional(Type.String({ description: 'only messages created at or after this RFC 3339 date-time' })),

@@ -44,6 +44,9 @@ export interface ApplicationsTable {
   secret_sealed: string;
   /** 1 for the bootstrap admin application, which manages every environment. */
   manages_all: number;
+  /** A NATIVE_APP's iOS bundle ID and Android package name (migration 012). */
+  bundle_id?: string | null | undefined;
+  package_name?: string | null | undefined;
   created_at: number;
   updated_at: number;
 }
@@ -106,6 +109,8 @@ export interface DevicesTable {
   public_key_cose: string | null;
   /** A FIDO2 credential's signature counter (migration 008). */
   sign_count: number | null;
+  /** MOBILE: JSON array of the epoch-ms times of consecutive failed pushes (migration 012). */
+  push_fails?: string | null | undefined;
   /** The flow whose assertion last moved `sign_count` (migration 009). */
   sign_count_flow_id: string | null;
   created_at: number;
@@ -238,6 +243,74 @@ export interface Database {
   deliveries: DeliveriesTable;
   snapshots: SnapshotsTable;
   admin_state: AdminStateTable;
+  pairing_keys: PairingKeysTable;
+  mobile_pushes: MobilePushesTable;
+  mobile_jtis: MobileJtisTable;
+  device_logs: DeviceLogsTable;
+  push_credentials: PushCredentialsTable;
+}
+
+/** Pairing keys (migration 012, src/mobile-server/pairing-keys.ts). */
+export interface PairingKeysTable {
+  id: string;
+  environment_id: string;
+  user_id: string;
+  policy_id: string | null;
+  applications: string;
+  locator: string;
+  code_hash: string;
+  status: string;
+  error: string | null;
+  failed_attempts: number;
+  device_id: string | null;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Pushes to MOBILE devices (migration 012). */
+export interface MobilePushesTable {
+  id: string;
+  environment_id: string;
+  device_id: string;
+  flow_id: string;
+  challenge_hash: string;
+  challenge_sealed: string;
+  number: string | null;
+  number_choices: string | null;
+  application_id: string;
+  status: string;
+  expires_at: number;
+  created_at: number;
+  answered_at: number | null;
+}
+
+export interface MobileJtisTable {
+  environment_id: string;
+  jti: string;
+  expires_at: number;
+}
+
+export interface DeviceLogsTable {
+  device_id: string;
+  environment_id: string;
+  status: string;
+  content_sealed: string | null;
+  size: number | null;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PushCredentialsTable {
+  id: string;
+  environment_id: string;
+  application_id: string;
+  type: string;
+  shown: string;
+  secret_sealed: string;
+  created_at: number;
+  updated_at: number;
 }
 
 /** Snapshots of the whole state (migration 008, src/admin/snapshots.ts). */

@@ -35,7 +35,14 @@ test('every docs/… file cited in src/ exists', () => {
 test('every "protocol §n" in src/ names a section of docs/pingid-desktop-protocol.md', () => {
   const headings = new Set([...readFileSync(path.join(ROOT, 'docs/pingid-desktop-protocol.md'), 'utf8').matchAll(/^#{2,3} (\d+(?:\.\d+)?)\.?\s/gm)].map((m) => m[1]));
   assert.ok(headings.has('1.2') && headings.has('2'), `headings read: ${[...headings].join(', ')}`);
-  const cited = sources.flatMap(({ file, text }) => [...text.matchAll(/protocol(?:\.md)? §(\d+(?:\.\d+)?)/g)].map((m) => ({ file, section: m[1]! })));
+  const cited = sources.flatMap(({ file, text }) => [...text.matchAll(/(?<!mobile-)protocol(?:\.md)? §(\d+(?:\.\d+)?)/g)].map((m) => ({ file, section: m[1]! })));
   assert.ok(cited.length > 10);
+  assert.deepEqual(cited.filter((c) => !headings.has(c.section)), []);
+});
+
+test('every "mobile-protocol §n" in src/ names a section of docs/mobile-protocol.md', () => {
+  const headings = new Set([...readFileSync(path.join(ROOT, 'docs/mobile-protocol.md'), 'utf8').matchAll(/^#{2,3} (\d+(?:\.\d+)?)\.?\s/gm)].map((m) => m[1]));
+  const cited = sources.flatMap(({ file, text }) => [...text.matchAll(/mobile-protocol(?:\.md)? §(\d+(?:\.\d+)?)/g)].map((m) => ({ file, section: m[1]! })));
+  assert.ok(cited.length > 5);
   assert.deepEqual(cited.filter((c) => !headings.has(c.section)), []);
 });

@@ -217,11 +217,16 @@ test('TOTP: OTP_REQUIRED with nothing sent → the code of the secret at the clo
   assert.deepEqual(await lockState(t, user.id, d.id), { lock: UNLOCKED, failedAttempts: 0 });
 });
 
-test('cancel: an open flow ends FAILED with error CANCELED (both cancel content types), whole body', async () => {
+test('cancel: an open flow ends FAILED with error CANCELED, whole body; cancel.push.authentication on a flow not waiting for a push is refused (it returns push flows to selection: test/mobile)', async () => {
   const user = await newUser(t);
   const deviceId = await emailDevice(t, user.id, 'erin@example.com');
   const devices = [emailSummary(deviceId, 'erin@example.com')];
-  for (const [ct, body, reason] of [[CT.cancel, undefined, 'CANCELED'], [CT.cancelPush, { reason: 'CHANGE_DEVICE' }, 'CHANGE_DEVICE']] as const) {
+  const otpFlow = await startFlow(t, user.id);
+  const refused = await t.call('POST', t.flow(otpFlow.body.id), { contentType: CT.cancelPush, body: { reason: 'CHANGE_DEVICE' } });
+  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.body.details[0].target, 'status');
+  assert.equal((await t.call('GET', t.flow(otpFlow.body.id))).body.status, 'OTP_REQUIRED');
+  for (const [ct, body, reason] of [[CT.cancel, undefined, 'CANCELED']] as const) {
     const started = server.clock.now();
     const res = await startFlow(t, user.id);
     assert.equal(res.status, 200, res.text);

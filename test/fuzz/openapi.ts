@@ -3,7 +3,7 @@
  * a seeded world of two environments, a minimal JSON-schema checker for the subset the
  * document uses, and a fast-check generator from the same subset.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { createEnvironment, createUser, createWorker, type TestServer } from '../helper.js';
 import { pendingDesktop } from '../devices/desktop-fixtures.js';
@@ -113,12 +113,18 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
   if (job.status !== 202) throw new Error(`oathJobs: ${job.status} ${job.text}`);
   const tokens = await ok(server, 'GET', `/v1/environments/${envId}/oathTokens?filter=${encodeURIComponent(`serialNumber eq "${serial}"`)}`, undefined);
   const oathToken = { id: tokens._embedded.oathTokens[0].id as string, secret: oathSecret };
+  const native = await ok(server, 'POST', `/v1/environments/${envId}/applications`, { name: `${name} phone app`, type: 'NATIVE_APP', mobile: { bundleId: 'com.example.app' } });
+  const credential = await ok(server, 'POST', `/v1/environments/${envId}/applications/${native.id}/pushCredentials`, { type: 'HMS', clientId: 'c', clientSecret: 's' });
+  // No pairing key or push exists in a fresh world: IDs that name nothing (their routes answer 404).
+  const keyId = randomUUID();
+  const pushId = randomUUID();
   return {
     envId, worker, users: [u1, u2], emailDevice: email.id, desktopDevice: desktop.deviceId, policyId: policy.id, fido2PolicyId: fido2Policy.id, populationId: population.id, flowId: flow.id,
     oathToken, jobId: job.body.id as string,
     ids: {
       envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
-      populationId: [population.id], appId: [worker.clientId], flowId: [flow.id], tokenId: [oathToken.id], jobId: [job.body.id as string],
+      populationId: [population.id], appId: [worker.clientId, native.id], flowId: [flow.id], tokenId: [oathToken.id], jobId: [job.body.id as string],
+      keyId: [keyId], credentialId: [credential.id], pushId: [pushId],
     },
   };
 }
@@ -136,6 +142,7 @@ export function primary(w: EnvWorld, param: string): string {
     case 'flowId': return w.flowId;
     case 'tokenId': return w.oathToken.id;
     case 'jobId': return w.jobId;
+    case 'keyId': case 'credentialId': case 'pushId': return w.ids[param]![0]!;
     default: throw new Error(`unknown path parameter ${param}`);
   }
 }

@@ -322,7 +322,7 @@ describe(`outbox (${DIALECT})`, () => {
     };
     const since = { code: 'INVALID_VALUE', target: 'since', message: 'since must be an RFC 3339 date-time, e.g. 2026-02-17T13:34:34.840Z' };
     for (const bad of ['yesterday', '2026-02-17', '2026-02-30T00:00:00Z', '2026-02-17T13:34:34', '1739799274840', '']) await refused(`since=${encodeURIComponent(bad)}`, since);
-    const channel = { code: 'INVALID_VALUE', target: 'channel', message: 'channel must be one of EMAIL, SMS, VOICE, WHATSAPP', innerError: { allowedValues: ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP'] } };
+    const channel = { code: 'INVALID_VALUE', target: 'channel', message: 'channel must be one of EMAIL, SMS, VOICE, WHATSAPP, PUSH', innerError: { allowedValues: ['EMAIL', 'SMS', 'VOICE', 'WHATSAPP', 'PUSH'] } };
     for (const bad of ['email', 'FAX', '']) await refused(`channel=${bad}`, channel);
     const wait = { code: 'INVALID_PARAMETER', target: 'wait', message: 'wait must be a whole number of seconds from 0 to 30', innerError: { rangeMinimumValue: 0, rangeMaximumValue: 30 } };
     for (const bad of ['31', '-1', '1.5', 'soon', '', '100']) await refused(`wait=${bad}`, wait);

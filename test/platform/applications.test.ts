@@ -136,10 +136,10 @@ describe(`applications (${DIALECT})`, () => {
     });
   });
 
-  test('a type other than WORKER → 400 INVALID_DATA, INVALID_VALUE on type', async () => {
+  test('a type other than WORKER or NATIVE_APP → 400 INVALID_DATA, INVALID_VALUE on type', async () => {
     for (const type of ['WEB_APP', 'SERVICE', 'worker']) {
       const res = await server.request('POST', apps(), { body: { name: 'x', type } });
-      assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'type', message: 'type must be "WORKER"', innerError: { allowedValues: ['WORKER'] } }));
+      assertError(res, 400, invalidDataBody({ code: 'INVALID_VALUE', target: 'type', message: 'type must be one of WORKER, NATIVE_APP', innerError: { allowedValues: ['WORKER', 'NATIVE_APP'] } }));
     }
     assertError(await server.request('POST', apps(), { body: { name: 'x' } }), 400, invalidDataBody({ code: 'REQUIRED_VALUE', target: 'type', message: 'type is required' }));
   });

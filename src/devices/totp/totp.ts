@@ -57,7 +57,7 @@ export function hotp(secret: Buffer, counter: number, digits = DIGITS, algorithm
   return String(code).padStart(digits, '0');
 }
 
-export const stepAt = (ms: number): number => Math.floor(ms / 1000 / PERIOD_S);
+export const stepAt = (ms: number, periodS = PERIOD_S): number => Math.floor(ms / 1000 / periodS);
 
 export const totpAt = (secretBase32: string, ms: number): string => hotp(base32Decode(secretBase32), stepAt(ms));
 
@@ -65,9 +65,9 @@ export const totpAt = (secretBase32: string, ms: number): string => hotp(base32D
  * The time step whose code matches, within ±`window` steps of now, or undefined. The caller
  * refuses a step at or before the last one it accepted, so a code is never taken twice.
  */
-export function matchingStep(secretBase32: string, code: string, ms: number, window = 1): number | undefined {
+export function matchingStep(secretBase32: string, code: string, ms: number, window = 1, periodS = PERIOD_S): number | undefined {
   const secret = base32Decode(secretBase32);
-  const now = stepAt(ms);
+  const now = stepAt(ms, periodS);
   for (let s = now - window; s <= now + window; s++) if (hotp(secret, s) === code) return s;
   return undefined;
 }
