@@ -7,6 +7,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { createEnvironment, createUser, createWorker, type TestServer } from '../helper.js';
 import { pendingDesktop } from '../devices/desktop-fixtures.js';
+import { MobileAuthenticator } from '../../src/testing/mobile-authenticator.js';
+import { injectTransport } from '../mobile/support.js';
 
 export type Schema = Record<string, any>;
 
@@ -115,30 +117,42 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
   const oathToken = { id: tokens._embedded.oathTokens[0].id as string, secret: oathSecret };
   const native = await ok(server, 'POST', `/v1/environments/${envId}/applications`, { name: `${name} phone app`, type: 'NATIVE_APP', mobile: { bundleId: 'com.example.app' } });
   const credential = await ok(server, 'POST', `/v1/environments/${envId}/applications/${native.id}/pushCredentials`, { type: 'HMS', clientId: 'c', clientSecret: 's' });
-  // No pairing key or push exists in a fresh world: IDs that name nothing (their routes answer 404).
-  const keyId = randomUUID();
+  // The environment's default policy pairs the phone app, so pairing keys can be made (the
+  // isolation matrix rewrites the world's own policy with the smallest valid body).
+  const policies = await ok(server, 'GET', `/v1/environments/${envId}/deviceAuthenticationPolicies`, undefined);
+  const standard = (policies._embedded.deviceAuthenticationPolicies as Array<{ id: string; name: string; default: boolean }>).find((p) => p.default)!;
+  await ok(server, 'PUT', `/v1/environments/${envId}/deviceAuthenticationPolicies/${standard.id}`, {
+    name: standard.name, default: true, mobile: { enabled: true, applications: [{ id: native.id, push: { enabled: true }, otp: { enabled: true } }] },
+  });
+  const key = await ok(server, 'POST', `/v1/environments/${envId}/users/${u1}/pairingKeys`, {});
+  const keyId = key.id as string;
+  // A paired phone of u1 (device logs are a MOBILE device's), through the SDK half.
+  const phoneKey = await ok(server, 'POST', `/v1/environments/${envId}/users/${u1}/pairingKeys`, {});
+  const phone = new MobileAuthenticator({ transport: injectTransport(server), now: () => server.clock.now() });
+  const mobile = await phone.pair(`${server.config.authPath}/${envId}`, phoneKey.code as string, { applicationId: native.id as string });
+  // No push exists in a fresh world (it needs a paired phone): an ID that names nothing.
   const pushId = randomUUID();
   return {
     envId, worker, users: [u1, u2], emailDevice: email.id, desktopDevice: desktop.deviceId, policyId: policy.id, fido2PolicyId: fido2Policy.id, populationId: population.id, flowId: flow.id,
     oathToken, jobId: job.body.id as string,
     ids: {
-      envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
+      envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId, mobile.id], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
       populationId: [population.id], appId: [worker.clientId, native.id], flowId: [flow.id], tokenId: [oathToken.id], jobId: [job.body.id as string],
       keyId: [keyId], credentialId: [credential.id], pushId: [pushId],
     },
   };
 }
 
-/** The id of `param` in `w` that belongs with the other ids (device of users[0], …). */
-export function primary(w: EnvWorld, param: string): string {
+/** The id of `param` in `w` that belongs with the other ids (device of users[0], …) on `path` (push credentials are a NATIVE_APP's). */
+export function primary(w: EnvWorld, param: string, path = ''): string {
   switch (param) {
     case 'envId': return w.envId;
     case 'userId': return w.users[0];
-    case 'deviceId': return w.emailDevice;
+    case 'deviceId': return path.endsWith('/logs') ? w.ids.deviceId![2]! : w.emailDevice;
     case 'policyId': return w.policyId;
     case 'fido2PolicyId': return w.fido2PolicyId;
     case 'populationId': return w.populationId;
-    case 'appId': return w.worker.clientId;
+    case 'appId': return path.includes('/pushCredentials') ? w.ids.appId![1]! : w.worker.clientId;
     case 'flowId': return w.flowId;
     case 'tokenId': return w.oathToken.id;
     case 'jobId': return w.jobId;

@@ -27,7 +27,9 @@ const perCase: Record<string, number> = {};
 
 before(async () => {
   server = await startTestServer();
-  ops = (await operations(server)).filter((op) => !op.path.endsWith('/as/token') && !op.path.endsWith('/as/jwks'));
+  // Not a worker's: the token endpoints, and the mobile SDK surface, which a paired device's own
+  // signature authenticates (its cross-environment refusals are in test/mobile).
+  ops = (await operations(server)).filter((op) => !op.path.endsWith('/as/token') && !op.path.endsWith('/as/jwks') && !op.path.startsWith('/{envId}/mobile/'));
   A = await seedEnvironment(server, 'isolation A');
   B = await seedEnvironment(server, 'isolation B');
 });
@@ -69,6 +71,7 @@ function requestFor(op: Operation, w: EnvWorld): { contentType?: string; body?: 
   if (op.method === 'POST' && op.path === '/{envId}/deviceAuthentications') return { body: { user: { id: w.users[0] } } };
   if (op.method === 'POST' && op.path.endsWith('/secret')) return {};
   if ((op.method === 'POST' || op.method === 'PUT') && /\/fido2Policies(\/\{fido2PolicyId\})?$/.test(op.path)) return { body: fido2PolicyBody('iso FIDO2 policy') };
+  if ((op.method === 'POST' || op.method === 'PUT') && /\/pushCredentials(\/\{credentialId\})?$/.test(op.path)) return { body: { type: 'HMS', clientId: 'iso-client', clientSecret: 'iso-secret' } };
   if (op.method === 'PUT' && op.path.endsWith('/bypassMFA')) return { body: { bypassMFAEnabledUntil: '2030-01-01T00:00:00.000Z' } };
   if (op.method === 'POST' && op.path.endsWith('/oathTokens/{tokenId}')) {
     // Two consecutive codes of the world's TOTP token (the step before now and now).
@@ -93,7 +96,7 @@ const ordered = () => [...ops].sort((a, b) => Number(a.method === 'DELETE') - Nu
 test("A's worker on B's environment: 403, the same body as for a nonexistent environment", async () => {
   for (const op of ordered()) {
     if (!op.params.includes('envId')) continue;
-    const foreign = Object.fromEntries(op.params.map((p) => [p, primary(B, p)]));
+    const foreign = Object.fromEntries(op.params.map((p) => [p, primary(B, p, op.path)]));
     const none = { ...foreign, envId: randomUUID() };
     const res = await send(op, foreign, B);
     const nonexistent = await send(op, none, B);
@@ -109,9 +112,9 @@ test("A's worker on B's environment: 403, the same body as for a nonexistent env
 test("A's worker on A's environment with one id of B: 404", async () => {
   for (const op of ordered()) {
     for (const param of op.params.filter((p) => p !== 'envId')) {
-      const values = Object.fromEntries(op.params.map((p) => [p, primary(A, p)]));
+      const values = Object.fromEntries(op.params.map((p) => [p, primary(A, p, op.path)]));
       // The user that owns a device travels with it, so the device is foreign and nothing else.
-      values[param] = primary(B, param);
+      values[param] = primary(B, param, op.path);
       const res = await send(op, values, A);
       count(`B's ${param}`);
       assert.equal(res.status, 404, `${op.method} ${op.path} with B's ${param}: ${res.status} ${res.text}`);
@@ -119,7 +122,7 @@ test("A's worker on A's environment with one id of B: 404", async () => {
     }
     // Control: the same request on A's own ids succeeds, so the 404s above are the foreign id's doing.
     if (op.method !== 'DELETE' && op.params.length > 1) {
-      const own = await send(op, Object.fromEntries(op.params.map((p) => [p, primary(A, p)])), A);
+      const own = await send(op, Object.fromEntries(op.params.map((p) => [p, primary(A, p, op.path)])), A);
       count('control (own ids)');
       assert.ok(own.status < 300, `control ${op.method} ${op.path}: ${own.status} ${own.text}`);
     }
@@ -162,11 +165,11 @@ test("every list of A holds no row of B", async () => {
   const bIds = new Set<string>([B.envId, ...Object.values(B.ids).flat()]);
   const aSeen = new Set<string>();
   for (const op of lists) {
-    const forB = Object.fromEntries(op.params.map((p) => [p, primary(B, p)]));
+    const forB = Object.fromEntries(op.params.map((p) => [p, primary(B, p, op.path)]));
     const bList = await server.request('GET', fillPath(op.path, forB), { token: B.worker.token });
     assert.equal(bList.status, 200, `${op.path} for B: ${bList.text}`);
     for (const id of rowIds(bList.body)) bIds.add(id);
-    const forA = Object.fromEntries(op.params.map((p) => [p, primary(A, p)]));
+    const forA = Object.fromEntries(op.params.map((p) => [p, primary(A, p, op.path)]));
     const aList = await server.request('GET', fillPath(op.path, forA), { token: A.worker.token });
     count('list');
     assert.equal(aList.status, 200, `${op.path} for A: ${aList.text}`);
