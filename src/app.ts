@@ -39,6 +39,7 @@ import { registerMobileRoutes } from './devices/mobile/routes.js';
 import { registerOathRoutes } from './oath/routes.js';
 import { registerPolicyRoutes } from './policies/routes.js';
 import { registerFido2PolicyRoutes } from './policies/fido2/routes.js';
+import { registerFidoMetadataRoutes } from './policies/fido2/metadata/routes.js';
 import { createNotifier } from './notify/index.js';
 import { registerOutboxRoutes } from './notify/routes.js';
 import { registerConsoleRoutes } from './console/routes.js';
@@ -258,6 +259,7 @@ export async function buildApp(deps: AppDeps, ctx: Context = buildContext(deps))
   registerPushCredentialRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
   registerFido2PolicyRoutes(app, ctx);
+  registerFidoMetadataRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerMobileRoutes(app, ctx);
   registerAuthenticationRoutes(app, ctx);

@@ -121,6 +121,15 @@ export const forbidden = (): ApiError =>
   new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [{ code: 'INSUFFICIENT_PERMISSIONS', message: 'The access token does not grant access to this environment' }]);
 
 /**
+ * The FIDO metadata set (wave-2 reference §2.4) is bundled with the server: adding or deleting
+ * an entry is refused like any other action the caller may not take (README, Decisions).
+ */
+export const metadataReadOnly = (): ApiError =>
+  new ApiError(403, 'ACCESS_FAILED', MESSAGES.FORBIDDEN, [
+    { code: 'INSUFFICIENT_PERMISSIONS', message: 'The FIDO metadata set is read-only in OpenMFA: it is bundled with the server' },
+  ]);
+
+/**
  * The administrator application's secret manages every environment: another worker of the
  * bootstrap environment must not read or replace it (that would be an escalation to admin).
  */

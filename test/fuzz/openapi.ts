@@ -139,6 +139,8 @@ export async function seedEnvironment(server: TestServer, name: string): Promise
       envId: [envId], userId: [u1, u2, desktop.userId], deviceId: [email.id, desktop.deviceId, mobile.id], policyId: [policy.id], fido2PolicyId: [fido2Policy.id],
       populationId: [population.id], appId: [worker.clientId, native.id], flowId: [flow.id], tokenId: [oathToken.id], jobId: [job.body.id as string],
       keyId: [keyId], credentialId: [credential.id], pushId: [pushId],
+      // The bundled FIDO metadata set is the same in every environment: an entry's AAGUID is no one's own.
+      fidoDeviceId: ['cb69481e-8ff7-4039-93ec-0a2729a154a8'],
     },
   };
 }
@@ -156,7 +158,7 @@ export function primary(w: EnvWorld, param: string, path = ''): string {
     case 'flowId': return w.flowId;
     case 'tokenId': return w.oathToken.id;
     case 'jobId': return w.jobId;
-    case 'keyId': case 'credentialId': case 'pushId': return w.ids[param]![0]!;
+    case 'keyId': case 'credentialId': case 'pushId': case 'fidoDeviceId': return w.ids[param]![0]!;
     default: throw new Error(`unknown path parameter ${param}`);
   }
 }

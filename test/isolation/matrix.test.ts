@@ -88,6 +88,8 @@ async function send(op: Operation, values: Record<string, string>, w: EnvWorld) 
   return server.request(op.method, url, { token: A.worker.token, ...(r.body !== undefined ? { body: r.body } : {}), ...(r.contentType ? { contentType: r.contentType } : {}) });
 }
 
+/** Path parameters that name the same thing in every environment, so no id of B is foreign to A. */
+const SHARED_PARAMS = ['fidoDeviceId'];
 const count = (name: string) => { combinations++; perCase[name] = (perCase[name] ?? 0) + 1; };
 const stable = (body: any) => ({ code: body?.code, message: body?.message, details: body?.details });
 /** Destructive operations last, so a leak could not hide behind an earlier delete. */
@@ -111,7 +113,8 @@ test("A's worker on B's environment: 403, the same body as for a nonexistent env
 
 test("A's worker on A's environment with one id of B: 404", async () => {
   for (const op of ordered()) {
-    for (const param of op.params.filter((p) => p !== 'envId')) {
+    // An AAGUID of the bundled FIDO metadata set belongs to no environment (it is the same in each).
+    for (const param of op.params.filter((p) => p !== 'envId' && !SHARED_PARAMS.includes(p))) {
       const values = Object.fromEntries(op.params.map((p) => [p, primary(A, p, op.path)]));
       // The user that owns a device travels with it, so the device is foreign and nothing else.
       values[param] = primary(B, param, op.path);
