@@ -27,7 +27,9 @@ const SUITE = path.join(ROOT, 'conformance');
  * They may pass or fail here; every other check must pass. Empty these once those have landed.
  */
 const PENDING_CHECKS = new Set<string>([]);
-const PENDING_AREAS = new Set<string>([]);
+// pairingKeys: OpenMFA refuses a pairing key while the environment's policy does not enable
+// MOBILE (its default does not), and the suite does not configure policies. Open in issue #17.
+const PENDING_AREAS = new Set<string>(['pairingKeys']);
 const pending = (c: Record_): boolean => PENDING_AREAS.has(c.area) || PENDING_CHECKS.has(`${c.area}: ${c.check}`);
 
 interface Record_ { area: string; check: string; expected: string; got: string; result: 'pass' | 'fail' | 'n/a' }
@@ -59,7 +61,8 @@ function conformance(args: string[]): Promise<{ code: number; stdout: string; st
   });
 }
 
-const target = (): string[] => ['--api-path', mfa.api, '--auth-path', mfa.auth, '--environment-id', mfa.environmentId, '--client-id', mfa.clientId, '--client-secret', mfa.clientSecret];
+// The secret as `--client-secret=…`: a random secret may begin with "-", which a separate argument would make an option.
+const target = (): string[] => ['--api-path', mfa.api, '--auth-path', mfa.auth, '--environment-id', mfa.environmentId, '--client-id', mfa.clientId, `--client-secret=${mfa.clientSecret}`];
 
 async function get(url: string): Promise<any> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${await mfa.token()}` } });
@@ -155,7 +158,7 @@ test('interrupted mid-run (SIGTERM), it still deletes what it made and exits 143
 
 test('no token (a wrong secret): exit 2 and a line on stderr, no check run', async () => {
   const args = target();
-  args[args.indexOf('--client-secret') + 1] = 'wrong';
+  args[args.findIndex((a) => a.startsWith('--client-secret='))] = '--client-secret=wrong';
   const run = await conformance(args);
   assert.equal(run.code, 2);
   assert.equal(run.stdout, '');
