@@ -1,13 +1,41 @@
-/** Pairing keys for MOBILE devices (wave 2 §3.2): create, read, delete on a user of the run. */
-import { envelope, isDate, made, type Area } from '../runner.js';
+/**
+ * Pairing keys for MOBILE devices (wave 2 §3.2): create, read, delete on a user of the run. A key
+ * is for an eligible native app — one with a bundle ID or package name and push credentials —
+ * that the policy's `mobile` section lists: the run makes its own app, gives it credentials and
+ * lists it in the run's policy (read, modified, PUT back) before making a key for it.
+ */
+import { envelope, isDate, made, type Area, type Run } from '../runner.js';
+
+async function eligibleApplication(run: Run): Promise<Array<{ id: string }>> {
+  const { client } = run;
+  if (!run.policy) return [];
+  const app = await client.call('POST', client.env('/applications'), {
+    body: { name: `${run.tag}-phone-app`, type: 'NATIVE_APP', mobile: { bundleId: 'com.example.conformance', packageName: 'com.example.conformance' } },
+  });
+  run.check('POST /applications (NATIVE_APP with a bundle ID) → 201', 201, app.status);
+  if (!made(app)) return [];
+  run.remember('native application', client.env(`/applications/${app.json.id}`));
+  const credentials = await client.call('POST', client.env(`/applications/${app.json.id}/pushCredentials`), {
+    body: { type: 'HMS', clientId: `${run.tag}-hms-client`, clientSecret: `${run.tag}-hms-secret` },
+  });
+  run.check('POST …/pushCredentials (HMS) → 201', 201, credentials.status);
+  const url = client.env(`/deviceAuthenticationPolicies/${run.policy}`);
+  const policy = await client.call('GET', url);
+  if (policy.status !== 200) return [];
+  const mobile = { ...policy.json.mobile, enabled: true, applications: [{ id: app.json.id, push: { enabled: true }, otp: { enabled: true } }] };
+  const put = await client.call('PUT', url, { body: { ...policy.json, mobile } });
+  run.check("PUT the run's policy with its app in mobile.applications → 200", 200, put.status);
+  return [{ id: app.json.id as string }];
+}
 
 export const pairingKeys: Area = {
   name: 'pairingKeys',
   async run(run) {
     const { client } = run;
+    const applications = await eligibleApplication(run);
     const userId = await run.newUser('pairing');
     const collection = client.env(`/users/${userId}/pairingKeys`);
-    const created = await client.call('POST', collection, { body: { applications: [], ...run.policyRef() } });
+    const created = await client.call('POST', collection, { body: { applications, ...run.policyRef() } });
     run.check('POST …/pairingKeys → 201', 201, created.status);
     const k = created.json;
     if (!made(created)) return;
