@@ -14,19 +14,18 @@
  * rather than forget one that could still be replayed). A file without `answered` (written
  * before it existed) reads as an empty list.
  *
- * Every write is atomic (temp file in the same directory, fsync, rename, fsync the
+ * Every write is atomic (src/state-file.ts: temp file in the same directory, fsync, rename, fsync the
  * directory), so a crash leaves either the old or the new file, never half of one. A
  * temp file left by a killed write is removed at start. A main file that does not parse
  * is an error at start: it holds private keys, so it is never silently replaced.
  * Writes are serialised through one promise chain, so concurrent registrations do not
  * overwrite each other's credentials.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, chmod } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { openStateFile, serialiser, writeStateFile } from '../state-file.js';
 
 export const KEYSTORE_FILE = 'keystore.json';
-const TEMP_PATTERN = /^\.keystore\.json\.[0-9a-f]+\.tmp$/;
 
 export interface EcPrivateJwk {
   readonly kty: 'EC';
@@ -186,36 +185,6 @@ function parseFile(text: string): KeyStoreFile {
   return { unitId: v.unitId, credentials, answered };
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes the rename durable. Windows cannot open a directory for fsync; NTFS journals renames.
-  if (process.platform === 'win32') return;
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeAtomic(dir: string, file: string, data: string): Promise<void> {
-  const tmp = path.join(dir, `.${KEYSTORE_FILE}.${randomBytes(8).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.chmod(0o600).catch(() => undefined);
-      await fh.writeFile(data, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  await fsyncDir(dir);
-}
-
 const serialise = (state: KeyStoreFile): string =>
   `${JSON.stringify({ unitId: state.unitId, credentials: state.credentials, answered: state.answered }, null, 2)}\n`;
 
@@ -228,35 +197,21 @@ export async function openKeyStore(stateDir: string, limits: KeyStoreLimits = {}
   const maxAnswered = limits.maxAnswered ?? DEFAULT_MAX_ANSWERED;
   const dir = path.resolve(stateDir);
   const file = path.join(dir, KEYSTORE_FILE);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-
-  for (const name of await readdir(dir)) {
-    if (TEMP_PATTERN.test(name)) await rm(path.join(dir, name), { force: true });
-  }
+  const write = (next: KeyStoreFile): Promise<void> => writeStateFile(dir, KEYSTORE_FILE, serialise(next));
 
   let state: KeyStoreFile;
-  let text: string | undefined;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const text = await openStateFile(dir, KEYSTORE_FILE);
   if (text === undefined) {
     state = { unitId: randomUUID(), credentials: [], answered: [] };
-    await writeAtomic(dir, file, serialise(state));
+    await write(state);
   } else {
     try {
       state = parseFile(text);
     } catch (err) {
       throw new KeyStoreError(`the key store ${file} is corrupt (${(err as Error).message}); move it away or repair it, the agent will not replace it`);
     }
-    if (process.platform !== 'win32') {
-      const { mode } = await stat(file);
-      if ((mode & 0o077) !== 0) await chmod(file, 0o600);
-    }
   }
 
-  let chain: Promise<unknown> = Promise.resolve();
   const unitId = state.unitId;
   const answeredNow = (issuer: string, jti: string, nowSeconds: number): boolean =>
     state.answered.some((a) => a.issuer === issuer && a.jti === jti && a.until > nowSeconds);
@@ -268,11 +223,7 @@ export async function openKeyStore(stateDir: string, limits: KeyStoreLimits = {}
     return [...kept, answer];
   };
   /** Runs `step` after every earlier write, so each sees the state the one before it left. */
-  const serialised = <T>(step: () => Promise<T>): Promise<T> => {
-    const run = chain.then(step);
-    chain = run.catch(() => undefined);
-    return run;
-  };
+  const serialised = serialiser();
 
   return {
     unitId,
@@ -292,7 +243,7 @@ export async function openKeyStore(stateDir: string, limits: KeyStoreLimits = {}
         const answered = remember(answer, nowSeconds);
         if (state.credentials.length >= maxCredentials) throw new KeyStoreFull(maxCredentials);
         const next: KeyStoreFile = { unitId, credentials: [...state.credentials, credential], answered };
-        await writeAtomic(dir, file, serialise(next));
+        await write(next);
         state = next;
         return { count: next.credentials.length };
       });
@@ -300,7 +251,7 @@ export async function openKeyStore(stateDir: string, limits: KeyStoreLimits = {}
     answer(answer, nowSeconds) {
       return serialised(async () => {
         const next: KeyStoreFile = { unitId, credentials: state.credentials, answered: remember(answer, nowSeconds) };
-        await writeAtomic(dir, file, serialise(next));
+        await write(next);
         state = next;
       });
     },
