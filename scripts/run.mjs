@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm start`, `npm run agent`, `npm run demo`: run the built code — the one-file bundle of it
+ * `npm start`, `npm run agent`, `npm run mobile`, `npm run demo`: run the built code — the one-file bundle of it
  * (scripts/bundle.mjs), which starts in half the CPU time — rebuilding `dist/` only when a
  * source file is newer than it (a fresh `npm ci` has already built it through `prepare`). The
  * command runs in this very process — no child — and stops when npm does.

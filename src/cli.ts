@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `openmfa` command: serve, agent, demo, fido2; reset, snapshot, restore, clock and outbox against a running server. */
+/** The `openmfa` command: serve, agent, mobile, demo, fido2; reset, snapshot, restore, clock and outbox against a running server. */
 import { Command, Option } from 'commander';
 import { ConfigError, envName, flagName, loadServerConfig, SERVER_OPTIONS, type OptionSpec } from './config.js';
 import { AgentConfigError, agentEnvName, loadAgentConfig } from './agent/config.js';
@@ -11,6 +11,8 @@ import { runOutboxCommand } from './remote/outbox.js';
 import { seedRemote } from './remote/seed.js';
 import { registerAdminCommands } from './admin/commands.js';
 import { runFido2, type Fido2CliFlags } from './testing/fido2-cli.js';
+import { DEFAULT_MOBILE_PORT, loadMobileConfig, MobileConfigError, mobileEnvName } from './testing/mobile/config.js';
+import { runMobile } from './testing/mobile/run.js';
 
 const program = new Command('openmfa')
   .description('A self-hostable MFA device platform that speaks the PingOne Platform API')
@@ -44,6 +46,17 @@ program.command('agent')
   .addOption(new Option('--max-credentials <n>', `most credentials the key store holds; pairing past it is refused [100] (env ${agentEnvName('maxCredentials')})`))
   .action(async (flags: Record<string, string | string[]>) => {
     await runAgent(loadAgentConfig(flags, process.env));
+  });
+
+program.command('mobile')
+  .description('run the mobile authenticator (pairs MOBILE devices, receives and answers pushes, makes offline codes) behind a loopback JSON API')
+  .addOption(new Option('--host <host>', `address to listen on, loopback only unless --allow-remote [127.0.0.1] (env ${mobileEnvName('host')})`))
+  .addOption(new Option('--port <port>', `port to listen on [${DEFAULT_MOBILE_PORT}] (env ${mobileEnvName('port')})`))
+  .addOption(new Option('--state-dir <dir>', `where mobile.json (the devices' keys and seeds) lives [./data/mobile, or $OPENMFA_DATA_DIR/mobile] (env ${mobileEnvName('stateDir')})`))
+  .addOption(new Option('--auto <answer>', `answer every push by itself: approve (not a push with number matching), deny, ignore [ignore] (env ${mobileEnvName('auto')})`).choices(['approve', 'deny', 'ignore']))
+  .addOption(new Option('--allow-remote', 'take a --host that is not loopback: whoever reaches it can approve pushes'))
+  .action(async (flags: Record<string, string | boolean>) => {
+    await runMobile(loadMobileConfig(flags, process.env));
   });
 
 program.command('seed <file>')
@@ -113,7 +126,7 @@ program.command('outbox')
 registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof CommandError) process.stderr.write(`openmfa: ${e.message}\n`);
+  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof MobileConfigError || e instanceof CommandError) process.stderr.write(`openmfa: ${e.message}\n`);
   else process.stderr.write(`openmfa: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });

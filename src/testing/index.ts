@@ -27,6 +27,13 @@ import { startServer } from '../server.js';
 /** The software FIDO2 authenticator: answers the server's FIDO2 option strings as a browser would. */
 export { SoftwareAuthenticator, type AuthenticatorOptions, type Ceremony, type SoftwareCredential } from './fido2-authenticator.js';
 import { SoftwareAuthenticator } from './fido2-authenticator.js';
+/**
+ * The mobile authenticator (docs/mobile-protocol.md): MobileAuthenticator speaks the SDK half of
+ * a phone (pair, poll, approve/deny, otp, uploadLogs); MobileService is the running one behind
+ * `openmfa mobile` — devices kept, push channels watched, `auto` answers — for in-process tests.
+ */
+export { MobileAuthenticator, MobileError, totp, type DeviceMetadata, type MobileDeviceState, type ReceivedPush, type Transport } from './mobile-authenticator.js';
+export { MobileService, MobileServiceError, type AutoAnswer, type DeviceView, type MobileServiceOptions, type PairRequest, type PushView } from './mobile/service.js';
 
 export interface StartOpenMFAOptions {
   /** Where the manual clock starts (ISO 8601, not before the present); the current time by default. */

@@ -15,12 +15,14 @@ export interface TransportRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** Ends a held request (the push channel's long poll) when the authenticator stops. */
+  signal?: AbortSignal;
 }
 export type Transport = (request: TransportRequest) => Promise<{ status: number; text: string }>;
 
 /** Over the network (the CLI; a test against a listening server). */
 export const fetchTransport: Transport = async (r) => {
-  const res = await fetch(r.url, { method: r.method, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) });
+  const res = await fetch(r.url, { method: r.method, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}), ...(r.signal ? { signal: r.signal } : {}) });
   return { status: res.status, text: await res.text() };
 };
 
@@ -48,7 +50,13 @@ export interface ReceivedPush {
   numberChoices?: string[];
   application: { id: string };
   message: string;
-  status: 'PENDING' | 'APPROVED' | 'DENIED';
+  /**
+   * PENDING while the channel offers it; APPROVED or DENIED once the server took that answer;
+   * REFUSED when the server refused the answer (a wrong number, say — PENDING again if the
+   * channel still offers it); WITHDRAWN when the channel no longer offers a push that was not
+   * answered here (timed out, cancelled, answered with the offline code).
+   */
+  status: 'PENDING' | 'APPROVED' | 'DENIED' | 'REFUSED' | 'WITHDRAWN';
 }
 
 export interface DeviceMetadata {
@@ -156,6 +164,11 @@ export class MobileAuthenticator {
     return [...this.#pushes.values()].reverse();
   }
 
+  /** One received push, or undefined. */
+  push(id: string): ReceivedPush | undefined {
+    return this.#pushes.get(id);
+  }
+
   #times(lifetimeS: number) {
     const iat = Math.floor(this.#now() / 1000);
     return { iat, exp: iat + lifetimeS, jti: randomUUID() };
@@ -209,12 +222,22 @@ export class MobileAuthenticator {
     return signEs256(o.signWith ?? d.privateJwk, { typ: o.typ ?? TYP.request }, { aud: `${d.server}/as`, sub: o.sub ?? d.id, ...times, ...(o.jti ? { jti: o.jti } : {}), ...o.claims });
   }
 
-  /** One look at the push channel, holding up to `wait` seconds; records the pushes it offers. */
-  async poll(deviceId: string, wait = 0, authorization?: string) {
+  /**
+   * One look at the push channel, holding up to `wait` seconds; records the pushes it offers.
+   * The channel offers every pending push of the device, so a push it no longer offers is
+   * WITHDRAWN here unless this authenticator answered it.
+   */
+  async poll(deviceId: string, wait = 0, authorization?: string, signal?: AbortSignal) {
     const d = this.device(deviceId);
-    const res = await this.#transport({ method: 'GET', url: `${d.pushChannel}?wait=${wait}`, headers: { authorization: authorization ?? `${DEVICE_AUTH_SCHEME} ${this.requestJwt(deviceId)}` } });
+    const res = await this.#transport({
+      method: 'GET', url: `${d.pushChannel}?wait=${wait}`, headers: { authorization: authorization ?? `${DEVICE_AUTH_SCHEME} ${this.requestJwt(deviceId)}` }, ...(signal ? { signal } : {}),
+    });
     if (res.status !== 200) throw new MobileError('push channel', res.status, res.text);
     const body = JSON.parse(res.text) as { pushes: Array<Omit<ReceivedPush, 'deviceId' | 'status'>>; requests: Array<{ type: string; expiresAt: string }> };
+    const offered = new Set(body.pushes.map((p) => p.id));
+    for (const p of this.#pushes.values()) {
+      if (p.deviceId === deviceId && (p.status === 'PENDING' || p.status === 'REFUSED')) p.status = offered.has(p.id) ? 'PENDING' : 'WITHDRAWN';
+    }
     for (const p of [...body.pushes].reverse()) {
       if (!this.#pushes.has(p.id)) this.#pushes.set(p.id, { ...p, deviceId, status: 'PENDING' });
     }
@@ -242,7 +265,10 @@ export class MobileAuthenticator {
 
   async #answer(pushId: string, decision: 'APPROVE' | 'DENY', number?: string) {
     const res = await this.sendAnswer(pushId, this.answerJwt(pushId, decision, number));
-    if (res.status !== 200) throw new MobileError(`push ${decision.toLowerCase()}`, res.status, res.text);
+    if (res.status !== 200) {
+      if (res.status >= 400 && res.status < 500) this.#pushes.get(pushId)!.status = 'REFUSED';
+      throw new MobileError(`push ${decision.toLowerCase()}`, res.status, res.text);
+    }
     this.#pushes.get(pushId)!.status = decision === 'APPROVE' ? 'APPROVED' : 'DENIED';
     return JSON.parse(res.text) as { id: string; status: string };
   }
