@@ -117,6 +117,7 @@ export class MobileService {
   readonly #log: (line: string) => void;
   readonly #events: string[] = [];
   readonly #watchers = new Map<string, { stop: AbortController; done: Promise<void> }>();
+  readonly #arrivals = new Set<() => void>();
   #closed = false;
 
   private constructor(options: MobileServiceOptions, state: MobileStateStore | undefined) {
@@ -153,6 +154,29 @@ export class MobileService {
   /** Received pushes, newest first. */
   pushes(): PushView[] {
     return this.phone.pushes().map(pushView);
+  }
+
+  /**
+   * Resolves with the push received for `flowId` — at once when it is there already, else when
+   * the watcher records it; rejects after `timeoutMs` of real time (30 s by default).
+   */
+  waitForPush(flowId: string, timeoutMs = 30_000): Promise<PushView> {
+    return new Promise((resolve, reject) => {
+      const look = (): boolean => {
+        const push = this.phone.pushes().find((p) => p.flowId === flowId);
+        if (!push) return false;
+        clearTimeout(timer);
+        this.#arrivals.delete(onArrival);
+        resolve(pushView(push));
+        return true;
+      };
+      const onArrival = (): void => { look(); };
+      const timer = setTimeout(() => {
+        this.#arrivals.delete(onArrival);
+        reject(new Error(`no push for flow ${flowId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      if (!look()) this.#arrivals.add(onArrival);
+    });
   }
 
   async pair(request: PairRequest): Promise<{ deviceId: string }> {
@@ -252,6 +276,7 @@ export class MobileService {
         progress = true;
         const push = this.phone.push(p.id)!;
         this.#event(`push ${p.id} received for flow ${p.flowId} on device ${deviceId}${p.numberChoices ? ' (number matching)' : ''}`);
+        for (const notify of [...this.#arrivals]) notify();
         await this.#autoAnswer(push);
       }
       if (body.requests.some((r) => r.type === 'LOGS_REQUESTED')) {
@@ -268,7 +293,7 @@ export class MobileService {
     }
   }
 
-  /** Stops the watchers (their held requests are aborted) and waits for pending state writes. */
+  /** Stops the watchers: their held channel requests are aborted. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const w of this.#watchers.values()) w.stop.abort();
