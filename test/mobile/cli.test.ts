@@ -245,6 +245,9 @@ test('one authenticator: pair over loopback, the push seen, number matching appr
     ['an unknown device\'s code', () => cli.get('/devices/00000000-0000-4000-8000-000000000000/otp'), 404, 'not_found'],
     ['a number that is not a string', () => cli.post(`/pushes/${pushId}/approve`, { number: ['37'] }), 400, 'invalid_request'],
     ['an unknown route', () => cli.get('/nothing'), 404, 'not_found'],
+    ['a wait without a flowId', () => cli.get('/pushes?wait=5'), 400, 'invalid_request'],
+    ['a wait past 30 s', () => cli.get(`/pushes?flowId=${flow.id}&wait=31`), 400, 'invalid_request'],
+    ['an unknown query parameter', () => cli.get('/pushes?status=PENDING'), 400, 'invalid_request'],
     ['the wrong method', () => cli.get('/pair'), 405, 'method_not_allowed'],
     ['threat: a web page in the browser answering a push (an Origin header)', () => cli.post(`/pushes/${denied.pushId}/approve`, {}, { origin: 'https://evil.example' }), 403, 'origin_refused'],
     ['threat: DNS rebinding (a Host that is not loopback)', () => rawGet(cli.url, '/devices', 'evil.example'), 403, 'host_refused'],
@@ -268,10 +271,15 @@ test('one authenticator: pair over loopback, the push seen, number matching appr
   cli = await startCli(dir);
   assert.match(cli.output(), /devices: 1, auto: ignore/);
   assert.deepEqual((await cli.get('/devices')).body.devices.map((d: { id: string }) => d.id), [alice.deviceId]);
-  const later = await flowWithPush(cli, alice.userId);
+  // This time the push is awaited through the surface: ?flowId= held by &wait= until it arrives.
   sync();
-  assert.equal((await cli.post(`/pushes/${later.pushId}/approve`)).status, 200);
-  assert.equal((await readFlow(t, later.flow.id)).body.status, 'COMPLETED');
+  const later = await startFlow(t, alice.userId);
+  const held = await cli.get(`/pushes?flowId=${later.body.id}&wait=20`);
+  assert.equal(held.status, 200);
+  assert.deepEqual(held.body.pushes.map((p: { flowId: string; status: string }) => [p.flowId, p.status]), [[later.body.id, 'PENDING']]);
+  sync();
+  assert.equal((await cli.post(`/pushes/${held.body.pushes[0].id}/approve`)).status, 200);
+  assert.equal((await readFlow(t, later.body.id)).body.status, 'COMPLETED');
   assert.equal(statSync(file).mode & 0o777, 0o600);
 });
 

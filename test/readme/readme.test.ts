@@ -4,7 +4,7 @@
  * linked in, no `data/`), against `npm start` on a free port — the reader's two terminals.
  * Blocks marked `<!-- readme-test: skip (why) -->` are not run; the list of them is pinned
  * below, so a new one is a visible decision. Whatever the blocks start in the background (the
- * agent) is stopped with the shell's process group.
+ * agent, the mobile authenticator) is stopped with the shell's process group.
  *
  * Needs bash, curl and jq (the README names them); without them the test is skipped with the
  * reason — except under CI=true, where it fails.
@@ -88,7 +88,7 @@ test('the README\'s bash blocks run in order in one shell against `npm start` on
   assert.deepEqual(missing, [], `the README needs ${missing.join(', ')}: install them (CI does, in .ci/run)`);
   const dir = checkout();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [port, agentPort] = [await freePort(), await freePort()];
+  const [port, agentPort, mobilePort] = [await freePort(), await freePort(), await freePort()];
 
   let listening: (url: string) => void = () => {};
   const ready = new Promise<string>((resolve) => { listening = resolve; });
@@ -100,7 +100,7 @@ test('the README\'s bash blocks run in order in one shell against `npm start` on
   const url = await Promise.race([ready, server.exited.then((r) => assert.fail(`npm start exited (${r.code}) before listening:\n${r.output}`))]);
   assert.equal(url, `http://127.0.0.1:${port}`);
 
-  const shell = run('bash', ['-c', readmeScript(readmeBlocks(README))], dir, cleanEnv({ OPENMFA_AGENT_PORT: String(agentPort) }));
+  const shell = run('bash', ['-c', readmeScript(readmeBlocks(README))], dir, cleanEnv({ OPENMFA_AGENT_PORT: String(agentPort), OPENMFA_MOBILE_PORT: String(mobilePort) }));
   const { code } = await shell.exited;
   await stopGroup(shell.child, shell.closed);
   const output = shell.output();
@@ -109,6 +109,8 @@ test('the README\'s bash blocks run in order in one shell against `npm start` on
   assert.match(output, /"users": \[\s*"alice"\s*\]/);
   assert.match(output, /"status": "ACTIVE",?\s*\}[\s\S]*"status": "ACTIVE",?\s*\}/);
   assert.match(output, /"OTP_REQUIRED"\n[\s\S]*"COMPLETED"\n/);
+  // The mobile authenticator's push, approved with the number, completes its flow.
+  assert.match(output, /\{"id":"[0-9a-f-]+","status":"APPROVED"\}\n"COMPLETED"\n\{"otp":"\d{6}"\}\n/);
 });
 
 test('a failing README command stops the script and names the block it is in', { skip: skipReason }, () => {

@@ -175,6 +175,7 @@ export class MobileService {
         this.#arrivals.delete(onArrival);
         reject(new Error(`no push for flow ${flowId} within ${timeoutMs} ms`));
       }, timeoutMs);
+      timer.unref();
       if (!look()) this.#arrivals.add(onArrival);
     });
   }

@@ -6,7 +6,8 @@
  *   POST /pair                       {"code","server","applicationId"?,"nickname"?} → 201 {"deviceId"}
  *   GET  /devices                    {"devices":[{id, server, applicationId?, pushChannel}]}
  *   GET  /devices/{id}/otp           {"otp"}
- *   GET  /pushes                     {"pushes":[{id, flowId, deviceId, expiresAt, numberChoices?, status}]}, newest first
+ *   GET  /pushes                     {"pushes":[{id, flowId, deviceId, expiresAt, numberChoices?, status}]}, newest first;
+ *                                    ?flowId= only that flow's, and with &wait=0…30 held until it arrives
  *   POST /pushes/{id}/approve        {"number"?} → the server's answer {"id","status":"APPROVED"}
  *   POST /pushes/{id}/deny           → {"id","status":"DENIED"}
  *
@@ -110,7 +111,8 @@ export function createMobileSurface(service: MobileService, options: { host: str
       }
       if (!hostname || !isLoopbackHost(hostname)) throw refuse(403, 'host_refused', 'the authenticator answers only on loopback host names');
     }
-    const parts = (req.url ?? '').split('?')[0]!.split('/').slice(1);
+    const [route, search] = (req.url ?? '').split('?') as [string, string | undefined];
+    const parts = route.split('/').slice(1);
     const method = req.method ?? '';
     const only = (allowed: 'GET' | 'POST'): void => {
       if (method !== allowed) {
@@ -143,7 +145,14 @@ export function createMobileSurface(service: MobileService, options: { host: str
     }
     if (a === 'pushes' && b === undefined) {
       only('GET');
-      return send(res, 200, { pushes: service.pushes() });
+      const query = new URLSearchParams(search ?? '');
+      for (const key of query.keys()) if (key !== 'flowId' && key !== 'wait') throw refuse(400, 'invalid_request', `unknown query parameter ${key}`);
+      const flowId = query.get('flowId') ?? undefined;
+      const wait = query.get('wait') ?? undefined;
+      if (flowId !== undefined && !ID.test(flowId)) throw refuse(400, 'invalid_request', 'flowId must be a flow ID');
+      if (wait !== undefined && (!/^(?:[0-9]|[12][0-9]|30)$/.test(wait) || flowId === undefined)) throw refuse(400, 'invalid_request', 'wait must be 0-30 seconds, with a flowId');
+      if (flowId !== undefined && wait !== undefined && wait !== '0') await service.waitForPush(flowId, Number(wait) * 1000).catch(() => undefined);
+      return send(res, 200, { pushes: service.pushes().filter((p) => flowId === undefined || p.flowId === flowId) });
     }
     if (a === 'pushes' && (c === 'approve' || c === 'deny')) {
       only('POST');
