@@ -224,8 +224,8 @@ export class MobileAuthenticator {
 
   /**
    * One look at the push channel, holding up to `wait` seconds; records the pushes it offers.
-   * The channel offers every pending push of the device, so a push it no longer offers is
-   * WITHDRAWN here unless this authenticator answered it.
+   * The channel offers every pending push of the device, so a PENDING push it no longer offers
+   * is WITHDRAWN here, and a REFUSED one it still offers is PENDING again.
    */
   async poll(deviceId: string, wait = 0, authorization?: string, signal?: AbortSignal) {
     const d = this.device(deviceId);
@@ -236,7 +236,9 @@ export class MobileAuthenticator {
     const body = JSON.parse(res.text) as { pushes: Array<Omit<ReceivedPush, 'deviceId' | 'status'>>; requests: Array<{ type: string; expiresAt: string }> };
     const offered = new Set(body.pushes.map((p) => p.id));
     for (const p of this.#pushes.values()) {
-      if (p.deviceId === deviceId && (p.status === 'PENDING' || p.status === 'REFUSED')) p.status = offered.has(p.id) ? 'PENDING' : 'WITHDRAWN';
+      if (p.deviceId !== deviceId) continue;
+      if (p.status === 'PENDING' && !offered.has(p.id)) p.status = 'WITHDRAWN';
+      else if (p.status === 'REFUSED' && offered.has(p.id)) p.status = 'PENDING';
     }
     for (const p of [...body.pushes].reverse()) {
       if (!this.#pushes.has(p.id)) this.#pushes.set(p.id, { ...p, deviceId, status: 'PENDING' });
