@@ -8,6 +8,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { AgentConfig } from './config.js';
 import { createAgent } from './server.js';
+import { stopOnSignals } from '../local-server.js';
 
 
 export interface RunAgentOptions {
@@ -36,21 +37,6 @@ export async function runAgent(config: AgentConfig, options: RunAgentOptions = {
     `PingID Desktop agent listening on ${url} (trusting: ${config.trust.join(', ')})`,
   );
 
-  let closing: Promise<void> | undefined;
-  const onSignal = (): void => {
-    void close();
-  };
-  const close = (): Promise<void> => {
-    if (!closing) {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      closing = agent.close();
-    }
-    return closing;
-  };
-  if (options.handleSignals ?? true) {
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
+  const close = stopOnSignals(() => agent.close(), options.handleSignals ?? true);
   return { url, close };
 }

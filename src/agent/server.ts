@@ -17,7 +17,6 @@
 import { AGENT_ISSUER, TYP } from '../protocol/desktop.js';
 import { generateKeyPair as generateKeyPairCb, type KeyObject } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { epochSeconds, iso, systemClock, type Clock } from '../clock.js';
 import { privateKeyFromJwk, signCompact } from '../crypto/jws.js';
@@ -27,7 +26,8 @@ import { JwksCache, type FetchLike } from './jwks.js';
 import { AnsweredFull, KeyStoreFull, OptionsReplayed, openKeyStore, type AnsweredOptions, type EcPrivateJwk, type KeyStore } from './keystore.js';
 import { checkOrigin, parseOrigin } from './origin.js';
 import { CLOCK_SKEW_SECONDS, MAX_JWT_BYTES, verifyOptions, type OptionsClaims, type OptionsKind } from './options.js';
-import { isLoopbackHost, urlHost } from '../net.js';
+import { isLoopbackHost } from '../net.js';
+import { closeLocal, limitLocal, listenLocal } from '../local-server.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
@@ -392,44 +392,14 @@ export function createAgent(options: CreateAgentOptions): Agent {
       res.destroy();
     });
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 64;
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    socket.destroy();
-  });
+  limitLocal(server, 15_000);
 
   return {
     server,
     async listen() {
       await getKeystore();
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error): void => reject(err);
-        server.once('error', onError);
-        server.listen(config.port, config.host, () => {
-          server.off('error', onError);
-          resolve();
-        });
-      });
-      const address = server.address() as AddressInfo;
-      return { url: `http://${urlHost(config.host)}:${address.port}` };
+      return { url: await listenLocal(server, config.port, config.host) };
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        if (!server.listening) {
-          resolve();
-          return;
-        }
-        const force = setTimeout(() => server.closeAllConnections(), 2000);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-    },
+    close: () => closeLocal(server),
   };
 }

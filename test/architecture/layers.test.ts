@@ -16,7 +16,7 @@ const SRC = path.resolve(import.meta.dirname, '../../src');
  * Paths are relative to src/; a folder stands for everything under it.
  */
 const LAYERS: ReadonlyArray<{ name: string; modules: readonly string[] }> = [
-  { name: 'base', modules: ['crypto/', 'clock.ts', 'net.ts', 'free-port.ts', 'state-file.ts', 'protocol/'] },
+  { name: 'base', modules: ['crypto/', 'clock.ts', 'net.ts', 'free-port.ts', 'state-file.ts', 'local-server.ts', 'protocol/'] },
   { name: 'config', modules: ['config.ts'] },
   { name: 'store', modules: ['store/'] },
   { name: 'http', modules: ['http/'] },

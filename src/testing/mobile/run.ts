@@ -7,6 +7,7 @@
 import type { MobileConfig } from './config.js';
 import { MobileService } from './service.js';
 import { createMobileSurface } from './surface.js';
+import { stopOnSignals } from '../../local-server.js';
 
 export interface RunMobileOptions {
   /** Where the lines go; defaults to stdout. */
@@ -37,21 +38,6 @@ export async function runMobile(config: MobileConfig, options: RunMobileOptions 
   }
   print(`OpenMFA mobile authenticator listening on ${url} (state: ${service.stateFile}, devices: ${service.devices().length}, auto: ${config.auto})`);
 
-  let closing: Promise<void> | undefined;
-  const onSignal = (): void => {
-    void close();
-  };
-  const close = (): Promise<void> => {
-    if (!closing) {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      closing = Promise.all([surface.close(), service.close()]).then(() => undefined);
-    }
-    return closing;
-  };
-  if (options.handleSignals ?? true) {
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
+  const close = stopOnSignals(() => Promise.all([surface.close(), service.close()]).then(() => undefined), options.handleSignals ?? true);
   return { url, service, close };
 }

@@ -18,8 +18,8 @@
  * loopback, only loopback `Host` names are served), and a body past 16 KiB (413).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { isLoopbackHost, urlHost } from '../../net.js';
+import { closeLocal, limitLocal, listenLocal } from '../../local-server.js';
+import { isLoopbackHost } from '../../net.js';
 import { MobileServiceError, type MobileService } from './service.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -179,32 +179,13 @@ export function createMobileSurface(service: MobileService, options: { host: str
       send(res, 500, { code: 'internal_error', message: 'the authenticator could not handle the request' });
     }).catch(() => res.destroy());
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 60_000;
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    socket.destroy();
-  });
+  limitLocal(server, 60_000);
 
   return {
     server,
     async listen() {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port, options.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      return { url: `http://${urlHost(options.host)}:${(server.address() as AddressInfo).port}` };
+      return { url: await listenLocal(server, options.port, options.host) };
     },
-    close() {
-      return new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
-    },
+    close: () => closeLocal(server),
   };
 }
