@@ -268,12 +268,10 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
     assert.equal(Number(row.failed_attempts), 0, 'losing a race is not a failed attempt');
   });
 
-  // KNOWN RACE (issue #18 follow-up, in the stop's note): the token's position is taken (the
-  // HOTP counter moves) before the flow completes, and the completion re-checks the lock; when a
-  // third concurrent copy starts the lock in between, the code is spent and no flow completes
-  // (seen once in CI: 20 × 400). Marked todo so it runs and reports without hiding the failure
-  // until the position and the completion are one write.
-  test('S2: one OATH HOTP code on 20 flows across both processes → exactly one COMPLETED, the counter moved once', { todo: 'known race: position taken before the flow completes (see comment)' }, async () => {
+  // The race this found: the token's position was taken before the flow completed, and a third
+  // copy's reservation starting the lock in between left the code spent and no flow completed
+  // (20 × 400). The position is now taken in the completion's transaction (ProofSpend).
+  test('S2: one OATH HOTP code on 20 flows across both processes → exactly one COMPLETED, the counter moved once', async () => {
     const user = await newUser();
     const secret = randomBytes(20).toString('hex');
     const serialNumber = `REPLAY${randomBytes(4).toString('hex')}`;
