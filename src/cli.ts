@@ -85,7 +85,7 @@ program.command('seed <file>')
   });
 
 program.command('demo')
-  .description("walk the seed's PingID Desktop pairing end to end on a throw-away store, printing every request and response")
+  .description("walk the seed's PingID Desktop pairing, then a MOBILE pairing and push, end to end on a throw-away store, printing every request and response")
   .action(async () => {
     process.exitCode = await runDemo();
   });
