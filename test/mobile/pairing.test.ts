@@ -79,25 +79,41 @@ test('refused pairing keys: a worker application, an unknown one, a 21st valid k
   expectError(await pairingKey(t, stranger), 404, 'NOT_FOUND');
 });
 
-test('threat: a guessed pairing code — a wrong code, a code that does not exist and a spent code get one answer; five wrong codes spend the key, and the right code then pairs nothing', async () => {
+test('threat: a guessed pairing code — a wrong code of an existing key\'s bucket, a code that does not exist and a spent code get one answer (status, code, message, details); five wrong codes spend the key (FAILED), and the right code then pairs nothing', async () => {
   const userId = await newUser(t, 'guessed');
   const res = await pairingKey(t, userId);
   const code = res.body.code as string;
+  // Same first four characters (the key's bucket), so each guess is a real attempt on the key.
   const wrong = (i: number) => code.slice(0, 4) + (code.slice(4, 15) + '23456789ABCDEFGH'[i]).slice(0, 12);
-  const answers: unknown[] = [];
-  for (let i = 0; i < 5; i++) {
-    const r = await pairRaw(t, t.phone.pairingJwt(t.sdk, wrong(i) === code ? wrong(i + 6) : wrong(i), { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
+  const guess = (c: string) => pairRaw(t, t.phone.pairingJwt(t.sdk, c, { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
+  const answer = (r: Awaited<ReturnType<typeof guess>>) => {
     expectError(r, 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
-    answers.push(r.body.details);
-  }
-  const absent = await pairRaw(t, t.phone.pairingJwt(t.sdk, 'ZZZZZZZZZZZZZZZZ', { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
-  assert.deepEqual(absent.body.details, answers[0]);
+    const { id: _id, ...rest } = r.body;
+    return rest;
+  };
+  const codes = Array.from({ length: 10 }, (_, i) => wrong(i)).filter((c) => c !== code).slice(0, 5);
+  const first = answer(await guess(codes[0]!));
+  assert.deepEqual(first, {
+    code: 'INVALID_DATA', message: 'The request could not be completed. One or more validation errors were in the request.',
+    details: [{ code: 'INVALID_VALUE', target: 'code', message: 'The pairing key is not valid' }],
+  });
+  for (let i = 1; i < 4; i++) assert.deepEqual(answer(await guess(codes[i]!)), first);
+  assert.equal((await keyOf(userId, res.body.id)).body.status, 'UNCLAIMED');
+  // A code no key has (another bucket), and a malformed one: the same answer, and the key is not touched.
+  assert.deepEqual(answer(await guess('ZZZZZZZZZZZZZZZZ')), first);
+  assert.deepEqual(answer(await guess('not-a-code')), first);
+  assert.equal((await keyOf(userId, res.body.id)).body.status, 'UNCLAIMED');
+  // The fifth wrong guess spends the key.
+  assert.deepEqual(answer(await guess(codes[4]!)), first);
   const spent = await keyOf(userId, res.body.id);
   assert.equal(spent.body.status, 'FAILED');
   assert.deepEqual(spent.body.error, { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong pairing codes' });
-  const right = await pairRaw(t, t.phone.pairingJwt(t.sdk, code, { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
-  assert.deepEqual(right.body.details, answers[0]);
+  const stored = await server.store.db.selectFrom('pairing_keys').select(['failed_attempts', 'device_id']).where('id', '=', res.body.id).executeTakeFirstOrThrow();
+  assert.deepEqual({ failed: Number(stored.failed_attempts), device: stored.device_id }, { failed: 5, device: null });
+  // The right code afterwards: the same answer, nothing made, the key still FAILED.
+  assert.deepEqual(answer(await guess(code)), first);
   assert.deepEqual(await devicesOf(userId), []);
+  assert.deepEqual((await keyOf(userId, res.body.id)).body, spent.body);
 });
 
 test('threat: a reused, an expired and another environment\'s pairing key pair nothing, with the answer a wrong code gets', async () => {
@@ -107,12 +123,17 @@ test('threat: a reused, an expired and another environment\'s pairing key pair n
   const again = await pairRaw(t, t.phone.pairingJwt(t.sdk, res.body.code, { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
   expectError(again, 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
   assert.equal((await devicesOf(userId)).length, 1);
+  assert.equal((await keyOf(userId, res.body.id)).body.status, 'CLAIMED');
 
   const late = await newUser(t, 'expired');
   const key = await pairingKey(t, late);
   server.clock.advance(10 * 60_000);
   expectError(await pairRaw(t, t.phone.pairingJwt(t.sdk, key.body.code, { ...MobileAuthenticator.newKey(), applicationId: t.appId })), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
   assert.deepEqual(await devicesOf(late), []);
+  // An expired key keeps its status (README, Decisions): expiresAt says it.
+  const expired = await keyOf(late, key.body.id);
+  assert.equal(expired.body.status, 'UNCLAIMED');
+  assert.ok(Date.parse(expired.body.expiresAt) <= server.clock.now());
 
   const other = await mobileTenant(server, 'other mobile');
   const theirs = await pairingKey(other, await newUser(other, 'theirs'));
