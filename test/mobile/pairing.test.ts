@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createEnvironment, createUser, useTestServer, withoutVolatile, type TestServer } from '../helper.js';
 import { expectError } from '../support/errors.js';
-import { MobileAuthenticator } from '../../src/testing/mobile-authenticator.js';
-import { injectTransport, mobileTenant, newUser, pairRaw, pairingKey, type MobileTenant } from './support.js';
+import { DEFAULT_METADATA, MobileAuthenticator } from '../../src/testing/mobile-authenticator.js';
+import { APP_ENTRY, injectTransport, mobileTenant, newUser, pairRaw, pairingKey, setEntry, type MobileTenant } from './support.js';
 
 let server: TestServer;
 let t: MobileTenant;
@@ -183,4 +183,50 @@ test('race: 50 concurrent claims of one pairing key make exactly one device', as
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
   assert.equal((await devicesOf(userId)).length, 1);
   assert.equal((await keyOf(userId, res.body.id)).body.status, 'CLAIMED');
+});
+
+test('integrityDetection permissive: a device that reports it is not compromised pairs (NOT_COMPROMISED), one whose check got no answer pairs too (UNKNOWN), each with the pairing time', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { integrityDetection: 'permissive' }));
+  try {
+    const now = server.clock.now();
+    const clean = await newUser(t, 'clean');
+    await t.phone.pair(t.sdk, (await pairingKey(t, clean)).body.code, { applicationId: t.appId, device: { ...DEFAULT_METADATA, integrity: { compromised: false } } });
+    assert.deepEqual((await devicesOf(clean))[0]!.deviceIntegrityState, { compromised: 'NOT_COMPROMISED', timestamp: now });
+    const silent = await newUser(t, 'silent');
+    await t.phone.pair(t.sdk, (await pairingKey(t, silent)).body.code, { applicationId: t.appId });
+    assert.deepEqual((await devicesOf(silent))[0]!.deviceIntegrityState, { compromised: 'UNKNOWN', timestamp: now });
+  } finally {
+    await setEntry(t, APP_ENTRY(t.appId));
+  }
+});
+
+test('threat: a rooted or tampered phone paired to take pushes — with integrityDetection it is refused 400 and the key spent (FAILED, DEVICE_COMPROMISED); under restrictive a device with no verdict is refused and the key left UNCLAIMED; no device made', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { integrityDetection: 'restrictive' }));
+  try {
+    const userId = await newUser(t, 'rooted');
+    const key = await pairingKey(t, userId);
+    const send = (device: typeof DEFAULT_METADATA) => pairRaw(t, t.phone.pairingJwt(t.sdk, key.body.code, { ...MobileAuthenticator.newKey(), applicationId: t.appId, device }));
+    const silent = await send(DEFAULT_METADATA);
+    expectError(silent, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'device.integrity', message: /requires an integrity verdict/ }]);
+    assert.equal((await keyOf(userId, key.body.id)).body.status, 'UNCLAIMED');
+    const rooted = await send({ ...DEFAULT_METADATA, integrity: { compromised: true } });
+    expectError(rooted, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'device.integrity', message: /compromised/ }]);
+    const spent = await keyOf(userId, key.body.id);
+    assert.equal(spent.body.status, 'FAILED');
+    assert.deepEqual(spent.body.error, { code: 'DEVICE_COMPROMISED', message: 'The device reported a compromised integrity' });
+    assert.deepEqual(await devicesOf(userId), []);
+    // The key is spent: a clean device with the same code now gets the wrong code's answer.
+    expectError(await send({ ...DEFAULT_METADATA, integrity: { compromised: false } }), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
+    assert.deepEqual(await devicesOf(userId), []);
+  } finally {
+    await setEntry(t, APP_ENTRY(t.appId));
+  }
+});
+
+test('without integrityDetection no verdict is asked for or kept: a device reporting compromised still pairs, without deviceIntegrityState', async () => {
+  const userId = await newUser(t, 'unchecked');
+  await t.phone.pair(t.sdk, (await pairingKey(t, userId)).body.code, { applicationId: t.appId, device: { ...DEFAULT_METADATA, integrity: { compromised: true } } });
+  const [device] = await devicesOf(userId);
+  assert.equal(device!.status, 'ACTIVE');
+  assert.equal(device!.deviceIntegrityState, undefined);
 });

@@ -19,7 +19,6 @@ let t: MobileTenant;
 useTestServer(async (s) => { server = s; t = await mobileTenant(s, 'mobile push'); });
 
 const matching = (on: boolean, extra: Record<string, unknown> = {}) => setEntry(t, APP_ENTRY(t.appId, { push: { enabled: true, numberMatching: { enabled: on } }, ...extra }));
-const outboxPushes = async (deviceId: string) => (await server.request('GET', `/v1/environments/${t.env}/outbox?channel=PUSH&deviceId=${deviceId}`)).body;
 
 test('threat: a push answered with the wrong number — refused, and the flow fails (PUSH_NUMBER_MISMATCH) as the protocol says; pushFails records it', async () => {
   await matching(true);

@@ -17,7 +17,7 @@ import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import { importPublicEcJwk, type PublicJwk } from '../../crypto/jws.js';
 import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { newId } from '../../crypto/random.js';
-import { ApiError, invalidData, maxDevicesReached } from '../../http/errors.js';
+import { ApiError, invalidData, maxDevicesReached, requestFailed } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { mfaSettings, policyForDevice, resolvePolicy } from '../../policies/model.js';
 import type { Database, DevicesTable, EnvironmentsTable, PairingKeysTable } from '../../store/schema.js';
@@ -26,6 +26,7 @@ import { newTotpSecret } from '../totp/totp.js';
 import type { DeviceExtra } from '../model.js';
 import { firstUse, refusal } from './device-jwt.js';
 import { applicationsOf, locatorOf, normalCode, pairableApplications } from './pairing-keys.js';
+import { integrityVerdict } from './integrity.js';
 import { entryFor, otpEnabled } from './policy.js';
 import { sealMobileSeed } from './seed.js';
 
@@ -38,6 +39,8 @@ export const PairingClaims = Type.Object({
     os: Type.Object({ type: Type.Enum(['IOS', 'ANDROID']), version: text(64) }, { additionalProperties: false }),
     sdkVersion: text(64),
     nickname: Type.Optional(text(256)),
+    /** The platform integrity check's verdict, absent when it got no answer (integrity.ts). */
+    integrity: Type.Optional(Type.Object({ compromised: Type.Boolean() }, { additionalProperties: false })),
   }, { additionalProperties: false }),
   jti: text(128),
 });
@@ -115,6 +118,8 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
   if (applicationId === undefined) throw bad('application.id', 'Name the application (application.id) the device pairs for');
   if (!eligible.includes(applicationId)) throw bad('application.id', 'The pairing key does not pair this application');
   const entry = entryFor(policy.body, applicationId);
+  const integrity = integrityVerdict(entry, claims.device.integrity, now);
+  if (!integrity.ok && !integrity.spendsKey) throw requestFailed({ code: 'INVALID_VALUE', target: 'device.integrity', message: integrity.message });
 
   const deviceId = newId();
   const seed = newTotpSecret();
@@ -128,6 +133,7 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
     allowPushNotification: true,
     notificationProvider: 'OPENMFA',
     otpStatus: entry && otpEnabled(entry) ? { status: 'ENABLED' } : { status: 'DISABLED', reason: 'OTP_NOT_ENABLED' },
+    ...(integrity.ok && integrity.state ? { deviceIntegrityState: integrity.state } : {}),
   };
   const row: DevicesTable = {
     id: deviceId, environment_id: environment.id, user_id: key.user_id, type: 'MOBILE', status: 'ACTIVE',
@@ -144,6 +150,12 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
     eb.or([eb('status', '=', 'UNCLAIMED'), eb.and([eb('status', '=', 'FAILED'), eb('failed_attempts', '=', k.failed_attempts), eb('failed_attempts', '=', PAIRING_MAX_FAILURES)])]),
   ]);
   const outcome = await store.transaction(async (trx) => {
+    if (!integrity.ok) {
+      const spent = await trx.updateTable('pairing_keys').set({
+        status: 'FAILED', error: JSON.stringify({ code: 'DEVICE_COMPROMISED', message: 'The device reported a compromised integrity' }), updated_at: now,
+      }).where(claimable(key)).executeTakeFirst();
+      return Number(spent.numUpdatedRows) === 1 ? 'compromised' as const : 'lost' as const;
+    }
     await store.forUpdate(trx.selectFrom('users').select('id').where('id', '=', key.user_id)).executeTakeFirst();
     const { n } = await trx.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', key.user_id).executeTakeFirstOrThrow();
     if (Number(n) >= max) {
@@ -159,6 +171,7 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
     return 'paired' as const;
   });
   if (outcome === 'limit') throw maxDevicesReached(max);
+  if (outcome === 'compromised' && !integrity.ok) throw requestFailed({ code: 'INVALID_VALUE', target: 'device.integrity', message: integrity.message });
   if (outcome === 'lost') throw invalidCode();
   return { device: { id: deviceId }, otpSeed: seed, pushChannel: `${ctx.links.auth}/${environment.id}/mobile/devices/${deviceId}/pushes` };
 }
