@@ -20,15 +20,14 @@ import { newId } from '../../crypto/random.js';
 import { ApiError, invalidData, maxDevicesReached, requestFailed } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { mfaSettings, policyForDevice, resolvePolicy } from '../../policies/model.js';
-import type { Database, DevicesTable, EnvironmentsTable, PairingKeysTable } from '../../store/schema.js';
+import type { Database, EnvironmentsTable, PairingKeysTable } from '../../store/schema.js';
 import { CLOCK_SKEW_S, MOBILE_ISSUER, PAIRING_ALPHABETS, PAIRING_JWT_LIFETIME_S, PAIRING_LENGTHS, PAIRING_MAX_FAILURES, TYP } from '../../protocol/mobile.js';
 import { newTotpSecret } from '../totp/totp.js';
-import type { DeviceExtra } from '../model.js';
+import { pairedDeviceRow } from './device-row.js';
 import { firstUse, refusal } from './device-jwt.js';
 import { applicationsOf, locatorOf, normalCode, pairableApplications } from './pairing-keys.js';
 import { integrityVerdict } from './integrity.js';
-import { entryFor, otpEnabled } from './policy.js';
-import { sealMobileSeed } from './seed.js';
+import { entryFor } from './policy.js';
 
 const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 export const PairingClaims = Type.Object({
@@ -123,26 +122,10 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
 
   const deviceId = newId();
   const seed = newTotpSecret();
-  const d = claims.device;
-  const extra: DeviceExtra = {
-    os: { type: d.os.type, version: d.os.version },
-    ...(d.model ? { model: d.model } : {}),
-    application: { id: applicationId },
-    sdkVersion: d.sdkVersion,
-    apiVersion: '2.0',
-    allowPushNotification: true,
-    notificationProvider: 'OPENMFA',
-    otpStatus: entry && otpEnabled(entry) ? { status: 'ENABLED' } : { status: 'DISABLED', reason: 'OTP_NOT_ENABLED' },
-    ...(integrity.ok && integrity.state ? { deviceIntegrityState: integrity.state } : {}),
-  };
-  const row: DevicesTable = {
-    id: deviceId, environment_id: environment.id, user_id: key.user_id, type: 'MOBILE', status: 'ACTIVE',
-    nickname: d.nickname ?? null, policy_id: policy.id, extra: JSON.stringify(extra),
-    secret_sealed: sealMobileSeed(ctx.box, deviceId, seed), credential_id: null,
-    public_jwk: JSON.stringify(verified.context), challenge_hash: null, challenge_expires_at: null,
-    failed_attempts: 0, locked_until: null, blocked_at: null, order_position: null, activated_at: now,
-    last_otp_step: null, public_key_cose: null, sign_count: null, sign_count_flow_id: null, push_fails: '[]', created_at: now, updated_at: now,
-  };
+  const row = pairedDeviceRow(ctx, {
+    id: deviceId, environmentId: environment.id, userId: key.user_id, policyId: policy.id, applicationId, entry,
+    device: claims.device, publicJwk: verified.context, otpSeed: seed, integrity: integrity.ok ? integrity.state : undefined, now,
+  });
   const max = (await mfaSettings(store.db, environment.id)).pairing.maxAllowedDevices;
   // Claimable: unclaimed, or spent by this very attempt (the fifth guess may be the right one).
   const claimable = (k: PairingKeysTable) => (eb: ExpressionBuilder<Database, 'pairing_keys'>) => eb.and([
