@@ -209,3 +209,17 @@ test('refused log requests: a status other than PENDING, a device that is not MO
   expectError(await server.request('GET', emailLogs), 404, 'NOT_FOUND');
   assert.deepEqual(await t.phone.poll(deviceId, 0), { pushes: [], requests: [] });
 });
+
+test('threat: an offline code where the policy takes none — a push-only application (otp.enabled false) refuses otp.check even with the right code: 400, the flow still waits for the push, no attempt spent', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { otp: { enabled: false } }));
+  const { userId, deviceId } = await pairedUser(t, 'push only');
+  const flow = await startFlow(t, userId);
+  assert.equal(flow.body.status, 'PUSH_CONFIRMATION_REQUIRED');
+  const refused = await flowAction(t, flow.body.id, CT.otpCheck, { otp: t.phone.otp(deviceId) });
+  expectError(refused, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'otp', message: /otp\.enabled/ }]);
+  assert.equal((await readFlow(t, flow.body.id)).body.status, 'PUSH_CONFIRMATION_REQUIRED');
+  assert.equal((await pushFor(t, deviceId, flow.body.id)).flowId, flow.body.id);
+  const stored = await server.store.db.selectFrom('devices').select(['failed_attempts', 'last_otp_step']).where('id', '=', deviceId).executeTakeFirstOrThrow();
+  assert.deepEqual({ failed: Number(stored.failed_attempts), step: stored.last_otp_step }, { failed: 0, step: null });
+  await matching(false);
+});
