@@ -10,7 +10,7 @@
 import { Type, type Static } from 'typebox';
 import { UUID_PATTERN } from '../config.js';
 import { AttestationClaims } from '../devices/pingid-desktop/attestation.js';
-import { PairingClaims } from '../devices/mobile/pairing.js';
+import { PairingClaims } from '../devices/mobile/pairing-claims.js';
 import { DeviceCreateInput } from '../devices/model.js';
 import { ApplicationInput } from '../platform/applications.js';
 import { EnvironmentInput } from '../platform/environments.js';

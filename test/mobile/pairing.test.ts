@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createEnvironment, createUser, useTestServer, withoutVolatile, type TestServer } from '../helper.js';
 import { expectError } from '../support/errors.js';
-import { DEFAULT_METADATA, MobileAuthenticator } from '../../src/testing/mobile-authenticator.js';
+import { DEFAULT_METADATA, MobileAuthenticator, MobileError } from '../../src/testing/mobile-authenticator.js';
 import { APP_ENTRY, injectTransport, mobileTenant, newUser, pairRaw, pairingKey, setEntry, type MobileTenant } from './support.js';
 
 let server: TestServer;
@@ -181,6 +181,9 @@ test('race: 50 concurrent claims of one pairing key make exactly one device', as
   const phones = Array.from({ length: 50 }, () => new MobileAuthenticator({ transport: injectTransport(server), now: () => server.clock.now() }));
   const results = await Promise.allSettled(phones.map((p) => p.pair(t.sdk, res.body.code, { applicationId: t.appId })));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) {
+    if (r.status === 'rejected') assert.deepEqual([(r.reason as MobileError).status, ((r.reason as MobileError).body as { details: Array<{ target: string }> }).details[0]!.target], [400, 'code']);
+  }
   assert.equal((await devicesOf(userId)).length, 1);
   assert.equal((await keyOf(userId, res.body.id)).body.status, 'CLAIMED');
 });

@@ -4,13 +4,12 @@
  * members its body shows. One place for pairing (pairing.ts) and for a seed file's phone that
  * is paired already (src/seed/devices.ts).
  */
-import type { Static } from 'typebox';
 import type { Context } from '../../context.js';
 import type { PublicJwk } from '../../crypto/jws.js';
 import type { DevicesTable } from '../../store/schema.js';
 import type { DeviceExtra } from '../model.js';
 import type { IntegrityState } from './integrity.js';
-import type { PairingClaims } from './pairing.js';
+import type { PairingClaims } from './pairing-claims.js';
 import { otpEnabled, type MobileApplicationEntry } from './policy.js';
 import { sealMobileSeed } from './seed.js';
 
@@ -22,7 +21,7 @@ export interface PairedDevice {
   applicationId: string;
   entry: MobileApplicationEntry | undefined;
   /** What the pairing JWT's `device` claim says. */
-  device: Static<typeof PairingClaims>['device'];
+  device: PairingClaims['device'];
   publicJwk: PublicJwk;
   /** base32 */
   otpSeed: string;

@@ -11,7 +11,6 @@
  * or — past maxAllowedDevices — the key FAILED with LIMIT_EXCEEDED and nothing made.
  */
 import { sql, type ExpressionBuilder } from 'kysely';
-import { Type, type Static } from 'typebox';
 import type { Context } from '../../context.js';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import { importPublicEcJwk, type PublicJwk } from '../../crypto/jws.js';
@@ -24,26 +23,13 @@ import type { Database, EnvironmentsTable, PairingKeysTable } from '../../store/
 import { CLOCK_SKEW_S, MOBILE_ISSUER, PAIRING_ALPHABETS, PAIRING_JWT_LIFETIME_S, PAIRING_LENGTHS, PAIRING_MAX_FAILURES, TYP } from '../../protocol/mobile.js';
 import { newTotpSecret } from '../totp/totp.js';
 import { pairedDeviceRow } from './device-row.js';
+import { PairingClaims } from './pairing-claims.js';
 import { firstUse, refusal } from './device-jwt.js';
 import { applicationsOf, locatorOf, normalCode, pairableApplications } from './pairing-keys.js';
 import { integrityVerdict } from './integrity.js';
 import { entryFor } from './policy.js';
 
-const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
-export const PairingClaims = Type.Object({
-  code: text(64),
-  application: Type.Optional(Type.Object({ id: text(64) })),
-  device: Type.Object({
-    model: Type.Optional(Type.Object({ name: Type.Optional(text(128)), marketingName: Type.Optional(text(128)) }, { additionalProperties: false })),
-    os: Type.Object({ type: Type.Enum(['IOS', 'ANDROID']), version: text(64) }, { additionalProperties: false }),
-    sdkVersion: text(64),
-    nickname: Type.Optional(text(256)),
-    /** The platform integrity check's verdict, absent when it got no answer (integrity.ts). */
-    integrity: Type.Optional(Type.Object({ compromised: Type.Boolean() }, { additionalProperties: false })),
-  }, { additionalProperties: false }),
-  jti: text(128),
-});
-type PairingClaims = Static<typeof PairingClaims>;
+
 
 const bad = (target: string, message: string, code: 'INVALID_VALUE' | 'INVALID_SIGNATURE' | 'EXPIRED' = 'INVALID_VALUE'): ApiError => invalidData({ code, target, message });
 /** The one answer for a code that pairs nothing, whatever the reason. */
