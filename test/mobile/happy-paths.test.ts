@@ -172,6 +172,8 @@ test('timeout by the injected clock: at pushTimeout the flow reads PUSH_CONFIRMA
 test('cancel.push.authentication and change device: 200 DEVICE_SELECTION_REQUIRED as the reference\'s verbatim answer (selectedDevice kept), the push withdrawn; another device is selected and completes the flow', async () => {
   await setEntry(t, APP_ENTRY(t.appId));
   const { userId, deviceId } = await pairedUser(t, 'change device');
+  // Devices are listed (and the first one chosen) by creation time: the phone first.
+  server.clock.advance(1);
   const email = await server.request('POST', `/v1/environments/${t.env}/users/${userId}/devices`, { body: { type: 'EMAIL', email: 'change@example.com', testMode: true } });
   assert.equal(email.status, 201, email.text);
   const emailId = email.body.id as string;
