@@ -96,7 +96,7 @@ export function pairingKeysCard(ctx, { base, onClaimed }) {
       [h('code', {}, key.id), key.status, formatTime(key.expiresAt), key.error ? `${key.error.code}: ${key.error.message}` : '']
         .map((content, i) => h('td', { 'data-label': COLUMNS[i] }, content)),
       cell);
-    cell.append(h('button', { type: 'button', 'data-action': 'Delete', title: `Delete pairing key ${key.id}`, onclick: async () => {
+    cell.append(h('div', { class: 'row-actions' }, h('button', { type: 'button', 'data-action': 'Delete', title: `Delete pairing key ${key.id}`, onclick: async () => {
       clearAlerts();
       const got = await attempt(ctx, { status: 'Deleting the pairing key…', box: row, buttons: [...row.querySelectorAll('button')], alertAt: cell },
         () => api('DELETE', `${keysPath}/${enc(key.id)}`));
@@ -104,7 +104,7 @@ export function pairingKeysCard(ctx, { base, onClaimed }) {
       forget(key.id);
       draw();
       ctx.success(`Deleted pairing key ${key.id}.`);
-    } }, 'Delete'));
+    } }, 'Delete')));
     return row;
   };
 

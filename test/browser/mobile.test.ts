@@ -6,7 +6,8 @@
  * with its model, OS and application; "Authenticate" pushes to it and shows the number to pick,
  * which the test reads from the page to approve with → COMPLETED; a deny → FAILED
  * (PUSH_REJECTED); the app's offline code typed into the page → COMPLETED; an unanswered push
- * past its timeout (the server's clock moved) → PUSH_CONFIRMATION_TIMED_OUT. Both layouts
+ * past its timeout (the server's clock moved) → PUSH_CONFIRMATION_TIMED_OUT. The Policies view
+ * edits the mobile section's application entries. Both layouts
  * (390 px, 1280 px) fit. The Firefox main path pairs and approves too (firefox.test.ts).
  *
  * SQLite only: scripts/test.mjs leaves test/browser/ out of the PostgreSQL pass.
@@ -16,8 +17,8 @@ import { test } from 'node:test';
 import { MobileAuthenticator, type ReceivedPush } from '../../src/testing/mobile-authenticator.js';
 import { APP_ENTRY, enableMobile, setEntry } from '../mobile/support.js';
 import {
-  WIDTHS, browserSkip, cell, consoleSuite, cspViolations, deviceRow, eventually, fitsWidth, formWith, letters, openPage, openUser,
-  screenshot, signIn, waitForSuccess, type Watched,
+  WIDTHS, browserSkip, cell, consoleSuite, cspViolations, deviceRow, eventually, fieldError, fitsWidth, formWith, letters, nav, openPage,
+  openUser, screenshot, signIn, waitForSuccess, type Watched,
 } from '../support/browser.js';
 
 const skip = browserSkip();
@@ -258,6 +259,39 @@ test('the offline code: a wrong code is refused under the form and the push stil
     await waitForSuccess(page, /^Authenticated .*: the device authentication is COMPLETED\.$/);
     assert.equal(await form.count(), 0, 'the code form is put away');
     assert.equal((await apiGet(`/${envId()}/deviceAuthentications/${push.flowId}`)).status, 'COMPLETED');
+  });
+});
+
+test('Policies view: the mobile section\'s application row — number matching switched on and a push timeout saved; a timeout under 40 s is shown under its field and changes nothing', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '47-policy-mobile', async (w) => {
+    const { page } = w;
+    const appId = await phoneApp(false);
+    const { server } = suite.stack;
+    const policyPath = `/v1/environments/${envId()}/deviceAuthenticationPolicies/${mobile!.policyId}`;
+    await setEntry({ server, env: envId(), policyId: mobile!.policyId }, APP_ENTRY(appId, { pushTimeout: { duration: 60, timeUnit: 'SECONDS' } }));
+    await signIn(w, suite.stack.consoleUrl, creds());
+    await nav(page, 'Policies').click();
+    const form = formWith(page, 'Save policy').filter({ has: page.getByRole('table', { name: /^Mobile applications of / }) });
+    const matching = form.getByLabel(`Application ${appId} number matching`, { exact: true });
+    const timeout = form.getByLabel(`Application ${appId} push timeout (seconds)`, { exact: true });
+    assert.equal(await matching.isChecked(), false);
+    assert.equal(await form.getByLabel(`Application ${appId} push`, { exact: true }).isChecked(), true);
+    assert.equal(await timeout.inputValue(), '60');
+
+    await matching.check();
+    await timeout.fill('30');
+    await form.getByRole('button', { name: 'Save policy', exact: true }).click();
+    assert.match(await fieldError(form, `Application ${appId} push timeout (seconds)`), /\S/);
+    const unchanged = await apiGet(policyPath);
+    assert.deepEqual([unchanged.mobile.applications[0].push.numberMatching, unchanged.mobile.applications[0].pushTimeout], [{ enabled: false }, { duration: 60, timeUnit: 'SECONDS' }], 'nothing saved');
+
+    await timeout.fill('45');
+    await form.getByRole('button', { name: 'Save policy', exact: true }).click();
+    await waitForSuccess(page, /^Saved the policy /);
+    const saved = (await apiGet(policyPath)).mobile.applications[0];
+    assert.deepEqual(saved.push, { enabled: true, numberMatching: { enabled: true } });
+    assert.deepEqual(saved.pushTimeout, { duration: 45, timeUnit: 'SECONDS' });
+    assert.deepEqual(saved.otp, { enabled: true });
   });
 });
 
