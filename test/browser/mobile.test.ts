@@ -52,24 +52,31 @@ const apiGet = async (path: string) => {
   return res.body as Record<string, any>;
 };
 
-/**
- * On the user's page: "Pair a phone", the code read from the page, the phone paired with it,
- * the device row once the page has seen the key CLAIMED. Resolves to the device ID and the key.
- */
-async function pairThroughConsole(w: Watched, phone: MobileAuthenticator, start: () => Promise<void>) {
-  const { page } = w;
-  await start();
-  const code = (await page.locator('code.pairing-code').innerText()).trim();
-  const keyId = await page.locator('tr[data-pairing-key]').last().getAttribute('data-pairing-key');
-  assert.ok(keyId, 'the key has a row');
-  const paired = await phone.pair(sdk(), code);
-  const row = deviceRow(page, paired.id);
-  await cell(row, 'ACTIVE').waitFor();
-  await cell(page.locator(`tr[data-pairing-key="${keyId}"]`), 'CLAIMED').waitFor();
-  return { deviceId: paired.id, keyId, code };
-}
-
 const pairButton = async (w: Watched) => { await w.page.getByRole('button', { name: 'Pair a phone', exact: true }).click(); };
+const codeOnPage = async (w: Watched) => (await w.page.locator('code.pairing-code').innerText()).trim();
+
+/**
+ * Signed in, on a new user's page: "Pair a phone", the code read from the page (`shown()` runs
+ * while it is there), the phone paired with it, the device ACTIVE in its row; then
+ * "Authenticate" on it. Resolves to the user's name, the phone and the device's ID.
+ */
+async function authenticateOnPage(w: Watched, { numberMatching, shown = async () => {} }: { numberMatching: boolean; shown?: () => Promise<void> }) {
+  const { page } = w;
+  await phoneApp(numberMatching);
+  const username = letters('pho.');
+  await apiUser(username);
+  const phone = newPhone();
+  await signIn(w, suite.stack.consoleUrl, creds());
+  await openUser(page, username);
+  await pairButton(w);
+  const code = await codeOnPage(w);
+  await shown();
+  const { id: deviceId } = await phone.pair(sdk(), code);
+  const row = deviceRow(page, deviceId);
+  await cell(row, 'ACTIVE').waitFor();
+  await row.getByRole('button', { name: 'Authenticate', exact: true }).click();
+  return { username, phone, deviceId };
+}
 
 /** The push the phone received for the newest flow, read from its channel. */
 async function receivedPush(phone: MobileAuthenticator, deviceId: string): Promise<ReceivedPush> {
@@ -95,7 +102,7 @@ test('Pair a phone: the code and its QR code shown once with the authenticator\'
     const qr = page.getByRole('img', { name: 'Pairing key QR code', exact: true });
     await qr.waitFor();
     await page.waitForFunction(`Array.from(document.querySelectorAll('img')).some((i) => i.alt === 'Pairing key QR code' && i.complete && i.naturalWidth > 0)`, undefined, { timeout: 15_000 });
-    const code = (await page.locator('code.pairing-code').innerText()).trim();
+    const code = await codeOnPage(w);
     assert.match(code, /^[A-HJ-NP-Z2-9]{16}$/, 'ALPHANUMERIC, the default format: 16 characters without 0, 1, I, O');
     const hint = page.getByRole('note', { name: 'How to pair the mobile authenticator', exact: true });
     assert.equal((await hint.locator('pre code').innerText()).trim(), `npm run mobile -- pair --code ${code} --server ${sdk()}`);
@@ -172,15 +179,7 @@ test('Create device → MOBILE makes a pairing key too; the list keeps it across
 test('Authenticate with number matching: the page shows the number, the phone gets it among three choices, the test picks the number READ FROM THE PAGE → COMPLETED on the page and in the API', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '42-push-approved', async (w) => {
     const { page } = w;
-    await phoneApp(true);
-    const username = letters('nia.');
-    await apiUser(username);
-    const phone = newPhone();
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await openUser(page, username);
-    const { deviceId } = await pairThroughConsole(w, phone, () => pairButton(w));
-
-    await deviceRow(page, deviceId).getByRole('button', { name: 'Authenticate', exact: true }).click();
+    const { username, phone, deviceId } = await authenticateOnPage(w, { numberMatching: true });
     const shown = page.getByRole('status', { name: 'Number to pick on the phone', exact: true });
     await shown.waitFor();
     const number = (await shown.innerText()).trim();
@@ -208,15 +207,7 @@ test('Authenticate with number matching: the page shows the number, the phone ge
 test('Authenticate, and the phone denies: FAILED on the page with PUSH_REJECTED, the error shown under the progress', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '43-push-denied', async (w) => {
     const { page } = w;
-    await phoneApp(false);
-    const username = letters('dan.');
-    await apiUser(username);
-    const phone = newPhone();
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await openUser(page, username);
-    const { deviceId } = await pairThroughConsole(w, phone, () => pairButton(w));
-
-    await deviceRow(page, deviceId).getByRole('button', { name: 'Authenticate', exact: true }).click();
+    const { phone, deviceId } = await authenticateOnPage(w, { numberMatching: false });
     await progressItems(w).filter({ hasText: 'Push sent to the phone: waiting for its answer' }).waitFor();
     assert.equal(await page.getByRole('status', { name: 'Number to pick on the phone', exact: true }).count(), 0, 'no number without number matching');
     const push = await receivedPush(phone, deviceId);
@@ -235,15 +226,7 @@ test('Authenticate, and the phone denies: FAILED on the page with PUSH_REJECTED,
 test('the offline code: a wrong code is refused under the form and the push still waits; the app\'s code typed into the page completes the PUSH flow (otp.check)', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '44-offline-code', async (w) => {
     const { page } = w;
-    await phoneApp(false);
-    const username = letters('oli.');
-    await apiUser(username);
-    const phone = newPhone();
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await openUser(page, username);
-    const { deviceId } = await pairThroughConsole(w, phone, () => pairButton(w));
-
-    await deviceRow(page, deviceId).getByRole('button', { name: 'Authenticate', exact: true }).click();
+    const { phone, deviceId } = await authenticateOnPage(w, { numberMatching: false });
     const form = page.getByRole('form', { name: 'Offline code', exact: true });
     const right = phone.otp(deviceId);
     const wrong = right === '000000' ? '111111' : '000000';
@@ -300,19 +283,7 @@ for (const [name, viewport] of Object.entries(WIDTHS)) {
     const w = await openPage(suite.browser, viewport);
     const { page } = w;
     try {
-      await phoneApp(true);
-      const username = letters('lay.');
-      await apiUser(username);
-      const phone = newPhone();
-      await signIn(w, suite.stack.consoleUrl, creds());
-      await openUser(page, username);
-      await pairButton(w);
-      await page.locator('code.pairing-code').waitFor();
-      await fitsWidth(t, page, viewport, `45-${viewport.width}-pairing-key`);
-      const code = (await page.locator('code.pairing-code').innerText()).trim();
-      const { id: deviceId } = await phone.pair(sdk(), code);
-      await cell(deviceRow(page, deviceId), 'ACTIVE').waitFor();
-      await deviceRow(page, deviceId).getByRole('button', { name: 'Authenticate', exact: true }).click();
+      const { phone, deviceId } = await authenticateOnPage(w, { numberMatching: true, shown: () => fitsWidth(t, page, viewport, `45-${viewport.width}-pairing-key`) });
       await page.getByRole('status', { name: 'Number to pick on the phone', exact: true }).waitFor();
       await fitsWidth(t, page, viewport, `45-${viewport.width}-push-number`);
       const push = await receivedPush(phone, deviceId);
@@ -331,15 +302,7 @@ for (const [name, viewport] of Object.entries(WIDTHS)) {
 test('an unanswered push: once the server\'s clock passes pushTimeout the page reads PUSH_CONFIRMATION_TIMED_OUT and says so', { skip, timeout: TIMEOUT }, async (t) => {
   await withPage(t, '46-push-timed-out', async (w) => {
     const { page } = w;
-    await phoneApp(false);
-    const username = letters('tim.');
-    await apiUser(username);
-    const phone = newPhone();
-    await signIn(w, suite.stack.consoleUrl, creds());
-    await openUser(page, username);
-    const { deviceId } = await pairThroughConsole(w, phone, () => pairButton(w));
-
-    await deviceRow(page, deviceId).getByRole('button', { name: 'Authenticate', exact: true }).click();
+    const { phone, deviceId } = await authenticateOnPage(w, { numberMatching: false });
     await progressItems(w).filter({ hasText: 'Push sent to the phone: waiting for its answer' }).waitFor();
     const push = await receivedPush(phone, deviceId);
     suite.stack.server.clock.advance(40_001); // the default pushTimeout is 40 s
