@@ -100,7 +100,10 @@ test('Firefox: sign in (one token request), create and edit a user, pair a PINGI
   assert.match(String(byStep['pairing key']!.code), /^[A-HJ-NP-Z2-9]{16}$/);
   assert.deepEqual(byStep['phone paired'], { step: 'phone paired', facts: ['Model: OpenMFA Phone', 'OS: ANDROID 14', `Application: ${appId}`, 'SDK: 2.0.0(openmfa)'], codeGone: true });
   assert.match(String(byStep['push sent']!.number), /^[1-9][0-9]$/);
-  assert.deepEqual(byStep['push approved']!.progress, ['Starting a device authentication', 'Push sent to the phone: waiting for its answer', 'Authentication is COMPLETED']);
+  // The desktop and the phone were activated in the same millisecond (the clock stands still): the
+  // policy's first device is either, and the console selects the phone when it is not.
+  assert.deepEqual((byStep['push approved']!.progress as string[]).filter((s) => s !== 'Selecting this device'),
+    ['Starting a device authentication', 'Push sent to the phone: waiting for its answer', 'Authentication is COMPLETED']);
   assert.match(String(byStep['push approved']!.status), /^Authenticated fox\d+ with .*: the device authentication is COMPLETED\.$/);
   assert.match(String(byStep['mfa settings saved']!.fieldError), /^pairing\.maxAllowedDevices /, 'the server\'s error under its field');
   assert.deepEqual(byStep['signed out']!.logs, [], 'nothing logged to the browser console (no CSP report, no error)');
