@@ -28,11 +28,11 @@ const suite = consoleSuite(skip);
 const { creds, envId, withPage } = suite;
 
 let mobile: { appId: string; policyId: string } | undefined;
-/** The bootstrap environment's default policy lists one native application: push on, number matching as asked. */
-async function phoneApp(numberMatching: boolean): Promise<string> {
+/** The bootstrap environment's default policy lists one native application: push on, number matching as asked (`extra` overrides). */
+async function phoneApp(numberMatching: boolean, extra: Record<string, unknown> = {}): Promise<string> {
   const { server } = suite.stack;
   mobile ??= await enableMobile(server, envId());
-  await setEntry({ server, env: envId(), policyId: mobile.policyId }, APP_ENTRY(mobile.appId, { push: { enabled: true, numberMatching: { enabled: numberMatching } } }));
+  await setEntry({ server, env: envId(), policyId: mobile.policyId }, APP_ENTRY(mobile.appId, { push: { enabled: true, numberMatching: { enabled: numberMatching } }, ...extra }));
   return mobile.appId;
 }
 
@@ -60,9 +60,9 @@ const codeOnPage = async (w: Watched) => (await w.page.locator('code.pairing-cod
  * while it is there), the phone paired with it, the device ACTIVE in its row; then
  * "Authenticate" on it. Resolves to the user's name, the phone and the device's ID.
  */
-async function authenticateOnPage(w: Watched, { numberMatching, shown = async () => {} }: { numberMatching: boolean; shown?: () => Promise<void> }) {
+async function authenticateOnPage(w: Watched, { numberMatching, entry, shown = async () => {} }: { numberMatching: boolean; entry?: Record<string, unknown>; shown?: () => Promise<void> }) {
   const { page } = w;
-  await phoneApp(numberMatching);
+  await phoneApp(numberMatching, entry);
   const username = letters('pho.');
   await apiUser(username);
   const phone = newPhone();
@@ -242,6 +242,21 @@ test('the offline code: a wrong code is refused under the form and the push stil
     await waitForSuccess(page, /^Authenticated .*: the device authentication is COMPLETED\.$/);
     assert.equal(await form.count(), 0, 'the code form is put away');
     assert.equal((await apiGet(`/${envId()}/deviceAuthentications/${push.flowId}`)).status, 'COMPLETED');
+  });
+});
+
+test('an application with offline codes and no push: the flow waits in OTP_REQUIRED, no push reaches the phone, and the app\'s code typed into the page completes it', { skip, timeout: TIMEOUT }, async (t) => {
+  await withPage(t, '44-otp-only', async (w) => {
+    const { page } = w;
+    const { phone, deviceId } = await authenticateOnPage(w, { numberMatching: false, entry: { push: { enabled: false } } });
+    await progressItems(w).filter({ hasText: 'Waiting for a code from the phone app' }).waitFor();
+    assert.deepEqual((await phone.poll(deviceId, 0)).pushes, [], 'no push without push.enabled');
+    const form = page.getByRole('form', { name: 'Offline code', exact: true });
+    await form.getByLabel('Code from the phone app', { exact: true }).fill(phone.otp(deviceId));
+    await form.getByRole('button', { name: 'Check code', exact: true }).click();
+    await progressItems(w).filter({ hasText: 'Authentication is COMPLETED' }).waitFor();
+    assert.deepEqual((await progressItems(w).allInnerTexts()).map((s) => s.trim()),
+      ['Starting a device authentication', 'Waiting for a code from the phone app', 'Authentication is COMPLETED']);
   });
 });
 
