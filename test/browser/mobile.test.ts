@@ -294,7 +294,7 @@ test('Policies view: the mobile section\'s application row — number matching s
 });
 
 for (const [name, viewport] of Object.entries(WIDTHS)) {
-  test(`${viewport.width} px (${name}): the Phones card, the code card, the paired device and the push number fit the width`, { skip, timeout: TIMEOUT }, async (t) => {
+  test(`${viewport.width} px (${name}): the Phones card, the code card, the paired device, the push number and the policy's mobile applications fit the width`, { skip, timeout: TIMEOUT }, async (t) => {
     const w = await openPage(suite.browser, viewport);
     const { page } = w;
     try {
@@ -304,6 +304,9 @@ for (const [name, viewport] of Object.entries(WIDTHS)) {
       const push = await receivedPush(phone, deviceId);
       await phone.approve(push.id, (await page.getByRole('status', { name: 'Number to pick on the phone', exact: true }).innerText()).trim());
       await progressItems(w).filter({ hasText: 'Authentication is COMPLETED' }).waitFor();
+      await nav(page, 'Policies').click();
+      await page.getByRole('table', { name: /^Mobile applications of / }).waitFor();
+      await fitsWidth(t, page, viewport, `45-${viewport.width}-policy-mobile`);
       assert.deepEqual(w.dialogs, []);
       assert.deepEqual(await cspViolations(w), []);
       assert.deepEqual(w.pageErrors, []);
