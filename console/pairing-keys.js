@@ -25,15 +25,28 @@ export function forgetPairingKeys() {
   made.clear();
 }
 
-/** The command that pairs OpenMFA's scriptable mobile authenticator (mobile-protocol §1.2, §5) with `code`. */
-export function mobileCommand(code, server) {
-  return `npm run mobile -- pair --code ${code} --server ${server}`;
+/** Where `npm run mobile` listens unless told otherwise (OPENMFA_MOBILE_PORT). */
+const MOBILE_URL = 'http://127.0.0.1:9420';
+
+/**
+ * The commands that pair OpenMFA's scriptable mobile authenticator with `code`: start it, then
+ * its loopback surface's `POST /pair {"code","server"}` (mobile-protocol §1.2, §5). The code
+ * (digits, or letters and digits) and the URL need no shell quoting inside the single quotes.
+ */
+export function mobileCommands(code, server) {
+  return [
+    'npm run mobile',
+    `curl -sS -H 'Content-Type: application/json' -d '${JSON.stringify({ code, server })}' ${MOBILE_URL}/pair`,
+  ];
 }
 
 function mobileHint(code, server) {
+  const [start, pair] = mobileCommands(code, server);
   return h('div', { class: 'agent-hint', role: 'note', 'aria-label': 'How to pair the mobile authenticator' },
-    h('p', {}, 'No phone at hand? Pair OpenMFA\'s scriptable mobile authenticator: in a terminal, from the OpenMFA folder, run'),
-    h('pre', {}, h('code', { class: 'mobile-command' }, mobileCommand(code, server))));
+    h('p', {}, 'No phone at hand? Start OpenMFA\'s scriptable mobile authenticator in a terminal, from the OpenMFA folder:'),
+    h('pre', {}, h('code', { class: 'mobile-command' }, start)),
+    h('p', {}, 'and pair it with this key from another:'),
+    h('pre', {}, h('code', { class: 'mobile-command' }, pair)));
 }
 
 /** The shown-once card of a new key: its code as a QR code (PingOne's keys carry no URI: the QR holds the code) and as text. */

@@ -105,7 +105,10 @@ test('Pair a phone: the code and its QR code shown once with the authenticator\'
     const code = await codeOnPage(w);
     assert.match(code, /^[A-HJ-NP-Z2-9]{16}$/, 'ALPHANUMERIC, the default format: 16 characters without 0, 1, I, O');
     const hint = page.getByRole('note', { name: 'How to pair the mobile authenticator', exact: true });
-    assert.equal((await hint.locator('pre code').innerText()).trim(), `npm run mobile -- pair --code ${code} --server ${sdk()}`);
+    assert.deepEqual((await hint.locator('pre code').allInnerTexts()).map((c) => c.trim()), [
+      'npm run mobile',
+      `curl -sS -H 'Content-Type: application/json' -d '{"code":"${code}","server":"${sdk()}"}' http://127.0.0.1:9420/pair`,
+    ], 'the authenticator\'s start, then its POST /pair with this code and this server (mobile-protocol §5)');
     const keyId = (await page.locator('tr[data-pairing-key]').getAttribute('data-pairing-key'))!;
     const keyRow = page.locator(`tr[data-pairing-key="${keyId}"]`);
     await cell(keyRow, 'UNCLAIMED').waitFor();
