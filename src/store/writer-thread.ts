@@ -162,8 +162,8 @@ let sourceCode: string | undefined;
 function sourceWorkerCode(): string {
   if (sourceCode !== undefined) return sourceCode;
   const entry = fileURLToPath(new URL('./writer-worker.ts', import.meta.url));
-  const require = createRequire(import.meta.url);
-  const esbuild = require('esbuild') as typeof import('esbuild');
+  const load = createRequire(import.meta.url);
+  const esbuild = load('esbuild') as typeof import('esbuild');
   const { outputFiles } = esbuild.buildSync({
     entryPoints: [entry], bundle: true, write: false, platform: 'node', format: 'cjs', target: 'node20', external: ['better-sqlite3'], logLevel: 'silent',
   });
