@@ -98,7 +98,7 @@ export const mobileAuthentication: DeviceAuthentication = {
     if (step === undefined) return wrong;
     const used = { ok: false as const, countsAsFailure: false, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode has already been used; wait for the next one' }) };
     if (device.last_otp_step !== null && step <= Number(device.last_otp_step)) return used;
-    return (await takeStep(ctx.store.db, device.id, step, attempt.lockedUntil, now)) ? { ok: true } : used;
+    return { ok: true, spend: { take: (db) => takeStep(db, device.id, step, attempt.lockedUntil, now), used: used.error } };
   },
 };
 
