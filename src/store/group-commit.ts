@@ -113,8 +113,8 @@ const DEFAULT_MAX_STATEMENTS = 256;
  * Batches at the writer at once: one committing and one queued behind it, so the writer
  * starts the next COMMIT as soon as one ends, without waiting for the main thread to read the
  * answer (on a busy machine that wait can be longer than the fsync). In a store-level A/B
- * against the main-thread writer, one was slower in half the rounds; two was faster in every
- * one (README, Benchmarks).
+ * against the main-thread writer, one was slower in half the rounds; two was faster in all
+ * but a first, warm-up round (README, Benchmarks).
  */
 const MAX_IN_FLIGHT = 2;
 const PRAGMA = /^\s*pragma\b/i;
