@@ -17,8 +17,10 @@
  *                              logging is part of the cost; logs go to a temp file)
  *   OPENMFA_BENCH_QUICK=1      a ~1-minute smoke run: short rounds, small seed, small sets
  *   OPENMFA_BENCH_SKIP_BUILD=1 use dist/ as it is (default: `npm run build --silent` first)
- *   OPENMFA_BENCH_ONLY=P8      only the floors, the baselines and P8 (FIDO2 activation and
- *                              assertion): a check of those rows without the whole run
+ *   OPENMFA_BENCH_ONLY=P8      only the floors, the baselines and that row: P2 (OTP activation),
+ *                              P3 (desktop activation), P4 (mixed latency, with its read set)
+ *                              or P8 (FIDO2 activation and assertion): a check of one row
+ *                              without the whole run
  *   OPENMFA_BENCH_CPU_PROF=dir every server started writes a V8 CPU profile into dir when it
  *                              stops; `node bench/profile-summary.mjs <file>` lists the hot spots
  *   DATABASE_URL=postgres://…  also run P6 (2 server processes vs 1 on reads) in a fresh
@@ -81,7 +83,8 @@ const CFG = {
 CFG.warmupS = num('OPENMFA_BENCH_WARMUP', Math.max(1, Math.round(CFG.durationS / 3)));
 
 const ONLY = env.OPENMFA_BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== '' && ONLY !== 'P8') throw new Error(`OPENMFA_BENCH_ONLY takes P8, not "${ONLY}"`);
+const ONLY_ROWS = ['P2', 'P3', 'P4', 'P8'];
+if (ONLY !== undefined && ONLY !== '' && !ONLY_ROWS.includes(ONLY)) throw new Error(`OPENMFA_BENCH_ONLY takes ${ONLY_ROWS.join(', ')}, not "${ONLY}"`);
 
 const ACTIVATE = 'application/vnd.pingidentity.device.activate+json';
 const ASSERTION_CHECK = 'application/vnd.pingidentity.assertion.check+json';
@@ -205,6 +208,46 @@ async function p8(server: ServerHandle, api: Api, envId: string, floors: { tVeri
   row({ id: 'P8 assertion', what: 'FIDO2 assertion.check (ES256 + attempt, completion and counter commits)', value: rps(check.rps), baseline, ratio: check.rps / ceiling, bar: '≥ 1.00× that', met: check.rps >= ceiling, errors: failures(check), note: describeCpu(check.cpu) });
 }
 
+/** Floors and baselines every activation row is measured against. */
+type Floors = { tVerifyMs: number; cCommit: number };
+const activation = (server: ServerHandle, api: Api) => ({ driver: 'autocannon' as const, origin: server.origin, connections: CFG.connections, method: 'POST', headers: { ...api.auth, 'content-type': ACTIVATE } });
+
+/** P2: every request activates a different, prepared OTP device. */
+async function p2(server: ServerHandle, api: Api, envId: string, floors: Floors, bPost: LoadResult, work: string): Promise<void> {
+  const serverCpu = { server: () => [server.pid] };
+  log('P2 OTP activation');
+  const p2 = await walkedRound('P2', (n, tag) => otpActivations(api, envId, n, tag), activation(server, api), work, serverCpu);
+  raw.P2 = p2;
+  const p2Floor = Math.min(0.4 * bPost.rps, 0.8 * floors.cCommit);
+  row({ id: 'P2', what: 'OTP activation (EMAIL, a different device each request)', value: rps(p2.rps), baseline: `min(0.40×B_post, 0.80×C_commit) = ${rps(p2Floor)}`, ratio: p2.rps / p2Floor, bar: '≥ 1.00× that', met: p2.rps >= p2Floor, errors: failures(p2), note: describeCpu(p2.cpu) });
+}
+
+/** P3: every request pairs a different, prepared PingID Desktop device. */
+async function p3(server: ServerHandle, api: Api, envId: string, floors: Floors, bPost: LoadResult, work: string): Promise<void> {
+  const serverCpu = { server: () => [server.pid] };
+  log('P3 PingID Desktop activation');
+  const p3 = await walkedRound('P3', (n, tag) => desktopActivations(api, envId, n, tag), activation(server, api), work, serverCpu);
+  raw.P3 = p3;
+  const p3Floor = 0.8 / (1 / bPost.rps + floors.tVerifyMs / 1000 + 1 / floors.cCommit);
+  row({ id: 'P3', what: 'PingID Desktop activation (fresh key, ES256 attestation + commit)', value: rps(p3.rps), baseline: `0.80 / (1/B_post + t_verify + 1/C_commit) = ${rps(p3Floor)}`, ratio: p3.rps / p3Floor, bar: '≥ 1.00× that', met: p3.rps >= p3Floor, errors: failures(p3), note: describeCpu(p3.cpu) });
+}
+
+/** P4: a fixed total rate, 80 % reads / 20 % writes, two paced generators at once. */
+async function p4(server: ServerHandle, api: Api, envId: string, set: ReadSet, work: string): Promise<void> {
+  log(`P4 ${CFG.p4Rate} req/s mixed`);
+  const writes: RequestItem[] = set.devices.map((d, i) => ({ path: `${devicesPath(envId, d.userId)}/${d.deviceId}/nickname`, body: JSON.stringify({ nickname: `bench ${i}` }) }));
+  const paced = (rate: number, duration: number) => Promise.all([
+    runLoad({ driver: 'paced', origin: server.origin, connections: 64, rate: rate * 0.8, duration, headers: api.auth, rotate: readOne(set) }, work),
+    runLoad({ driver: 'paced', origin: server.origin, connections: 64, rate: rate * 0.2, duration, method: 'PUT', headers: { ...api.auth, 'content-type': 'application/json' }, rotate: writes }, work),
+  ]);
+  await paced(CFG.p4Rate, CFG.warmupS);
+  const [p4r, p4w] = await paced(CFG.p4Rate, CFG.durationS);
+  raw.P4 = { reads: p4r, writes: p4w };
+  const p4Errors = failures(p4r) + failures(p4w);
+  row({ id: 'P4 reads', what: `p99 of GET one device at ${Math.round(p4r.rps)} req/s (of ${CFG.p4Rate} total)`, value: ms(p4r.latencyMs.p99), baseline: `p50 ${ms(p4r.latencyMs.p50)}`, ratio: undefined, bar: 'p99 ≤ 10 ms, 0 errors', met: (p4r.latencyMs.p99 ?? Infinity) <= 10 && p4Errors === 0, errors: failures(p4r) });
+  row({ id: 'P4 writes', what: `p99 of PUT nickname at ${Math.round(p4w.rps)} req/s (of ${CFG.p4Rate} total)`, value: ms(p4w.latencyMs.p99), baseline: `p50 ${ms(p4w.latencyMs.p50)}`, ratio: undefined, bar: 'p99 ≤ 20 ms, 0 errors', met: (p4w.latencyMs.p99 ?? Infinity) <= 20 && p4Errors === 0, errors: failures(p4w) });
+}
+
 /** Prepared in user order (15 a user); shuffled so that requests in flight together are for different users, as in life. */
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -269,10 +312,14 @@ async function main(): Promise<void> {
   log('OpenMFA server, fresh SQLite store');
   const dataDir = tempDir('data');
   let server: ServerHandle = await startOpenMfa({ repo: REPO, dataDir, logLevel: CFG.logLevel });
-  if (ONLY === 'P8') {
+  if (ONLY) {
     const onlyApi = new Api(server.origin);
     await onlyApi.login(readBootstrap(dataDir));
-    await p8(server, onlyApi, await benchEnvironment(onlyApi), floors, bPost, work);
+    const onlyEnv = await benchEnvironment(onlyApi);
+    if (ONLY === 'P2') await p2(server, onlyApi, onlyEnv, floors, bPost, work);
+    if (ONLY === 'P3') await p3(server, onlyApi, onlyEnv, floors, bPost, work);
+    if (ONLY === 'P4') await p4(server, onlyApi, onlyEnv, await readSet(onlyApi, onlyEnv, CFG.readUsers), work);
+    if (ONLY === 'P8') await p8(server, onlyApi, onlyEnv, floors, bPost, work);
     await server.stop();
     removeDir(dataDir);
     await cleanup();
@@ -315,35 +362,11 @@ async function main(): Promise<void> {
   raw.prism = peer;
   row({ id: 'peer', what: 'Prism 5.14.2 mock of our /openapi.json, GET one device', value: rps(p1.rps) + ' (P1)', baseline: `Prism ${rps(peer.rps)}`, ratio: p1.rps / peer.rps, bar: 'shown, no bar', met: undefined, errors: failures(peer) });
 
-  // P2, P3: every request activates a different, prepared device.
-  log('P2 OTP activation');
-  const activate = { driver: 'autocannon' as const, origin: server.origin, connections: CFG.connections, method: 'POST', headers: { ...api.auth, 'content-type': ACTIVATE } };
-  const p2 = await walkedRound('P2', (n, tag) => otpActivations(api, envId, n, tag), activate, work, serverCpu);
-  raw.P2 = p2;
-  const p2Floor = Math.min(0.4 * bPost.rps, 0.8 * floors.cCommit);
-  row({ id: 'P2', what: 'OTP activation (EMAIL, a different device each request)', value: rps(p2.rps), baseline: `min(0.40×B_post, 0.80×C_commit) = ${rps(p2Floor)}`, ratio: p2.rps / p2Floor, bar: '≥ 1.00× that', met: p2.rps >= p2Floor, errors: failures(p2), note: describeCpu(p2.cpu) });
-
-  log('P3 PingID Desktop activation');
-  const p3 = await walkedRound('P3', (n, tag) => desktopActivations(api, envId, n, tag), activate, work, serverCpu);
-  raw.P3 = p3;
-  const p3Floor = 0.8 / (1 / bPost.rps + floors.tVerifyMs / 1000 + 1 / floors.cCommit);
-  row({ id: 'P3', what: 'PingID Desktop activation (fresh key, ES256 attestation + commit)', value: rps(p3.rps), baseline: `0.80 / (1/B_post + t_verify + 1/C_commit) = ${rps(p3Floor)}`, ratio: p3.rps / p3Floor, bar: '≥ 1.00× that', met: p3.rps >= p3Floor, errors: failures(p3), note: describeCpu(p3.cpu) });
-
+  await p2(server, api, envId, floors, bPost, work);
+  await p3(server, api, envId, floors, bPost, work);
   await p8(server, api, envId, floors, bPost, work);
 
-  // P4: fixed total rate, 80 % reads / 20 % writes, two paced generators at once.
-  log(`P4 ${CFG.p4Rate} req/s mixed`);
-  const writes: RequestItem[] = set.devices.map((d, i) => ({ path: `${devicesPath(envId, d.userId)}/${d.deviceId}/nickname`, body: JSON.stringify({ nickname: `bench ${i}` }) }));
-  const paced = (rate: number, duration: number) => Promise.all([
-    runLoad({ driver: 'paced', origin: server.origin, connections: 64, rate: rate * 0.8, duration, headers: api.auth, rotate: readOne(set) }, work),
-    runLoad({ driver: 'paced', origin: server.origin, connections: 64, rate: rate * 0.2, duration, method: 'PUT', headers: { ...api.auth, 'content-type': 'application/json' }, rotate: writes }, work),
-  ]);
-  await paced(CFG.p4Rate, CFG.warmupS);
-  const [p4r, p4w] = await paced(CFG.p4Rate, CFG.durationS);
-  raw.P4 = { reads: p4r, writes: p4w };
-  const p4Errors = failures(p4r) + failures(p4w);
-  row({ id: 'P4 reads', what: `p99 of GET one device at ${Math.round(p4r.rps)} req/s (of ${CFG.p4Rate} total)`, value: ms(p4r.latencyMs.p99), baseline: `p50 ${ms(p4r.latencyMs.p50)}`, ratio: undefined, bar: 'p99 ≤ 10 ms, 0 errors', met: (p4r.latencyMs.p99 ?? Infinity) <= 10 && p4Errors === 0, errors: failures(p4r) });
-  row({ id: 'P4 writes', what: `p99 of PUT nickname at ${Math.round(p4w.rps)} req/s (of ${CFG.p4Rate} total)`, value: ms(p4w.latencyMs.p99), baseline: `p50 ${ms(p4w.latencyMs.p50)}`, ratio: undefined, bar: 'p99 ≤ 20 ms, 0 errors', met: (p4w.latencyMs.p99 ?? Infinity) <= 20 && p4Errors === 0, errors: failures(p4w) });
+  await p4(server, api, envId, set, work);
 
   const loadedRss = peakRssMiB(server.pid);
   log('stopping the server for P5 seeding');

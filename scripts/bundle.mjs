@@ -10,6 +10,9 @@
  * @simplewebauthn/server, nodemailer, tldts, qrcode-generator) — bundling those would load
  * them at every start. The bundle sits two levels under the package root, as dist/console/
  * does, so paths resolved against import.meta.url (the console's files) stay right.
+ *
+ * The SQLite writer thread's entry (src/store/writer-worker.ts) is a second bundle beside it,
+ * dist/bundle/writer-worker.js: the bundle starts it by that path (writer-thread.ts).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +20,10 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE = path.join(root, 'dist', 'bundle', 'openmfa.mjs');
+const WRITER = path.join(root, 'dist', 'bundle', 'writer-worker.js');
 const EXTERNAL = ['better-sqlite3', 'pino', 'pino-pretty', 'pg', 'ioredis', '@simplewebauthn/server', 'nodemailer', 'tldts', 'qrcode-generator'];
 
-await build({
-  entryPoints: [path.join(root, 'dist', 'cli.js')],
-  outfile: BUNDLE,
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -31,4 +33,6 @@ await build({
   banner: { js: "import { createRequire as __openmfaRequire } from 'node:module'; const require = __openmfaRequire(import.meta.url);" },
   logLevel: 'warning',
   legalComments: 'none',
-});
+};
+await build({ ...common, entryPoints: [path.join(root, 'dist', 'cli.js')], outfile: BUNDLE });
+await build({ ...common, entryPoints: [path.join(root, 'dist', 'store', 'writer-worker.js')], outfile: WRITER });

@@ -40,6 +40,11 @@ export interface RunningServer {
 export interface StartOptions {
   /** Where the start-up lines go; stdout by default. */
   out?: (line: string) => void;
+  /**
+   * SQLite: called if the writer thread dies (every write then fails with 503). runServer
+   * exits non-zero, so a supervisor restarts the process rather than it serving reads only.
+   */
+  onStoreLost?: (error: Error) => void;
 }
 
 export async function startServer(requested: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
@@ -54,7 +59,14 @@ export async function startServer(requested: ServerConfig, options: StartOptions
     throw seedRefused(config.seed!, e);
   }
   const log = createLogger(config);
-  const store = Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const store = Store.open({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: config.sqlitePath,
+    onWriterLost: (e) => {
+      log.fatal({ err: { message: e.message } }, 'the store can no longer write');
+      options.onStoreLost?.(e);
+    },
+  });
   try {
     await store.migrate();
     const box = loadMasterKey(config);
@@ -173,7 +185,12 @@ function trackConnections(server: Server) {
 
 /** Runs until a signal, then shuts down gracefully. */
 export async function runServer(config: ServerConfig): Promise<void> {
-  const server = await startServer(config);
+  const server = await startServer(config, {
+    onStoreLost: (e) => {
+      process.stderr.write(`${e.message}; exiting\n`);
+      process.exit(1);
+    },
+  });
   const stop = (signal: string) => {
     server.app.log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {

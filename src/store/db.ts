@@ -7,12 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
+import type { Worker } from 'node:worker_threads';
 import { Kysely, Migrator, PostgresDialect, sql, type SelectQueryBuilder, type SqliteDatabase } from 'kysely';
 import type PG from 'pg';
 import { GroupCommitSqliteDialect, type GroupCommitHooks } from './group-commit.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { BUSY_TIMEOUT_MS, openReader, openWriter, prepareFile, withStatementCache } from './sqlite-connection.js';
+import { LocalWriter, WriterConnection, type Writer } from './writer.js';
+import { WRITER_LOST, WriterThread } from './writer-thread.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
@@ -23,7 +26,12 @@ export interface StoreOptions {
   sqlitePath?: string;
   poolSize?: number;
   /** SQLite only, for tests: observe or fail group commits (see group-commit.ts). */
-  groupCommit?: { maxStatements?: number; hooks?: GroupCommitHooks };
+  groupCommit?: { maxStatements?: number; hooks?: GroupCommitHooks; onWriterStart?: (thread: Worker) => void };
+  /**
+   * SQLite on a file: called once if the writer thread dies without being closed (every write
+   * then fails with OPENMFA_WRITER_LOST). The server exits non-zero.
+   */
+  onWriterLost?: (error: Error) => void;
 }
 
 // PostgreSQL returns bigint as text; our bigints are millisecond times, safe as numbers.
@@ -54,8 +62,6 @@ export interface OpenTransaction {
   readonly done: boolean;
 }
 
-/** How long a SQLite connection waits for another's lock before SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5000;
 /** How long migrate() keeps trying while another connection or process migrates (it fails fast on a real error only after this). */
 const MIGRATE_RETRY_MS = 30_000;
 
@@ -80,10 +86,10 @@ export class Store {
    */
   #open = 0;
 
-  /** SQLite only: sets the connection's busy_timeout (ms). */
-  readonly #busyTimeout: ((ms: number) => void) | undefined;
+  /** SQLite only: sets the writing connection's busy_timeout (ms). */
+  readonly #busyTimeout: ((ms: number) => Promise<void>) | undefined;
 
-  private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>, busyTimeout?: (ms: number) => void) {
+  private constructor(db: Db, dialect: Dialect, onClose: () => Promise<void>, busyTimeout?: (ms: number) => Promise<void>) {
     this.#db = db;
     this.dialect = dialect;
     this.#onClose = onClose;
@@ -125,30 +131,35 @@ export class Store {
       return new Store(db, 'postgres', async () => db.destroy());
     }
     const file = options.sqlitePath ?? ':memory:';
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const sqlite = new SQLite(file);
-    // The file holds hashes and sealed secrets: owner-only, like the master key beside it.
-    if (file !== ':memory:') chmodSync(file, 0o600);
-    // Durability default R5: WAL with synchronous=FULL survives power loss, not only crashes.
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    // Read-side tuning only (durability above is untouched): temporary B-trees (ORDER BY on
-    // a user's devices) in memory, and a 64 MiB page cache instead of 2 MiB so the hot
-    // indexes stay resident as the device table grows (quality bar P5).
-    sqlite.pragma('temp_store = MEMORY');
-    sqlite.pragma('cache_size = -65536');
+    const { hooks: { holdCommit, ...hooks } = {}, onWriterStart, ...groupCommit } = options.groupCommit ?? {};
+    let writer: Writer;
+    let reader: SqliteDatabase | undefined;
+    if (file === ':memory:') {
+      // A worker cannot share an in-memory database: its writer stays on the main thread.
+      const sqlite = openWriter(file);
+      writer = new LocalWriter(new WriterConnection(sqlite, withStatementCache(sqlite)));
+    } else {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      const setup = prepareFile(file);
+      try {
+        // The file holds hashes and sealed secrets: owner-only, like the master key beside it.
+        chmodSync(file, 0o600);
+        reader = withStatementCache(openReader(file));
+      } finally {
+        setup.close();
+      }
+      // COMMIT and its fsync run on the writer thread, off the event loop (writer-thread.ts).
+      writer = new WriterThread(file, {
+        ...(holdCommit ? { holdCommit } : {}),
+        ...(options.onWriterLost ? { onLost: options.onWriterLost } : {}),
+        ...(onWriterStart ? { onStart: onWriterStart } : {}),
+      });
+    }
     // Writes of one event-loop turn share one COMMIT (one fsync); a query's promise resolves
     // only once what it wrote or read is durable. See group-commit.ts.
-    const dialect = new GroupCommitSqliteDialect({
-      database: sqlite,
-      statements: withStatementCache(sqlite),
-      ...(file !== ':memory:' ? { reader: withStatementCache(openReader(file)) } : {}),
-      ...options.groupCommit,
-    });
+    const dialect = new GroupCommitSqliteDialect({ writer, ...(reader ? { reader } : {}), ...groupCommit, hooks });
     const db = new Kysely<Database>({ dialect });
-    return new Store(db, 'sqlite', async () => db.destroy(), (ms) => { sqlite.pragma(`busy_timeout = ${ms}`); });
+    return new Store(db, 'sqlite', async () => db.destroy(), (ms) => writer.setBusyTimeout(ms));
   }
 
   /**
@@ -171,7 +182,7 @@ export class Store {
     // better-sqlite3 waits for a lock synchronously: a second connection of this process
     // waiting the full busy_timeout would stop the event loop the first one needs to finish
     // its migration. While migrating it waits briefly and tries again asynchronously instead.
-    this.#busyTimeout?.(50);
+    await this.#busyTimeout?.(50);
     try {
       const deadline = Date.now() + MIGRATE_RETRY_MS;
       for (let attempt = 1; ; attempt++) {
@@ -185,7 +196,7 @@ export class Store {
         throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String((error as Error).message ?? error)}`);
       }
     } finally {
-      this.#busyTimeout?.(BUSY_TIMEOUT_MS);
+      await this.#busyTimeout?.(BUSY_TIMEOUT_MS);
     }
   }
 
@@ -373,7 +384,7 @@ export class Store {
 /**
  * The store cannot write or cannot be reached — a condition of the machine, not of the
  * request (docs/quality-bar.md, Reliability): SQLite's full disk, I/O errors, a read-only or unopenable file, no
- * memory, a lock not released within busy_timeout; PostgreSQL's connection exceptions (class
+ * memory, a lock not released within busy_timeout, the writer thread lost; PostgreSQL's connection exceptions (class
  * 08), insufficient resources (53: disk full 53100, out of memory, too many connections),
  * operator intervention (57P: shutdown, cannot connect now), system errors (58), and a lost
  * or refused connection, which pg reports without a SQLSTATE.
@@ -381,53 +392,11 @@ export class Store {
 export function isUnavailable(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown } | null;
   const code = typeof err?.code === 'string' ? err.code : '';
-  if (/^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|BUSY)/.test(code)) return true;
+  if (/^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|NOMEM|BUSY)/.test(code) || code === WRITER_LOST) return true;
   if (/^(08|53|58)[0-9A-Z]{3}$|^57P[0-9A-Z]{2}$/.test(code)) return true;
   if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true;
   const message = typeof err?.message === 'string' ? err.message : '';
   return code === '' && /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(message);
-}
-
-/**
- * The read-only connection for autocommit reads (group-commit.ts): it sees only committed
- * data. Opened after the writer has put the file in WAL mode, with the same read-side tuning.
- */
-function openReader(file: string): SQLite.Database {
-  const reader = new SQLite(file, { readonly: true, fileMustExist: true });
-  reader.pragma('busy_timeout = 5000');
-  reader.pragma('temp_store = MEMORY');
-  reader.pragma('cache_size = -65536');
-  return reader;
-}
-
-/** How many distinct SQL texts keep their prepared statement (the app has a few hundred). */
-const STATEMENT_CACHE_LIMIT = 1000;
-
-/**
- * Kysely's SQLite driver calls `prepare(sql)` for every execution, and better-sqlite3 parses
- * and plans the SQL each time — the largest single cost of a read (quality bar P1). Kysely
- * compiles one query shape to the same text with `?` parameters, so statements are kept by
- * their text, bounded (oldest first out: texts with inlined values must not grow it without
- * end). Reuse is safe because better-sqlite3 runs a statement to completion synchronously;
- * the one exception, `iterate()` (Kysely's `.stream()`), is not used by this code.
- */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    prepare(text: string) {
-      let statement = statements.get(text);
-      if (statement === undefined) {
-        statement = sqlite.prepare(text);
-        if (statements.size >= STATEMENT_CACHE_LIMIT) statements.delete(statements.keys().next().value!);
-        statements.set(text, statement);
-      }
-      return statement;
-    },
-    close() {
-      statements.clear();
-      sqlite.close();
-    },
-  };
 }
 
 /** A unique or primary-key constraint refused the write (both drivers). */

@@ -1,35 +1,37 @@
 /**
  * Group commit for SQLite: a Kysely dialect for better-sqlite3 that lets the writes of many
- * requests share one COMMIT, and so one fsync.
+ * requests share one COMMIT, and so one fsync — run off the event loop, on the writer thread.
  *
  * Why. The store runs WAL with synchronous=FULL (durability default R5), so every COMMIT
- * fsyncs the WAL, and better-sqlite3 does that synchronously on the main thread. With one
- * autocommit transaction per write, an OTP activation cost one fsync during which the event
+ * fsyncs the WAL, and better-sqlite3 does that synchronously on the thread that calls it. With
+ * one autocommit transaction per write, an OTP activation cost one fsync during which the event
  * loop did nothing else: activation throughput was bounded by the disk's fsync rate while the
  * process used well under a core (quality bar P2 wants ≥ 0.80 × single-row commits/s). Here,
- * writes that arrive in the same turn of the event loop go into one transaction, committed
- * once at the end of that turn.
+ * writes that arrive in the same turn of the event loop go into one batch, committed once; and
+ * for a store on a file, the writing connection lives on its own thread (writer-thread.ts), so
+ * that while it commits, the main thread serves reads and gathers the next batch (P4's tail).
  *
  * How. Outside an explicit transaction ("autocommit" queries, which is most of them):
- *   - A query that writes (better-sqlite3's `readonly` is false), arriving while no group is
- *     open, opens one: `BEGIN IMMEDIATE` (waiting up to busy_timeout for other processes),
- *     then the statement; a flush is scheduled with setImmediate.
- *   - Any write — and, on a store without a reader (in memory), any read — that runs while a
- *     group is open joins it: it runs at once (inside the group's transaction, so it sees the
- *     group's writes), but its promise settles only after the group's COMMIT returned — with
- *     its result, or with its own error.
- *   - A read while no group is open runs and resolves at once, as a plain autocommit read: a
- *     GET pays for no transaction.
- *   - With a `reader` (a second, read-only connection to the same file — every store but an
- *     in-memory one), autocommit reads never join a group: they run there at once and see the
- *     last committed state, never a group's pending writes. So a read neither waits for an
- *     fsync nor reads what is not yet durable, and an activation (read, read, conditional
- *     write) waits for one COMMIT instead of three. Writes, and reads inside an explicit
- *     transaction, stay on the writing connection, so conditional writes still see every
- *     write before them.
- *   - The flush runs COMMIT and resolves every member. If COMMIT fails, it rolls back and
- *     rejects every member with that error.
- *   - A group is flushed early when it reaches `maxStatements`, before an explicit transaction
+ *   - With a `reader` (a second, read-only connection to the same file, on the main thread —
+ *     every store but an in-memory one), an autocommit read (the reader's prepared statement
+ *     is `readonly`) runs there at once and sees the last committed state, never a batch's
+ *     pending writes. So a read neither waits for an fsync nor reads what is not yet durable,
+ *     and an activation (read, read, conditional write) waits for one COMMIT instead of three.
+ *   - A write joins this turn's batch (opening it if none is open, and scheduling its sending
+ *     with setImmediate). The batch goes to the writer as one message at the end of the turn —
+ *     unless two batches are already at the writer (one committing, one queued behind it):
+ *     then it keeps filling and goes when one of them is answered. The writer (writer.ts) runs it as one group: BEGIN IMMEDIATE, every statement
+ *     in the order issued — so conditional writes see every write before them — and one
+ *     COMMIT; then it answers with every statement's outcome, and only then does each
+ *     statement's promise settle — with its result, or with its own error.
+ *   - In memory (no reader; a worker cannot share an in-memory database), the writer is the
+ *     connection on the main thread: a read with no batch pending runs at once as a plain
+ *     autocommit read, and a read while one is pending joins it (it sees the batch's writes,
+ *     so it settles only after their COMMIT).
+ *   - PRAGMAs set the state of the connection they run on: always the writer's, after the
+ *     pending batch and outside any group.
+ *   - If COMMIT fails, the group rolls back and every member rejects with that error.
+ *   - A batch is sent early when it reaches `maxStatements`, before an explicit transaction
  *     begins, and when the dialect is destroyed (Store.close).
  *
  * A statement that fails with a constraint violation (UNIQUE, FOREIGN KEY, CHECK, NOT NULL —
@@ -38,7 +40,9 @@
  * promise rejects (after the COMMIT, like every member, since the conflict may be with a row
  * the group wrote). Errors after which SQLite may have rolled back the whole transaction
  * (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM, …, or any error that leaves no
- * transaction open) fail the whole group at once: ROLLBACK, and every member rejects.
+ * transaction open) fail the group at once: ROLLBACK, every member so far rejects, and the
+ * batch's next statement begins a new group. If the writer thread dies, every statement
+ * waiting for it rejects (OPENMFA_WRITER_LOST) and so does every later one.
  *
  * What a caller can rely on:
  *   - When a query's promise resolves, everything it wrote is durable (fsynced), and so is
@@ -49,15 +53,17 @@
  *     share a commit. A statement that fails did not write anything.
  *   - Consecutive autocommit statements of one caller are not a transaction (as before): if
  *     they must stand or fall together, use `store.transaction`.
- *   - `store.transaction` (Kysely's `db.transaction()`) first commits the open group, then
- *     has the connection to itself until it commits or rolls back: autocommit queries wait
- *     meanwhile. It still begins with a plain (deferred) BEGIN, as with Kysely's own driver.
- *   - Streaming (`.stream()`) commits the open group first and reads outside any group.
+ *   - `store.transaction` (Kysely's `db.transaction()`) first sends the pending batch, then
+ *     has the writer to itself until it commits or rolls back: autocommit writes wait
+ *     meanwhile (reads on the reader do not). Its statements — reads included — are messages
+ *     to the writer, answered in order. It still begins with a plain (deferred) BEGIN, as with
+ *     Kysely's own driver.
+ *   - Streaming (`.stream()`) sends the pending batch first and reads on the writer, outside
+ *     any group.
  *
- * There is one better-sqlite3 connection and a mutex on it. An autocommit query holds the
- * mutex only while its statement runs (synchronously), not while it waits for the COMMIT —
- * otherwise no second query could join the group. An explicit transaction holds it from
- * BEGIN to COMMIT/ROLLBACK.
+ * There is one writer and a mutex on it, here on the main thread. An autocommit write holds
+ * the mutex only while it joins the batch, not while it waits for the COMMIT — otherwise no
+ * second query could join. An explicit transaction holds it from BEGIN to COMMIT/ROLLBACK.
  */
 import type SQLite from 'better-sqlite3';
 import {
@@ -76,28 +82,41 @@ import {
   type QueryResult,
   type SqliteDatabase,
 } from 'kysely';
+import { execute } from './sqlite-connection.js';
+import type { Item, Writer } from './writer.js';
 
 /** Test hooks; the server sets none. */
 export interface GroupCommitHooks {
-  /** Called before a group's COMMIT, with how many statements it holds; a throw fails the COMMIT. */
+  /** Called on the main thread before a batch goes to the writer, with how many statements it holds; a throw fails the batch (nothing of it runs). */
   beforeCommit?(statements: number): void;
-  /** Called after a group's COMMIT succeeded. */
+  /** Called after a group's COMMIT succeeded, with how many statements it held. */
   afterCommit?(statements: number): void;
+  /**
+   * A store on a file only: a gate in the writer thread over a SharedArrayBuffer. Before each
+   * COMMIT the thread adds 1 to [0] (and notifies), then waits while [1] is 0.
+   */
+  holdCommit?: Int32Array;
 }
 
 export interface GroupCommitOptions {
-  /** The connection: transaction state, BEGIN/COMMIT/ROLLBACK. Closed by `destroy()` via `statements`. */
-  database: SQLite.Database;
-  /** Where statements are prepared (the statement cache in db.ts); its `close()` closes the database. */
-  statements: SqliteDatabase;
+  /** Where writes run: the writer thread (writer-thread.ts) or, in memory, the connection here (writer.ts). */
+  writer: Writer;
   /** A read-only connection to the same file for autocommit reads (its own statement cache); closed with the driver. */
   reader?: SqliteDatabase;
-  /** A group is committed when it holds this many statements (reads included). */
+  /** A batch goes to the writer when it holds this many statements (reads included). */
   maxStatements?: number;
-  hooks?: GroupCommitHooks;
+  hooks?: Omit<GroupCommitHooks, 'holdCommit'>;
 }
 
 const DEFAULT_MAX_STATEMENTS = 256;
+/**
+ * Batches at the writer at once: one committing and one queued behind it, so the writer
+ * starts the next COMMIT as soon as one ends, without waiting for the main thread to read the
+ * answer (on a busy machine that wait can be longer than the fsync). In a store-level A/B
+ * against the main-thread writer, one was slower in half the rounds; two was faster in all
+ * but a first, warm-up round (README, Benchmarks).
+ */
+const MAX_IN_FLIGHT = 2;
 const PRAGMA = /^\s*pragma\b/i;
 
 export class GroupCommitSqliteDialect implements Dialect {
@@ -119,16 +138,14 @@ export class GroupCommitSqliteDialect implements Dialect {
   }
 }
 
-/** One member of a group: settled after the group's COMMIT. */
+/** One member of a batch: settled once the writer answered for it, after its group's COMMIT. */
 interface Waiter {
   resolve(result: QueryResult<unknown>): void;
   reject(error: unknown): void;
-  result: QueryResult<unknown> | undefined;
-  /** The statement's own error (a constraint violation): rejected with after a successful COMMIT. */
-  error: unknown;
 }
 
-interface Group {
+interface Batch {
+  items: Item[];
   waiters: Waiter[];
 }
 
@@ -156,42 +173,23 @@ class Mutex {
   }
 }
 
-/**
- * Errors after which the transaction and the group's other statements are intact: SQLite
- * undid only the failing statement (or it never ran: a prepare or binding error). Anything
- * else — I/O, disk full, busy, out of memory, corruption — may have rolled back the whole
- * transaction, so it fails the group.
- */
-function statementLocal(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return true; // TypeError/RangeError from binding
-  return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_ERROR' || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE';
-}
-
 class GroupCommitDriver implements Driver {
-  readonly #sqlite: SQLite.Database;
-  readonly #statements: SqliteDatabase;
+  readonly #writer: Writer;
   readonly #reader: SqliteDatabase | undefined;
   readonly #max: number;
-  readonly #hooks: GroupCommitHooks;
+  readonly #hooks: Omit<GroupCommitHooks, 'holdCommit'>;
   readonly #mutex = new Mutex();
-  readonly #begin: SQLite.Statement;
-  readonly #commit: SQLite.Statement;
-  readonly #rollback: SQLite.Statement;
-  readonly #beginDeferred: SQLite.Statement;
-  #group: Group | undefined;
+  /** The batch this turn is filling, not yet sent. */
+  #pending: Batch | undefined;
+  /** Batches sent and not yet answered (at most MAX_IN_FLIGHT, unless sent early). */
+  #inFlight = 0;
   #closed = false;
 
   constructor(options: GroupCommitOptions) {
-    this.#sqlite = options.database;
-    this.#statements = options.statements;
+    this.#writer = options.writer;
     this.#reader = options.reader;
     this.#max = options.maxStatements ?? DEFAULT_MAX_STATEMENTS;
     this.#hooks = options.hooks ?? {};
-    this.#begin = this.#sqlite.prepare('BEGIN IMMEDIATE');
-    this.#commit = this.#sqlite.prepare('COMMIT');
-    this.#rollback = this.#sqlite.prepare('ROLLBACK');
-    this.#beginDeferred = this.#sqlite.prepare('BEGIN');
   }
 
   async init(): Promise<void> {}
@@ -206,9 +204,11 @@ class GroupCommitDriver implements Driver {
     await this.#mutex.lock();
     c.ownsLock = true;
     try {
-      // The transaction starts after, and sees, everything already acknowledged-to-be.
-      this.flush();
-      this.#beginDeferred.run();
+      if (this.#closed) throw new Error('the store is closed');
+      // The transaction starts after, and sees, everything already acknowledged-to-be: the
+      // writer answers in order, so BEGIN runs after the pending batch's COMMIT.
+      this.#send();
+      await this.#writer.exec('BEGIN', []);
       c.inTransaction = true;
     } catch (e) {
       this.#release(c);
@@ -219,7 +219,7 @@ class GroupCommitDriver implements Driver {
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as Connection;
     // On failure Kysely rolls back next: the lock stays held until then.
-    this.#commit.run();
+    await this.#writer.exec('COMMIT', []);
     c.inTransaction = false;
     this.#release(c);
   }
@@ -227,7 +227,7 @@ class GroupCommitDriver implements Driver {
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as Connection;
     try {
-      if (this.#sqlite.inTransaction) this.#rollback.run();
+      await this.#writer.rollback();
     } finally {
       c.inTransaction = false;
       this.#release(c);
@@ -235,19 +235,19 @@ class GroupCommitDriver implements Driver {
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.#savepointCommand(connection, 'savepoint', name);
+    await this.#savepointCommand(connection, 'savepoint', name);
   }
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.#savepointCommand(connection, 'rollback to', name);
+    await this.#savepointCommand(connection, 'rollback to', name);
   }
   async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.#savepointCommand(connection, 'release', name);
+    await this.#savepointCommand(connection, 'release', name);
   }
-  #savepointCommand(connection: DatabaseConnection, command: string, name: string): void {
+  async #savepointCommand(connection: DatabaseConnection, command: string, name: string): Promise<void> {
     // Savepoints only make sense inside an explicit transaction, which holds the connection.
     if (!(connection as Connection).inTransaction) throw new Error(`${command} outside a transaction`);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error('savepoint names are plain identifiers');
-    this.#sqlite.prepare(`${command} "${name}"`).run();
+    await this.#writer.exec(`${command} "${name}"`, []);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -256,11 +256,15 @@ class GroupCommitDriver implements Driver {
 
   async destroy(): Promise<void> {
     if (this.#closed) return;
-    // Acknowledge (or fail) what is pending before the file closes.
-    this.flush();
+    // Acknowledge (or fail) what is pending before the file closes: the writer answers the
+    // batch before it closes.
+    this.#send();
     this.#closed = true;
-    this.#reader?.close();
-    this.#statements.close();
+    try {
+      await this.#writer.close();
+    } finally {
+      this.#reader?.close();
+    }
   }
 
   #release(c: Connection): void {
@@ -269,27 +273,30 @@ class GroupCommitDriver implements Driver {
     this.#mutex.unlock();
   }
 
-  /** A statement inside the explicit transaction that `c` holds: runs and settles at once. */
+  /** A statement inside the explicit transaction that `c` holds: runs on the writer and settles when it answers. */
   runInTransaction(compiled: CompiledQuery): Promise<QueryResult<unknown>> {
-    try {
-      return Promise.resolve(this.#run(compiled));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#writer.exec(compiled.sql, compiled.parameters);
   }
 
-  /** An autocommit statement: takes the lock for as long as it runs, then joins or opens a group. */
+  /** An autocommit statement: a read runs on the reader at once; a write joins this turn's batch. */
   runAutocommit(compiled: CompiledQuery): Promise<QueryResult<unknown>> {
-    // PRAGMAs set the state of the connection they run on: always the writer's.
-    if (this.#reader !== undefined && !this.#closed && !PRAGMA.test(compiled.sql)) {
+    if (this.#reader !== undefined && !this.#closed) {
+      // PRAGMAs set the state of the connection they run on: always the writer's.
+      if (PRAGMA.test(compiled.sql)) return this.#exclusive(compiled);
+      let statement: SQLite.Statement | undefined;
       try {
-        // The writer's (cached) statement tells a read from a write; a read runs on the reader,
-        // outside the lock and any group: nothing it does touches the writer's transaction.
-        if ((this.#statements.prepare(compiled.sql) as unknown as SQLite.Statement).readonly) {
-          return Promise.resolve(this.#execute(this.#reader.prepare(compiled.sql) as unknown as SQLite.Statement, compiled));
+        statement = this.#reader.prepare(compiled.sql) as unknown as SQLite.Statement;
+      } catch {
+        // Not preparable on the reader (a table the writer made is not yet committed, say): the writer decides.
+      }
+      // A read runs on the reader, outside the lock and any batch: nothing it does touches
+      // the writer's transaction, and it sees only what is committed.
+      if (statement?.readonly) {
+        try {
+          return Promise.resolve(execute(statement, compiled.parameters));
+        } catch (e) {
+          return Promise.reject(e);
         }
-      } catch (e) {
-        return Promise.reject(e);
       }
     }
     if (this.#mutex.tryLock()) return this.#autocommitLocked(compiled);
@@ -299,100 +306,90 @@ class GroupCommitDriver implements Driver {
   #autocommitLocked(compiled: CompiledQuery): Promise<QueryResult<unknown>> {
     try {
       if (this.#closed) throw new Error('the store is closed');
-      const statement = this.#statements.prepare(compiled.sql) as unknown as SQLite.Statement;
-      if (this.#group === undefined) {
-        // A read with nothing pending: as before, no transaction.
-        if (statement.readonly) return Promise.resolve(this.#execute(statement, compiled));
-        this.#begin.run();
-        this.#group = { waiters: [] };
-        const group = this.#group;
-        setImmediate(() => {
-          if (this.#group === group) this.flush();
-        });
+      const direct = this.#writer.direct;
+      if (direct !== undefined && this.#pending === undefined) {
+        // In memory, a read with nothing pending runs at once, as a plain autocommit read.
+        const statement = direct.prepare(compiled.sql) as unknown as SQLite.Statement;
+        if (statement.readonly) return Promise.resolve(execute(statement, compiled.parameters));
       }
-      const group = this.#group;
-      return new Promise<QueryResult<unknown>>((resolve, reject) => {
-        const waiter: Waiter = { resolve, reject, result: undefined, error: undefined };
-        group.waiters.push(waiter);
-        try {
-          waiter.result = this.#execute(statement, compiled);
-        } catch (e) {
-          if (!statementLocal(e) || !this.#sqlite.inTransaction) {
-            this.#abort(e);
-            return;
-          }
-          waiter.error = e;
-        }
-        if (group.waiters.length >= this.#max) this.flush();
-      });
+      return this.#join([compiled.sql, compiled.parameters]);
     } catch (e) {
-      // Preparing the statement, or BEGIN IMMEDIATE, failed: nothing ran, nothing joined.
       return Promise.reject(e);
     } finally {
       this.#mutex.unlock();
     }
   }
 
-  /** Commits the open group, if any, and settles its members. Synchronous. */
-  flush(): void {
-    const group = this.#group;
-    if (group === undefined) return;
-    const size = group.waiters.length;
+  /** Adds a statement to this turn's batch, opening it (and scheduling its sending) if need be. */
+  #join(item: Item): Promise<QueryResult<unknown>> {
+    let batch = this.#pending;
+    if (batch === undefined) {
+      const opened: Batch = { items: [], waiters: [] };
+      this.#pending = batch = opened;
+      setImmediate(() => {
+        // While the writer has its fill of batches, this one keeps filling: it goes when one is answered.
+        if (this.#pending === opened && this.#inFlight < MAX_IN_FLIGHT) this.#send();
+      });
+    }
+    const joined = batch;
+    return new Promise<QueryResult<unknown>>((resolve, reject) => {
+      joined.items.push(item);
+      joined.waiters.push({ resolve, reject });
+      if (joined.items.length >= this.#max) this.#send();
+    });
+  }
+
+  /** Sends the pending batch, if any; its members settle when the writer answers. */
+  #send(): void {
+    const batch = this.#pending;
+    if (batch === undefined) return;
+    this.#pending = undefined;
     try {
-      this.#hooks.beforeCommit?.(size);
-      this.#commit.run();
+      this.#hooks.beforeCommit?.(batch.items.length);
     } catch (e) {
-      this.#abort(e);
+      for (const w of batch.waiters) w.reject(e);
       return;
     }
-    this.#group = undefined;
-    this.#hooks.afterCommit?.(size);
-    for (const w of group.waiters) {
-      if (w.error !== undefined) w.reject(w.error);
-      else w.resolve(w.result!);
-    }
+    this.#inFlight++;
+    this.#writer.batch(batch.items).then(({ outcomes, commits }) => {
+      this.#inFlight--;
+      for (const n of commits) this.#hooks.afterCommit?.(n);
+      batch.waiters.forEach((w, i) => {
+        const outcome = outcomes[i]!;
+        if ('error' in outcome) w.reject(outcome.error);
+        else w.resolve(outcome.result);
+      });
+      if (this.#inFlight < MAX_IN_FLIGHT) this.#send();
+    }, (error: unknown) => {
+      this.#inFlight--;
+      for (const w of batch.waiters) w.reject(error);
+      if (this.#inFlight < MAX_IN_FLIGHT) this.#send();
+    });
   }
 
-  /** The group failed as a whole: roll back, and every member rejects with `error`. */
-  #abort(error: unknown): void {
-    const group = this.#group;
-    this.#group = undefined;
+  /** One statement on the writer, after the pending batch and outside any group (a PRAGMA). */
+  async #exclusive(compiled: CompiledQuery): Promise<QueryResult<unknown>> {
+    await this.#mutex.lock();
     try {
-      // SQLite may already have rolled back by itself.
-      if (this.#sqlite.inTransaction) this.#rollback.run();
-    } catch {
-      // Nothing more to undo: the members are rejected either way.
+      if (this.#closed) throw new Error('the store is closed');
+      this.#send();
+      return await this.#writer.exec(compiled.sql, compiled.parameters);
+    } finally {
+      this.#mutex.unlock();
     }
-    for (const w of group?.waiters ?? []) w.reject(error);
   }
 
-  #run(compiled: CompiledQuery): QueryResult<unknown> {
-    const statement = this.#statements.prepare(compiled.sql) as unknown as SQLite.Statement;
-    return this.#execute(statement, compiled);
-  }
-
-  #execute(statement: SQLite.Statement, compiled: CompiledQuery): QueryResult<unknown> {
-    const parameters = compiled.parameters as unknown[];
-    if (statement.reader) return { rows: statement.all(parameters) };
-    const { changes, lastInsertRowid } = statement.run(parameters);
-    return {
-      numAffectedRows: changes !== undefined && changes !== null ? BigInt(changes) : undefined,
-      insertId: lastInsertRowid !== undefined && lastInsertRowid !== null ? BigInt(lastInsertRowid) : undefined,
-      rows: [],
-    } as QueryResult<unknown>;
-  }
-
-  /** Streaming reads outside any group: the open group is committed first. */
+  /** Streaming reads outside any group: the pending batch goes first; the rows come from the writer's answer. */
   async *stream(connection: Connection, compiled: CompiledQuery): AsyncIterableIterator<QueryResult<unknown>> {
     if (!SelectQueryNode.is(compiled.query)) throw new Error('Sqlite driver only supports streaming of select queries');
     const holdsLock = connection.inTransaction;
     if (!holdsLock) {
       await this.#mutex.lock();
-      this.flush();
+      this.#send();
     }
     try {
-      const statement = this.#statements.prepare(compiled.sql) as unknown as SQLite.Statement;
-      for (const row of statement.iterate(compiled.parameters as unknown[])) yield { rows: [row] };
+      const { rows } = await this.#writer.exec(compiled.sql, compiled.parameters);
+      for (const row of rows) yield { rows: [row] };
     } finally {
       if (!holdsLock) this.#mutex.unlock();
     }
@@ -400,8 +397,8 @@ class GroupCommitDriver implements Driver {
 }
 
 /**
- * What Kysely calls a connection: one per acquireConnection, all on the one better-sqlite3
- * connection. It knows only whether it holds an explicit transaction.
+ * What Kysely calls a connection: one per acquireConnection, all on the one writer. It knows
+ * only whether it holds an explicit transaction.
  */
 class Connection implements DatabaseConnection {
   readonly #driver: GroupCommitDriver;
