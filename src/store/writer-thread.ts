@@ -60,6 +60,8 @@ export class WriterThread implements Writer {
   #next = 0;
   #lost: Error | undefined;
   #closed = false;
+  /** The id of the close call once one is sent. */
+  #closing: number | undefined;
 
   constructor(file: string, options: WriterThreadOptions = {}) {
     const data: WriterData = { file, ...(options.holdCommit ? { holdCommit: options.holdCommit } : {}) };
@@ -69,7 +71,10 @@ export class WriterThread implements Writer {
     this.#worker.on('message', (reply: Reply) => this.#answer(reply));
     this.#worker.on('error', (e) => this.#fail(`it failed: ${e instanceof Error ? e.message : String(e)}`));
     this.#worker.on('exit', (code) => {
-      if (!this.#closed) this.#fail(`it exited with code ${code}`);
+      // Asked to close, the thread answers and exits; its exit may be seen before its answer.
+      if (this.#closing !== undefined && code === 0) this.#answer({ id: this.#closing, value: undefined });
+      if (!this.#closed && this.#closing === undefined) this.#fail(`it exited with code ${code}`);
+      else if (this.#calls.size > 0) this.#fail(`it exited with code ${code} while closing`);
     });
     options.onStart?.(this.#worker);
   }
@@ -130,7 +135,9 @@ export class WriterThread implements Writer {
       return;
     }
     try {
-      await this.#call({ op: 'close' });
+      const closing = this.#call({ op: 'close' });
+      this.#closing = this.#next;
+      await closing;
     } finally {
       this.#closed = true;
       await this.#worker.terminate();
