@@ -3,8 +3,9 @@
 // inputs the type needs (each named by its body member, so a validation error's target finds
 // it); `activation` says whether an administrator may create it ACTIVE ('optional') or it
 // always waits for its pairing ('always'); `activateWith` how an ACTIVATION_REQUIRED device is
-// activated: a code sent to it, a code from the app, or the desktop agent; `body` adds what the type's create body needs beyond
-// those fields. A new type (FIDO2, MOBILE) is a new entry here.
+// activated: a code sent to it, a code from the app, the desktop agent, WebAuthn, or (MOBILE) a
+// pairing key the phone claims; `body` adds what the type's create body needs beyond those
+// fields. A new type is a new entry here.
 
 export const DEVICE_TYPES = [
   { type: 'EMAIL', description: 'a code by email', fields: ['email'], activation: 'optional', activateWith: 'sentCode' },
@@ -30,6 +31,9 @@ export const DEVICE_TYPES = [
     // WebAuthn takes no IP address as an RP ID: a console opened at 127.0.0.1 names localhost.
     body: () => ({ rp: { id: /^[\d.]+$|^\[/.test(location.hostname) ? 'localhost' : location.hostname, name: 'OpenMFA console' } }),
   },
+  // POST …/devices makes no MOBILE device (wave-2 reference §3.1): the form makes a pairing key
+  // (pairing-keys.js), and the phone's pairing makes the device.
+  { type: 'MOBILE', description: 'a phone app, paired with a pairing key', fields: [], activation: 'always', activateWith: 'pairingKey' },
   // An imported hardware token (oathJobs), by its serial number; activated with a code it shows.
   { type: 'OATH_TOKEN', description: 'a hardware token, by serial number', fields: ['serialNumber'], activation: 'optional', activateWith: 'tokenCode' },
 ];

@@ -1,12 +1,15 @@
 // The user view: the user's devices in list order, their actions, creating devices, TOTP QR
-// codes, pairing a PingID Desktop device through the local agent, and registering and
-// authenticating with a FIDO2 passkey or security key through the browser's own WebAuthn.
-import qrcode from './vendor/qrcode.mjs';
+// codes, pairing a PingID Desktop device through the local agent, registering and
+// authenticating with a FIDO2 passkey or security key through the browser's own WebAuthn, and
+// a phone's pairing keys and push authentication (pairing-keys.js, push.js).
 import { ApiError, agentRegister, api, describeError, enc } from './api.js';
 import { DEVICE_TYPES, activateWith, deviceType } from './device-types.js';
 import { busy, clearAlerts, field, h, keepTableRoles, showAlert, uid } from './dom.js';
 import { bodyFrom, pathField } from './forms.js';
 import { agentHint } from './agent-hint.js';
+import { forgetPairingKeys, pairingKeysCard } from './pairing-keys.js';
+import { authenticatePhone } from './push.js';
+import { qrDataUrl } from './qr.js';
 import { attempt, formatTime } from './views.js';
 import {
   assertionJson, attestationJson, compatibility, creationOptions as toCreationOptions, describeWebAuthnError,
@@ -24,7 +27,25 @@ const CT = {
   assertionCheck: 'application/vnd.pingidentity.assertion.check+json',
 };
 
-const DEVICE_COLUMNS = ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block'];
+const DEVICE_COLUMNS = ['ID', 'Type', 'Status', 'Nickname', 'Lock', 'Block', 'Details'];
+
+/** What tells a device from another of its type, as [label, value] pairs: its address, token, or a phone's model, OS and application. */
+function details(d) {
+  const os = d.os ? [['OS', `${d.os.type ?? ''} ${d.os.version ?? ''}`.trim()]] : [];
+  switch (d.type) {
+    case 'EMAIL': return [['Email', d.email]];
+    case 'SMS': case 'VOICE': case 'WHATSAPP': return [['Phone', d.phone]];
+    case 'OATH_TOKEN': return [['Serial number', d.serialNumber]];
+    case 'PINGID_DESKTOP_GEN2': return os;
+    case 'MOBILE': return [['Model', d.model?.marketingName ?? d.model?.name], ...os, ['Application', d.application?.id], ['SDK', d.sdkVersion]];
+    default: return [];
+  }
+}
+
+const detailsList = (d) => {
+  const facts = details(d).filter(([, v]) => typeof v === 'string' && v !== '');
+  return facts.length ? h('ul', { class: 'facts' }, facts.map(([label, value]) => h('li', {}, `${label}: `, label === 'Application' ? h('code', {}, value) : value))) : '';
+};
 
 /** The create form's type-specific inputs, by body member (device-types.js says which type needs which). */
 const CREATE_FIELDS = {
@@ -39,6 +60,7 @@ let agentUrl = 'http://127.0.0.1:9410';
 
 export function forgetPairings() {
   creationOptions.clear();
+  forgetPairingKeys();
 }
 
 const lockText = (d) => (d.lock?.status === 'LOCKED'
@@ -62,22 +84,6 @@ function webauthnHint() {
       'This browser offers no WebAuthn here: it needs https, or http on localhost.');
   }
   return undefined;
-}
-
-/**
- * A data: URL of the QR code of `text` (a GIF drawn by qrcode-generator), or undefined when it
- * cannot be drawn: qrcode-generator throws for more data than its largest version holds (a
- * long issuer or account name), and the secret must still be shown, as text.
- */
-function qrDataUrl(text) {
-  try {
-    const qr = qrcode(0, 'M');
-    qr.addData(text);
-    qr.make();
-    return qr.createDataURL(4, 4);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -114,7 +120,9 @@ export async function renderDevices(ctx, user, root) {
   // One box for the ceremony under way: a desktop pairing, or a passkey registration or authentication.
   const ceremonyTitle = h('h3', { id: 'ceremony-title' });
   const progress = h('ol', { class: 'progress' });
-  const ceremonyBox = h('section', { class: 'card', 'aria-labelledby': 'ceremony-title', hidden: true }, ceremonyTitle, progress);
+  // What a ceremony shows beside its steps while it waits (a phone's number to pick, its code form).
+  const ceremonyPanel = h('div', { class: 'ceremony-panel' });
+  const ceremonyBox = h('section', { class: 'card', 'aria-labelledby': 'ceremony-title', hidden: true }, ceremonyTitle, progress, ceremonyPanel);
 
   const typeSelect = pathField('Device type', 'type', DEVICE_TYPES[0].type, { kind: 'select', options: DEVICE_TYPES.map((t) => [t.type, `${t.type} — ${t.description}`]) });
   const inputs = Object.fromEntries(Object.entries(CREATE_FIELDS).map(([name, f]) => [name, pathField(f.label, name, '', { attrs: f.attrs })]));
@@ -128,6 +136,9 @@ export async function renderDevices(ctx, user, root) {
   // WebAuthn takes no IP address as a relying party ID: on one, the FIDO2 choice says where to go.
   const fido2Note = webauthnHint();
   if (fido2Note) createForm.insertBefore(fido2Note, createForm.lastElementChild);
+  const phoneNote = h('p', { class: 'hint', role: 'note', hidden: true }, 'A MOBILE device is made by its pairing: this creates a pairing key (as "Pair a phone" does), shown under Phones.');
+  createForm.insertBefore(phoneNote, createForm.lastElementChild);
+  const phones = pairingKeysCard(ctx, { base, onClaimed: () => load() });
 
   const syncCreateFields = () => {
     const t = deviceType(typeSelect.input.value);
@@ -138,12 +149,16 @@ export async function renderDevices(ctx, user, root) {
     // A desktop device is always created waiting for its pairing.
     if (t.activation === 'always') requireActivation.input.checked = true;
     requireActivation.input.disabled = t.activation === 'always';
+    // A phone is not created here: a pairing key is, and the phone's pairing makes the device.
+    nickname.row.hidden = t.activateWith === 'pairingKey';
+    requireActivation.row.hidden = t.activateWith === 'pairingKey';
+    phoneNote.hidden = t.activateWith !== 'pairingKey';
     if (fido2Note) fido2Note.hidden = t.activateWith !== 'webauthn';
   };
   typeSelect.input.addEventListener('change', syncCreateFields);
   syncCreateFields();
 
-  root.append(agent.row, devicesBox, ceremonyBox, createForm);
+  root.append(agent.row, devicesBox, ceremonyBox, phones.card, createForm);
 
   // While a row's inline "Nickname" box is open, the create form (which has its own "Nickname")
   // steps aside, so the page never holds two controls of that name.
@@ -187,13 +202,13 @@ export async function renderDevices(ctx, user, root) {
       h('caption', {}, 'Devices'),
       h('thead', {}, h('tr', {}, [...DEVICE_COLUMNS, 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, devices.length === 0
-        ? h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'This user has no devices.'))
+        ? h('tr', {}, h('td', { colspan: DEVICE_COLUMNS.length + 1, class: 'empty' }, 'This user has no devices.'))
         : devices.flatMap((d) => [deviceRow(d, active), shownOnce?.id === d.id ? shownOnceRow(d) : null])))));
   };
 
   /** The TOTP card of the device just created, until it is put away or the view is left. */
   const shownOnceRow = (d) => h('tr', { class: 'shown-once', 'data-shown-once': d.id },
-    h('td', { colspan: 7 }, totpCard(shownOnce, () => {
+    h('td', { colspan: DEVICE_COLUMNS.length + 1 }, totpCard(shownOnce, () => {
       shownOnce = undefined;
       renderDevices();
       devicesBox.querySelector(`tr[data-device="${CSS.escape(d.id)}"] button`)?.focus();
@@ -213,8 +228,8 @@ export async function renderDevices(ctx, user, root) {
     const actions = h('div', { class: 'row-actions' });
     const cell = h('td', { class: 'actions-cell', 'data-label': 'Actions' }, actions);
     const row = h('tr', { 'data-device': d.id },
-      [d.id, d.type, d.status, d.nickname ?? '', lockText(d), d.block?.status ?? ''].map((text, i) =>
-        h('td', { 'data-label': DEVICE_COLUMNS[i] }, i === 0 ? h('code', {}, text) : text)),
+      [h('code', {}, d.id), d.type, d.status, d.nickname ?? '', lockText(d), d.block?.status ?? '', detailsList(d)].map((content, i) =>
+        h('td', { 'data-label': DEVICE_COLUMNS[i] }, content)),
       cell);
     const label = `${d.type}${d.nickname ? ` ${d.nickname}` : ''}`;
     const act = (name, disabled, onclick) => h('button', { type: 'button', 'data-action': name, disabled, onclick, title: `${name} ${label}` }, name);
@@ -269,6 +284,9 @@ export async function renderDevices(ctx, user, root) {
         } else if (d.status === 'ACTIVE') {
           out.push(h('button', { type: 'button', 'data-action': 'authenticate', title: `Authenticate with ${label}`, onclick: () => authenticatePasskey(d) }, 'Authenticate'));
         }
+      }
+      if (activateWith(d.type) === 'pairingKey' && d.status === 'ACTIVE') {
+        out.push(h('button', { type: 'button', 'data-action': 'authenticate', title: `Authenticate with ${label}`, onclick: () => authenticateMobile(d) }, 'Authenticate'));
       }
       return out;
     };
@@ -326,6 +344,7 @@ export async function renderDevices(ctx, user, root) {
     ceremonyTitle.textContent = title;
     progress.setAttribute('aria-label', label);
     progress.replaceChildren();
+    ceremonyPanel.replaceChildren();
     ceremonyBox.hidden = false;
     const step = (text, cls) => {
       progress.append(h('li', cls ? { class: cls } : {}, text));
@@ -402,11 +421,19 @@ export async function renderDevices(ctx, user, root) {
     return `Authenticated ${user().username} with ${d.nickname ?? d.id}: the device authentication is COMPLETED.`;
   });
 
+  /** A push to the phone (or its offline code), watched until the flow ends (push.js). */
+  const authenticateMobile = (d) => ceremony('Phone authentication', 'Authentication progress',
+    (step) => authenticatePhone(ctx, { user: user(), device: d, step, panel: ceremonyPanel }));
+
   // ---- create ----
   createForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearAlerts();
     const t = deviceType(typeSelect.input.value);
+    if (t.activateWith === 'pairingKey') {
+      await phones.pair({ alertAt: createForm });
+      return;
+    }
     const fields = [typeSelect, ...t.fields.map((name) => inputs[name]), nickname];
     const body = { ...bodyFrom({}, fields), status: requireActivation.input.checked ? 'ACTIVATION_REQUIRED' : 'ACTIVE', ...(t.body?.() ?? {}) };
     const got = await attempt(ctx, { status: `Creating a ${t.type} device…`, box: createForm, buttons: [createButton], alertAt: createForm, fields: [...fields, requireActivation] },

@@ -3,12 +3,15 @@
 import { ApiError, describeError } from './api.js';
 import { h, showAlert, showFieldError, uid } from './dom.js';
 
-export const getAt = (obj, path) => path.split('.').reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
+/** `mobile.applications[0].push.enabled` → ['mobile', 'applications', '0', 'push', 'enabled']: paths read like PingOne's targets. */
+const keysOf = (path) => path.replace(/\[(\d+)\]/g, '.$1').split('.');
+
+export const getAt = (obj, path) => keysOf(path).reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
 
 /** Sets `value` at `path` in `obj`, making the objects on the way; `undefined` leaves `obj` as it is. */
 export function setAt(obj, path, value) {
   if (value === undefined) return obj;
-  const keys = path.split('.');
+  const keys = keysOf(path);
   let o = obj;
   for (const k of keys.slice(0, -1)) {
     if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};

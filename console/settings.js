@@ -102,6 +102,39 @@ function methodsTable(policy, fields) {
     h('tbody', {}, rows))));
 }
 
+/**
+ * The `mobile` section's native applications (wave-2 reference §3.5), one row each: header, path
+ * under the entry, control. A switch the entry lacks reads false, as the server reads it, so it
+ * is always shown; the push timeout only when the entry has one (it needs its unit with it).
+ */
+const MOBILE_APP_COLUMNS = [
+  ['Push', 'push.enabled', checkbox, true],
+  ['Number matching', 'push.numberMatching.enabled', checkbox, true],
+  ['Offline codes', 'otp.enabled', checkbox, true],
+  ['Pairing disabled', 'pairingDisabled', checkbox, true],
+  ['Push timeout (seconds)', 'pushTimeout.duration', number, false],
+];
+
+/** One row per native application of `policy.mobile.applications`, its controls pushed onto `fields`; nothing without any. */
+function mobileApplicationsTable(policy, fields) {
+  const apps = policy.mobile?.applications ?? [];
+  if (apps.length === 0) return null;
+  const rows = apps.map((app, i) => h('tr', {},
+    h('th', { scope: 'row' }, h('code', {}, app.id)),
+    MOBILE_APP_COLUMNS.map(([header, path, control, always]) => {
+      const value = getAt(app, path);
+      const here = always || value !== undefined
+        ? [pathField(`Application ${app.id} ${header.toLowerCase()}`, `mobile.applications[${i}].${path}`, value, { ...control, hideLabel: true, attrs: { size: 4 } })]
+        : [];
+      fields.push(...here);
+      return h('td', { 'data-label': header }, h('div', { class: 'cell-controls' }, here.map((f) => f.row)));
+    })));
+  return h('div', { class: 'table-wrap' }, keepTableRoles(h('table', { class: 'methods stack' },
+    h('caption', {}, `Mobile applications of ${policy.name ?? policy.id}`),
+    h('thead', {}, h('tr', {}, ['Application', ...MOBILE_APP_COLUMNS.map(([header]) => header)].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows))));
+}
+
 const POLICY_FIELDS = [
   ['Name', 'name', { attrs: { maxlength: 256 } }],
   ['Device selection', 'authentication.deviceSelection', select('DEFAULT_TO_FIRST', 'PROMPT_TO_SELECT', 'ALWAYS_DISPLAY_DEVICES')],
@@ -126,6 +159,7 @@ function policyCard(ctx, policy, path, redraw) {
         })(),
         h('p', { class: 'hint' }, 'ID ', h('code', {}, p.id)),
         methodsTable(p, fields),
+        mobileApplicationsTable(p, fields),
       ],
     });
     slot.replaceChildren(form);

@@ -11,6 +11,7 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import { Type } from 'typebox';
 import type { Context } from '../context.js';
 import { clearAttempts, releaseAttempt, reserveAttemptWhile } from '../devices/attempts.js';
+import type { ProofSpend } from '../devices/kind.js';
 import { kinds } from '../devices/kinds.js';
 import { ACTIVE, isLocked, lockOf, type DeviceType } from '../devices/model.js';
 import { findDevice, listDevices, stillUsable, unusable } from '../devices/store.js';
@@ -19,6 +20,7 @@ import { validateBody } from '../http/validation.js';
 import { failureRule, policyForDevice } from '../policies/model.js';
 import { requireUser } from '../platform/users.js';
 import { COMPATIBILITY } from '../protocol/fido2.js';
+import type { Db } from '../store/db.js';
 import type { Database, DeviceAuthenticationsTable, DevicesTable, EnvironmentsTable } from '../store/schema.js';
 import { requireEnabledUser } from './enabled-user.js';
 import { PUSH_REQUIRED, TERMINAL, effective, presentFlow } from './model.js';
@@ -172,17 +174,44 @@ async function checkProof(ctx: Context, input: FlowAction, expected: Expected) {
     ctx, environment, device: selected, policy, body, now, attempt, flow: { id: flow.id, challengeHash: flow.challenge_hash, challengeExpiresAt: flow.challenge_expires_at },
   });
   if (!outcome.ok) return refuse(outcome.error, outcome.countsAsFailure);
-  const row = await db.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
+  const complete = (d: Db) => d.updateTable('device_authentications').set({ status: 'COMPLETED', challenge_hash: null, challenge_expires_at: null, updated_at: now })
     .where('id', '=', flow.id).where('status', '=', waitingFor).where('expires_at', '>', now)
     .where((eb) => sameChallenge(eb))
     .where((eb) => stillUsable(eb, selected.id, ACTIVE, attempt.lockedUntil, now))
     .returningAll().executeTakeFirst();
-  if (!row) return refuse(changedMeanwhile(), false);
+  const { spend } = outcome;
+  const settled: Settled = spend ? await completeAndSpend(ctx, complete, spend) : { row: await complete(db) };
+  if (!settled.row) return refuse(settled.refused ?? changedMeanwhile(), false);
+  const { row } = settled;
   // A success ends the run of failures (the count is of consecutive failures).
   await clearAttempts(db, attempt, now);
   // The user typed the app's code instead of answering the push: the channel stops offering it.
   if (waitingFor === PUSH_REQUIRED) await withdrawPushes(db, flow.id, now);
   return show(ctx, row);
+}
+
+class Spent extends Error {}
+
+type Settled = { row?: DeviceAuthenticationsTable | undefined; refused?: ApiError };
+
+/**
+ * The flow's completion and the spending of a proof that has no per-flow challenge, in one
+ * transaction (devices/kind.ts ProofSpend): a proof is never spent without the flow it
+ * completes, so when several flows race for one code, the copy that completes is the copy that
+ * spends it — there is always one.
+ */
+async function completeAndSpend(ctx: Context, complete: (d: Db) => Promise<DeviceAuthenticationsTable | undefined>, spend: ProofSpend): Promise<Settled> {
+  try {
+    return await ctx.store.transaction(async (trx) => {
+      const row = await complete(trx);
+      if (!row) return {};
+      if (!(await spend.take(trx))) throw new Spent();
+      return { row };
+    });
+  } catch (e) {
+    if (e instanceof Spent) return { refused: spend.used };
+    throw e;
+  }
 }
 
 export const checkOtp = (ctx: Context, input: FlowAction) => checkProof(ctx, input, 'OTP_REQUIRED');

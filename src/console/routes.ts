@@ -59,7 +59,7 @@ interface Asset {
 const fromConsole = (name: string) => () => path.join(CONSOLE_DIR, name);
 
 /** The console's modules (console/), each served at /console/<name>. */
-const SCRIPTS = ['app.js', 'api.js', 'dom.js', 'views.js', 'devices.js', 'forms.js', 'settings.js', 'user.js', 'device-types.js', 'agent-hint.js', 'webauthn.js'];
+const SCRIPTS = ['app.js', 'api.js', 'dom.js', 'views.js', 'devices.js', 'forms.js', 'settings.js', 'user.js', 'device-types.js', 'agent-hint.js', 'webauthn.js', 'qr.js', 'pairing-keys.js', 'push.js'];
 
 /** URL path → file. The only files this module ever reads. */
 export const ASSETS: Readonly<Record<string, Asset>> = Object.freeze({

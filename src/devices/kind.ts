@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import type { ApiError } from '../http/errors.js';
 import type { PolicyBody } from '../policies/defaults.js';
 import type { MethodFailure, PolicyRecord } from '../policies/model.js';
+import type { Db } from '../store/db.js';
 import type { DevicesTable, EnvironmentsTable, UsersTable } from '../store/schema.js';
 import type { Attempt } from './attempts.js';
 import type { DeviceCreateInput, DeviceExtra, DeviceType } from './model.js';
@@ -84,7 +85,20 @@ export interface AuthenticationCheckRequest extends OnDevice {
   attempt: Attempt;
 }
 
-export type AuthenticationCheck = { ok: true } | { ok: false; error: ApiError; countsAsFailure: boolean };
+/**
+ * A proof with no per-flow challenge (a TOTP step, an OATH token's position) is spent by a write
+ * of its own. That write runs in the flow completion's transaction: the proof is spent only with
+ * the flow it completes, so a copy that checked out but could not complete its flow (a lock
+ * another copy's reservation started meanwhile) leaves the proof for a copy that can.
+ */
+export interface ProofSpend {
+  /** Spends the proof (a conditional UPDATE); false when another request spent it first. */
+  take(db: Db): Promise<boolean>;
+  /** The answer when it was spent first (a right proof that lost: its attempt is given back). */
+  used: ApiError;
+}
+
+export type AuthenticationCheck = { ok: true; spend?: ProofSpend } | { ok: false; error: ApiError; countsAsFailure: boolean };
 
 export interface DeviceAuthentication {
   /** The authenticator's name in a completed flow's `authenticators` (reference §4.5: "desktop"). */
@@ -92,7 +106,8 @@ export interface DeviceAuthentication {
   start(request: AuthenticationStartRequest): Promise<AuthenticationStart>;
   /**
    * Checks the proof. Single use is the flow's conditional update of its challenge; a type
-   * without a per-flow challenge (TOTP) consumes its own proof atomically here.
+   * without a per-flow challenge (TOTP, OATH) answers how its proof is spent (`ProofSpend`),
+   * and the flow's completion spends it in the same transaction.
    */
   check(request: AuthenticationCheckRequest): Promise<AuthenticationCheck>;
 }

@@ -42,6 +42,7 @@ const MobileShown = {
   allowPushNotification: Type.Optional(Type.Boolean()),
   notificationProvider: Type.Optional(Type.String()),
   otpStatus: Type.Optional(Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) })),
+  deviceIntegrityState: Type.Optional(Type.Object({ compromised: Type.String(), timestamp: Type.Integer() })),
   pushFails: Type.Optional(Type.Array(Type.Integer())),
 };
 
@@ -127,6 +128,8 @@ export const DeviceExtraSchema = Type.Object({
   allowPushNotification: O(Type.Boolean()),
   notificationProvider: O(Type.String()),
   otpStatus: O(Type.Object({ status: Type.String(), reason: O(Type.String()) })),
+  /** The integrity verdict at pairing (devices/mobile/integrity.ts). */
+  deviceIntegrityState: O(Type.Object({ compromised: Type.String(), timestamp: Type.Integer() })),
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
@@ -153,6 +156,7 @@ export function shownExtra(extra: DeviceExtra) {
     ...(extra.allowPushNotification !== undefined ? { allowPushNotification: extra.allowPushNotification } : {}),
     ...(extra.notificationProvider !== undefined ? { notificationProvider: extra.notificationProvider } : {}),
     ...(extra.otpStatus ? { otpStatus: extra.otpStatus } : {}),
+    ...(extra.deviceIntegrityState ? { deviceIntegrityState: extra.deviceIntegrityState } : {}),
   };
 }
 

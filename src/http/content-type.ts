@@ -24,6 +24,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Media types this route accepts; the first is the default for an empty body. */
     accepts?: readonly string[];
+    /** Body members (target paths) that hold a key file and may hold line breaks (http/text.ts). */
+    keyFiles?: readonly string[];
   }
 }
 
@@ -99,7 +101,7 @@ function checkBody(request: FastifyRequest): void {
   // What the body holds, before its schema: bounded nesting, no control characters or
   // unpaired surrogates (http/text.ts) — whatever the method (DELETE takes a body on one route).
   if (request.body === TOO_DEEP) throw invalidValue('body', `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
-  const bad = textProblemAt(request.body);
+  const bad = textProblemAt(request.body, '', request.routeOptions.config.keyFiles);
   if (bad !== undefined) throw invalidValue(bad.path || 'body', textProblemMessage(bad.path || 'the body', bad.problem));
 }
 

@@ -3,7 +3,9 @@
  * claims): no control character is stored. PostgreSQL refuses U+0000 in `text` outright (an
  * error that would surface as a 500), and the other control characters (Unicode category Cc:
  * C0, DEL, C1) have no place in a name, an ID or a nickname — they forge log lines and
- * terminal output. Only a `description`, which is prose, may hold TAB, LF and CR. Nor is a
+ * terminal output. Only a `description`, which is prose, may hold TAB, LF and CR; and a member
+ * a route names as holding a key file (a PEM private key, a service account's JSON: push
+ * credentials, wave-2 reference §3.6) may hold line breaks, LF or CR LF, and nothing else. Nor is a
  * string with an unpaired UTF-16 surrogate (`"\ud800"` in JSON) stored: no UTF-8 encodes it,
  * so both databases would silently keep U+FFFD instead of what the answer echoed.
  */
@@ -12,6 +14,8 @@
 export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** Cc without TAB, LF and CR. */
 const CONTROL_IN_PROSE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+/** Cc without LF, and CR only as part of CR LF: the line breaks of a key file. */
+const CONTROL_IN_KEY_FILE = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/;
 
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -34,14 +38,15 @@ const problemOf = (s: string, control: RegExp): TextProblem['problem'] | undefin
 /**
  * Where the first string (or member name) breaking the rule sits in a parsed JSON value, as a
  * target path (`name.given`, `products[0].type`), and how; undefined when there is none.
- * Iterative, so no nesting depth makes it overflow the stack.
+ * `keyFiles` are the paths (`token`) whose string value is a key file. Iterative, so no
+ * nesting depth makes it overflow the stack.
  */
-export function textProblemAt(value: unknown, root = ''): TextProblem | undefined {
+export function textProblemAt(value: unknown, root = '', keyFiles: readonly string[] = []): TextProblem | undefined {
   const stack: Array<{ value: unknown; path: string; prose: boolean }> = [{ value, path: root, prose: false }];
   while (stack.length > 0) {
     const { value: v, path, prose } = stack.pop()!;
     if (typeof v === 'string') {
-      const problem = problemOf(v, prose ? CONTROL_IN_PROSE : CONTROL);
+      const problem = problemOf(v, keyFiles.includes(path) ? CONTROL_IN_KEY_FILE : prose ? CONTROL_IN_PROSE : CONTROL);
       if (problem) return { path: escapeControls(path), problem };
       continue;
     }

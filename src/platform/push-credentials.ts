@@ -31,6 +31,9 @@ export const PushCredentialInput = Type.Object({
 }, { additionalProperties: false });
 type Input = Static<typeof PushCredentialInput>;
 
+/** The members that hold key files, PEM or JSON, line breaks and all (http/text.ts). */
+const KEY_FILES = ['token', 'googleServiceAccountCredentials'] as const;
+
 const REQUIRED: Record<string, readonly (keyof Input)[]> = { APNS: ['key', 'teamId', 'token'], FCM_HTTP_V1: ['googleServiceAccountCredentials'], HMS: ['clientId', 'clientSecret'] };
 
 const PushCredentialSchema = Type.Object({
@@ -117,6 +120,7 @@ export function registerPushCredentialRoutes(app: App, ctx: Context): void {
 
   app.post(base, {
     schema: { tags: ['applications'], params: Params, body: PushCredentialInput, response: { 201: PushCredentialSchema, ...errorResponses(...STD_ERRORS) } },
+    config: { keyFiles: KEY_FILES },
   }, async (request, reply) => {
     const env = environmentOf(request);
     const owner = await nativeApp(env.id, request.params.appId);
@@ -141,6 +145,7 @@ export function registerPushCredentialRoutes(app: App, ctx: Context): void {
 
   app.put(`${base}/:credentialId`, {
     schema: { tags: ['applications'], params: ItemParams, body: PushCredentialInput, response: { 200: PushCredentialSchema, ...errorResponses(...STD_ERRORS) } },
+    config: { keyFiles: KEY_FILES },
   }, async (request) => {
     const env = environmentOf(request);
     await nativeApp(env.id, request.params.appId);

@@ -177,6 +177,23 @@ const translate = (e: unknown): never => {
   throw e;
 };
 
+/** `expand=population` (PingOne's Read User by ID and Read All Users): the user's population, embedded. */
+const ExpandQuery = { expand: Type.Optional(Type.String({ description: 'population: embeds each user\'s population' })) };
+
+function expansionOf(expand: string | undefined): boolean {
+  if (expand === undefined) return false;
+  if (expand !== 'population') throw invalidValue('expand', 'expand takes the value population', 'INVALID_PARAMETER', { allowedValues: ['population'] });
+  return true;
+}
+
+/** The user with `_embedded.population` after `_links`, where PingOne's examples put it. */
+type ShownPopulation = Awaited<ReturnType<typeof shownPopulation>>;
+
+function embedPopulation(user: ReturnType<typeof presentUser>, population: ShownPopulation) {
+  const { _links, ...rest } = user;
+  return { _links, ...(population ? { _embedded: { population } } : {}), ...rest };
+}
+
 /** POST …/users: the user, in the given population or the default one; `id` is chosen only by a seed file. */
 export async function createUser(ctx: Context, environmentId: string, body: UserInput, id: string = newId()): Promise<UsersTable> {
   const db = ctx.store.db;
@@ -205,17 +222,23 @@ export function registerUserRoutes(app: App, ctx: Context): void {
 
   app.get('/v1/environments/:envId/users', {
     schema: {
-      tags: ['users'], params: EnvParams, querystring: Type.Object({ ...PageQuery, filter: Type.Optional(Type.String()) }),
+      tags: ['users'], params: EnvParams, querystring: Type.Object({ ...PageQuery, filter: Type.Optional(Type.String()), ...ExpandQuery }),
       response: { 200: Collection('users', UserSchema), ...errorResponses(...STD_ERRORS) },
     },
   }, async (request) => {
     const environment = environmentOf(request);
     const page = parsePageRequest(request.query, 200);
+    const expand = expansionOf(request.query.expand);
     let base = store.db.selectFrom('users').where('environment_id', '=', environment.id);
     if (request.query.filter !== undefined) {
       base = base.where(compileFilter<any, any>(parseFilter(request.query.filter, Object.keys(FILTER_COLUMNS)), FILTER_COLUMNS));
     }
-    return collectionPage(base, page, ctx.config.publicUrl + request.url, 'users', (r: UsersTable) => presentUser(ctx, r));
+    const list = await collectionPage(base, page, ctx.config.publicUrl + request.url, 'users', (r: UsersTable) => presentUser(ctx, r));
+    if (!expand) return list;
+    const populations = new Map<string, Promise<ShownPopulation>>();
+    const populationOf = (id: string) => populations.get(id) ?? populations.set(id, shownPopulation(ctx, store.db, environment.id, id)).get(id)!;
+    const users = await Promise.all(list._embedded.users!.map(async (u) => embedPopulation(u, await populationOf(u.population.id))));
+    return { ...list, _embedded: { users } };
   });
 
   app.post('/v1/environments/:envId/users', {
@@ -227,18 +250,15 @@ export function registerUserRoutes(app: App, ctx: Context): void {
 
   app.get('/v1/environments/:envId/users/:userId', {
     schema: {
-      tags: ['users'], params: Params, querystring: Type.Object({ expand: Type.Optional(Type.String({ description: 'population: embeds the user\'s population' })) }),
+      tags: ['users'], params: Params, querystring: Type.Object(ExpandQuery),
       response: { 200: UserSchema, ...errorResponses(...STD_ERRORS) },
     },
   }, async (request) => {
     const environment = environmentOf(request);
+    const expand = expansionOf(request.query.expand);
     const user = await requireUser(store.db, environment.id, request.params.userId);
-    const { expand } = request.query;
-    if (expand === undefined) return presentUser(ctx, user);
-    if (expand !== 'population') throw invalidValue('expand', 'expand takes the value population', 'INVALID_PARAMETER', { allowedValues: ['population'] });
-    const { _links, ...rest } = presentUser(ctx, user);
-    const population = await shownPopulation(ctx, store.db, environment.id, user.population_id);
-    return { _links, ...(population ? { _embedded: { population } } : {}), ...rest };
+    if (!expand) return presentUser(ctx, user);
+    return embedPopulation(presentUser(ctx, user), await shownPopulation(ctx, store.db, environment.id, user.population_id));
   });
 
   async function update(envId: string, userId: string, body: UserPatch, replace: boolean): Promise<UsersTable> {

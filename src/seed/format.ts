@@ -4,11 +4,13 @@
  * resource takes the body its API create takes (the same schemas), plus a fixed `id` where
  * wanted and what only a seed can say: a TOTP device's `secret`, a PingID Desktop device's
  * paired key (`credentialId`, `publicJwk`, and the attestation's `unitId`, `os`, `model`,
- * `application`), an application's `secret`.
+ * `application`), a MOBILE device's device key (`publicJwk`), offline seed (`secret`) and what
+ * its pairing JWT said (`pairing`), an application's `secret`.
  */
 import { Type, type Static } from 'typebox';
 import { UUID_PATTERN } from '../config.js';
 import { AttestationClaims } from '../devices/pingid-desktop/attestation.js';
+import { PairingClaims } from '../devices/mobile/pairing-claims.js';
 import { DeviceCreateInput } from '../devices/model.js';
 import { ApplicationInput } from '../platform/applications.js';
 import { EnvironmentInput } from '../platform/environments.js';
@@ -32,6 +34,12 @@ const PublicJwk = Type.Object({
 
 const { credentialId, unitId, os, model, application } = AttestationClaims.properties;
 
+/** A MOBILE device's pairing as its pairing JWT says it (mobile-protocol §1 step 3): the application and the device metadata. */
+const Pairing = Type.Object({
+  application: PairingClaims.properties.application,
+  device: PairingClaims.properties.device,
+}, { additionalProperties: false });
+
 export const SeedDevice = Type.Object({
   id: Type.Optional(Id),
   ...DeviceCreateInput.properties,
@@ -42,6 +50,7 @@ export const SeedDevice = Type.Object({
   os: Type.Optional(os),
   model: Type.Optional(model),
   application: Type.Optional(application),
+  pairing: Type.Optional(Pairing),
 }, { additionalProperties: false });
 export type SeedDevice = Static<typeof SeedDevice>;
 

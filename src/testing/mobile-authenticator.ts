@@ -56,6 +56,8 @@ export interface DeviceMetadata {
   os: { type: 'IOS' | 'ANDROID'; version: string };
   sdkVersion: string;
   nickname?: string;
+  /** What the platform's integrity check told the app (mobile-protocol §1 step 3); leave it out for "no answer". */
+  integrity?: { compromised: boolean };
 }
 
 export const DEFAULT_METADATA: DeviceMetadata = { model: { name: 'OpenMFA Phone', marketingName: 'OpenMFA Phone' }, os: { type: 'ANDROID', version: '14' }, sdkVersion: '2.0.0(openmfa)' };

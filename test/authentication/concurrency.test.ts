@@ -84,6 +84,24 @@ test(`a replay race on TOTP: ${N} concurrent otp.check calls with ONE valid code
   assert.deepEqual(await lockState(t, user.id, d.id), { lock: UNLOCKED, failedAttempts: 0 }, 'the user\'s own double submit must not lock the device');
 });
 
+// Threat: one TOTP code spent without completing any flow. The step is spent only with the
+// flow it completes (ProofSpend), so when a third copy's reservation starts the lock between
+// one copy's check and its completion, the code is still there for a copy that can complete.
+test(`one TOTP code on ${N} flows at once → exactly one COMPLETED, the step taken once`, async () => {
+  const user = await newUser(t);
+  const d = await totpDevice(t, user.id);
+  const flows = await Promise.all(Array.from({ length: N }, () => startFlow(t, user.id)));
+  const code = totpCode(d.secret, server.clock.now());
+  const results = await Promise.all(flows.map((f) => checkOtp(t, f.body.id, code)));
+  const winners = results.filter((r) => r.status === 200);
+  assert.equal(winners.length, 1, results.map((r) => `${r.status}`).join(','));
+  assert.equal(winners[0]!.body.status, 'COMPLETED');
+  for (const r of results.filter((x) => x.status !== 200)) assert.equal(r.status, 400, r.text);
+  const states = await Promise.all(flows.map((f) => readFlow(t, f.body.id)));
+  assert.equal(states.filter((r) => r.body.status === 'COMPLETED').length, 1);
+  assert.equal(await server.store.db.selectFrom('devices').select('last_otp_step').where('id', '=', d.id).executeTakeFirstOrThrow().then((r) => Number(r.last_otp_step)), Math.floor(server.clock.now() / 30_000));
+});
+
 test(`brute force in parallel: ${N} concurrent wrong OTPs count exactly the policy's 3 and lock the device; 0 successes; the right code is then refused`, async () => {
   const user = await newUser(t);
   const deviceId = await emailDevice(t, user.id, `${user.username}@example.com`);

@@ -10,8 +10,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  WIDTHS, browserSkip, cell, consoleSuite, cspViolations, deviceRow, eventually, formWith, letters, nav, openPage, openUser,
-  screenshot, signIn, waitForSuccess,
+  WIDTHS, browserSkip, cell, consoleSuite, cspViolations, deviceRow, eventually, fitsWidth, formWith, letters, nav, openPage, openUser,
+  signIn, waitForSuccess,
 } from '../support/browser.js';
 
 const skip = browserSkip();
@@ -20,27 +20,11 @@ const TIMEOUT = 120_000;
 const suite = consoleSuite(skip);
 const { creds, envId } = suite;
 
-/** What lies beyond the window's width: the page's overflow, and every visible control past the right edge. */
-const OVERFLOW = `JSON.stringify((() => {
-  const doc = document.documentElement;
-  const outside = [...document.querySelectorAll('button, input, select, a, img, label')]
-    .filter((el) => el.getClientRects().length > 0 && !el.closest('.visually-hidden'))
-    .filter((el) => { const r = el.getBoundingClientRect(); return r.right > doc.clientWidth + 1 || r.left < -1; })
-    .map((el) => el.tagName + ' ' + (el.textContent || el.getAttribute('name') || el.getAttribute('alt') || '').trim().slice(0, 40));
-  return { scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, outside };
-})())`;
-
 for (const [name, viewport] of Object.entries(WIDTHS)) {
   test(`${viewport.width} px (${name}): every view fits the width; create a TOTP device, block a device, save the MFA settings`, { skip, timeout: TIMEOUT }, async (t) => {
     const w = await openPage(suite.browser, viewport);
     const { page } = w;
-    const fits = async (view: string) => {
-      const seen = JSON.parse(await page.evaluate<string>(OVERFLOW)) as { scrollWidth: number; clientWidth: number; outside: string[] };
-      assert.equal(seen.clientWidth, viewport.width, `${view}: the window is ${viewport.width} px wide`);
-      assert.ok(seen.scrollWidth <= seen.clientWidth, `${view}: the page is ${seen.scrollWidth} px wide in a ${seen.clientWidth} px window`);
-      assert.deepEqual(seen.outside, [], `${view}: every control is inside the window`);
-      await screenshot(t, page, `30-${viewport.width}-${view}`);
-    };
+    const fits = (view: string) => fitsWidth(t, page, viewport, `30-${viewport.width}-${view}`);
     try {
       const username = letters('lee.');
       const user = await suite.stack.server.request('POST', `/v1/environments/${envId()}/users`, { body: { username, email: `${username}@example.com` } });

@@ -33,6 +33,9 @@ const EXPECTED: Record<string, RegExp> = {
   '/console/device-types.js': /^text\/javascript; charset=utf-8$/,
   '/console/agent-hint.js': /^text\/javascript; charset=utf-8$/,
   '/console/webauthn.js': /^text\/javascript; charset=utf-8$/,
+  '/console/qr.js': /^text\/javascript; charset=utf-8$/,
+  '/console/pairing-keys.js': /^text\/javascript; charset=utf-8$/,
+  '/console/push.js': /^text\/javascript; charset=utf-8$/,
   '/console/console.css': /^text\/css; charset=utf-8$/,
   '/console/vendor/qrcode.mjs': /^text\/javascript; charset=utf-8$/,
 };

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createEnvironment, createUser, useTestServer, withoutVolatile, type TestServer } from '../helper.js';
 import { expectError } from '../support/errors.js';
-import { MobileAuthenticator } from '../../src/testing/mobile-authenticator.js';
-import { injectTransport, mobileTenant, newUser, pairRaw, pairingKey, type MobileTenant } from './support.js';
+import { DEFAULT_METADATA, MobileAuthenticator, MobileError } from '../../src/testing/mobile-authenticator.js';
+import { APP_ENTRY, injectTransport, mobileTenant, newUser, pairRaw, pairingKey, setEntry, type MobileTenant } from './support.js';
 
 let server: TestServer;
 let t: MobileTenant;
@@ -79,25 +79,41 @@ test('refused pairing keys: a worker application, an unknown one, a 21st valid k
   expectError(await pairingKey(t, stranger), 404, 'NOT_FOUND');
 });
 
-test('threat: a guessed pairing code — a wrong code, a code that does not exist and a spent code get one answer; five wrong codes spend the key, and the right code then pairs nothing', async () => {
+test('threat: a guessed pairing code — a wrong code of an existing key\'s bucket, a code that does not exist and a spent code get one answer (status, code, message, details); five wrong codes spend the key (FAILED), and the right code then pairs nothing', async () => {
   const userId = await newUser(t, 'guessed');
   const res = await pairingKey(t, userId);
   const code = res.body.code as string;
+  // Same first four characters (the key's bucket), so each guess is a real attempt on the key.
   const wrong = (i: number) => code.slice(0, 4) + (code.slice(4, 15) + '23456789ABCDEFGH'[i]).slice(0, 12);
-  const answers: unknown[] = [];
-  for (let i = 0; i < 5; i++) {
-    const r = await pairRaw(t, t.phone.pairingJwt(t.sdk, wrong(i) === code ? wrong(i + 6) : wrong(i), { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
+  const guess = (c: string) => pairRaw(t, t.phone.pairingJwt(t.sdk, c, { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
+  const answer = (r: Awaited<ReturnType<typeof guess>>) => {
     expectError(r, 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
-    answers.push(r.body.details);
-  }
-  const absent = await pairRaw(t, t.phone.pairingJwt(t.sdk, 'ZZZZZZZZZZZZZZZZ', { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
-  assert.deepEqual(absent.body.details, answers[0]);
+    const { id: _id, ...rest } = r.body;
+    return rest;
+  };
+  const codes = Array.from({ length: 10 }, (_, i) => wrong(i)).filter((c) => c !== code).slice(0, 5);
+  const first = answer(await guess(codes[0]!));
+  assert.deepEqual(first, {
+    code: 'INVALID_DATA', message: 'The request could not be completed. One or more validation errors were in the request.',
+    details: [{ code: 'INVALID_VALUE', target: 'code', message: 'The pairing key is not valid' }],
+  });
+  for (let i = 1; i < 4; i++) assert.deepEqual(answer(await guess(codes[i]!)), first);
+  assert.equal((await keyOf(userId, res.body.id)).body.status, 'UNCLAIMED');
+  // A code no key has (another bucket), and a malformed one: the same answer, and the key is not touched.
+  assert.deepEqual(answer(await guess('ZZZZZZZZZZZZZZZZ')), first);
+  assert.deepEqual(answer(await guess('not-a-code')), first);
+  assert.equal((await keyOf(userId, res.body.id)).body.status, 'UNCLAIMED');
+  // The fifth wrong guess spends the key.
+  assert.deepEqual(answer(await guess(codes[4]!)), first);
   const spent = await keyOf(userId, res.body.id);
   assert.equal(spent.body.status, 'FAILED');
   assert.deepEqual(spent.body.error, { code: 'TOO_MANY_ATTEMPTS', message: 'Too many wrong pairing codes' });
-  const right = await pairRaw(t, t.phone.pairingJwt(t.sdk, code, { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
-  assert.deepEqual(right.body.details, answers[0]);
+  const stored = await server.store.db.selectFrom('pairing_keys').select(['failed_attempts', 'device_id']).where('id', '=', res.body.id).executeTakeFirstOrThrow();
+  assert.deepEqual({ failed: Number(stored.failed_attempts), device: stored.device_id }, { failed: 5, device: null });
+  // The right code afterwards: the same answer, nothing made, the key still FAILED.
+  assert.deepEqual(answer(await guess(code)), first);
   assert.deepEqual(await devicesOf(userId), []);
+  assert.deepEqual((await keyOf(userId, res.body.id)).body, spent.body);
 });
 
 test('threat: a reused, an expired and another environment\'s pairing key pair nothing, with the answer a wrong code gets', async () => {
@@ -107,12 +123,17 @@ test('threat: a reused, an expired and another environment\'s pairing key pair n
   const again = await pairRaw(t, t.phone.pairingJwt(t.sdk, res.body.code, { ...MobileAuthenticator.newKey(), applicationId: t.appId }));
   expectError(again, 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
   assert.equal((await devicesOf(userId)).length, 1);
+  assert.equal((await keyOf(userId, res.body.id)).body.status, 'CLAIMED');
 
   const late = await newUser(t, 'expired');
   const key = await pairingKey(t, late);
   server.clock.advance(10 * 60_000);
   expectError(await pairRaw(t, t.phone.pairingJwt(t.sdk, key.body.code, { ...MobileAuthenticator.newKey(), applicationId: t.appId })), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
   assert.deepEqual(await devicesOf(late), []);
+  // An expired key keeps its status (README, Decisions): expiresAt says it.
+  const expired = await keyOf(late, key.body.id);
+  assert.equal(expired.body.status, 'UNCLAIMED');
+  assert.ok(Date.parse(expired.body.expiresAt) <= server.clock.now());
 
   const other = await mobileTenant(server, 'other mobile');
   const theirs = await pairingKey(other, await newUser(other, 'theirs'));
@@ -160,6 +181,55 @@ test('race: 50 concurrent claims of one pairing key make exactly one device', as
   const phones = Array.from({ length: 50 }, () => new MobileAuthenticator({ transport: injectTransport(server), now: () => server.clock.now() }));
   const results = await Promise.allSettled(phones.map((p) => p.pair(t.sdk, res.body.code, { applicationId: t.appId })));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) {
+    if (r.status === 'rejected') assert.deepEqual([(r.reason as MobileError).status, ((r.reason as MobileError).body as { details: Array<{ target: string }> }).details[0]!.target], [400, 'code']);
+  }
   assert.equal((await devicesOf(userId)).length, 1);
   assert.equal((await keyOf(userId, res.body.id)).body.status, 'CLAIMED');
+});
+
+test('integrityDetection permissive: a device that reports it is not compromised pairs (NOT_COMPROMISED), one whose check got no answer pairs too (UNKNOWN), each with the pairing time', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { integrityDetection: 'permissive' }));
+  try {
+    const now = server.clock.now();
+    const clean = await newUser(t, 'clean');
+    await t.phone.pair(t.sdk, (await pairingKey(t, clean)).body.code, { applicationId: t.appId, device: { ...DEFAULT_METADATA, integrity: { compromised: false } } });
+    assert.deepEqual((await devicesOf(clean))[0]!.deviceIntegrityState, { compromised: 'NOT_COMPROMISED', timestamp: now });
+    const silent = await newUser(t, 'silent');
+    await t.phone.pair(t.sdk, (await pairingKey(t, silent)).body.code, { applicationId: t.appId });
+    assert.deepEqual((await devicesOf(silent))[0]!.deviceIntegrityState, { compromised: 'UNKNOWN', timestamp: now });
+  } finally {
+    await setEntry(t, APP_ENTRY(t.appId));
+  }
+});
+
+test('threat: a rooted or tampered phone paired to take pushes — with integrityDetection it is refused 400 and the key spent (FAILED, DEVICE_COMPROMISED); under restrictive a device with no verdict is refused and the key left UNCLAIMED; no device made', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { integrityDetection: 'restrictive' }));
+  try {
+    const userId = await newUser(t, 'rooted');
+    const key = await pairingKey(t, userId);
+    const send = (device: typeof DEFAULT_METADATA) => pairRaw(t, t.phone.pairingJwt(t.sdk, key.body.code, { ...MobileAuthenticator.newKey(), applicationId: t.appId, device }));
+    const silent = await send(DEFAULT_METADATA);
+    expectError(silent, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'device.integrity', message: /requires an integrity verdict/ }]);
+    assert.equal((await keyOf(userId, key.body.id)).body.status, 'UNCLAIMED');
+    const rooted = await send({ ...DEFAULT_METADATA, integrity: { compromised: true } });
+    expectError(rooted, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'device.integrity', message: /compromised/ }]);
+    const spent = await keyOf(userId, key.body.id);
+    assert.equal(spent.body.status, 'FAILED');
+    assert.deepEqual(spent.body.error, { code: 'DEVICE_COMPROMISED', message: 'The device reported a compromised integrity' });
+    assert.deepEqual(await devicesOf(userId), []);
+    // The key is spent: a clean device with the same code now gets the wrong code's answer.
+    expectError(await send({ ...DEFAULT_METADATA, integrity: { compromised: false } }), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'code' }]);
+    assert.deepEqual(await devicesOf(userId), []);
+  } finally {
+    await setEntry(t, APP_ENTRY(t.appId));
+  }
+});
+
+test('without integrityDetection no verdict is asked for or kept: a device reporting compromised still pairs, without deviceIntegrityState', async () => {
+  const userId = await newUser(t, 'unchecked');
+  await t.phone.pair(t.sdk, (await pairingKey(t, userId)).body.code, { applicationId: t.appId, device: { ...DEFAULT_METADATA, integrity: { compromised: true } } });
+  const [device] = await devicesOf(userId);
+  assert.equal(device!.status, 'ACTIVE');
+  assert.equal(device!.deviceIntegrityState, undefined);
 });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
 import { sql } from 'kysely';
 import { useTestServer, withoutVolatile, type TestServer } from '../helper.js';
 import { expectError } from '../support/errors.js';
@@ -14,8 +15,16 @@ let server: TestServer;
 let t: MobileTenant;
 useTestServer(async (s) => { server = s; t = await mobileTenant(s, 'push credentials'); });
 const base = () => `/v1/environments/${t.env}/applications/${t.appId}/pushCredentials`;
-/** A p8 key on one line: the one text rule of every body (http/text.ts) refuses control characters, newlines included. */
+/** A p8 key on one line (the key-file members also take it with its line breaks: below). */
 const P8 = '-----BEGIN PRIVATE KEY----- MIGTAgEAsecretsecret -----END PRIVATE KEY-----';
+/** An APNs p8 key as Apple hands it out: PKCS #8 PEM, LF line breaks (made here by node:crypto, not by OpenMFA). */
+const realP8 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+/** What a credential's sealed members hold, opened with the server's master key. */
+const sealedOf = async (id: string) => {
+  const row = await server.store.db.selectFrom('push_credentials').select('secret_sealed').where('id', '=', id).executeTakeFirstOrThrow();
+  return JSON.parse(server.ctx.box.open(row.secret_sealed, `push_credential:${id}`)) as Record<string, string>;
+};
+const count = async () => (await server.request('GET', base())).body.count as number;
 
 test('HMS as the reference\'s 201 (clientId shown, clientSecret never); APNS and FCM_HTTP_V1 show no secret member; list, PUT, DELETE', async () => {
   const hms = await server.request('POST', base(), { body: { type: 'HMS', clientId: '18990263257248', clientSecret: 'hms-secret-value' } });
@@ -56,4 +65,41 @@ test('refused: a missing member, a member of another type, legacy FCM, FCM crede
   const w = await server.request('POST', worker, { body: { name: 'w', type: 'WORKER' } });
   expectError(await server.request('POST', `${worker}/${w.body.id}/pushCredentials`, { body: { type: 'HMS', clientId: 'c', clientSecret: 's' } }), 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'application.id' }]);
   assert.equal((await server.request('GET', base())).body.count, 2);
+});
+
+test('key files keep their line breaks: a PEM p8 key (LF and CR LF) as APNS token and a pretty-printed service account JSON are taken and sealed as given', async () => {
+  const pem = realP8();
+  assert.ok(pem.includes('\n'));
+  const apns = await server.request('POST', base(), { body: { type: 'APNS', key: 'KEY123', teamId: 'TEAM42', token: pem } });
+  assert.equal(apns.status, 201, apns.text);
+  assert.deepEqual(await sealedOf(apns.body.id), { key: 'KEY123', teamId: 'TEAM42', token: pem });
+  const crlf = pem.replace(/\n/g, '\r\n');
+  const put = await server.request('PUT', `${base()}/${apns.body.id}`, { body: { type: 'APNS', key: 'KEY123', teamId: 'TEAM42', token: crlf } });
+  assert.equal(put.status, 200, put.text);
+  assert.deepEqual(await sealedOf(apns.body.id), { key: 'KEY123', teamId: 'TEAM42', token: crlf });
+  const json = JSON.stringify({ type: 'service_account', project_id: 'p', private_key: pem }, null, 2);
+  const fcm = await server.request('POST', base(), { body: { type: 'FCM_HTTP_V1', googleServiceAccountCredentials: json } });
+  assert.equal(fcm.status, 201, fcm.text);
+  assert.deepEqual(await sealedOf(fcm.body.id), { googleServiceAccountCredentials: json });
+  for (const id of [apns.body.id, fcm.body.id]) assert.equal((await server.request('DELETE', `${base()}/${id}`)).status, 204);
+});
+
+test('threat: control characters forged into push credentials (log and terminal injection, NUL as a 500 on PostgreSQL) — other control characters in key files, and any line break in the other members, refused 400 with nothing made', async () => {
+  const before = await count();
+  const pem = realP8();
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ type: 'APNS', key: 'KEY123', teamId: 'TEAM42', token: pem.replace('\n', '\t') }, 'token'],
+    [{ type: 'APNS', key: 'KEY123', teamId: 'TEAM42', token: pem.replace('\n', '\r') }, 'token'],
+    [{ type: 'APNS', key: 'KEY123', teamId: 'TEAM42', token: `${pem}\u0000` }, 'token'],
+    [{ type: 'APNS', key: 'KEY123', teamId: 'TEAM42', token: `${pem}\u001b[2J` }, 'token'],
+    [{ type: 'APNS', key: 'KEY\n123', teamId: 'TEAM42', token: pem }, 'key'],
+    [{ type: 'APNS', key: 'KEY123', teamId: 'TEAM\r\n42', token: pem }, 'teamId'],
+    [{ type: 'FCM_HTTP_V1', googleServiceAccountCredentials: '{\n\t"type": "service_account"\n}' }, 'googleServiceAccountCredentials'],
+    [{ type: 'HMS', clientId: 'c\nd', clientSecret: 's' }, 'clientId'],
+    [{ type: 'HMS', clientId: 'c', clientSecret: 's\r\nt' }, 'clientSecret'],
+  ];
+  for (const [body, target] of cases) {
+    expectError(await server.request('POST', base(), { body }), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target, message: /must not contain control characters/ }]);
+  }
+  assert.equal(await count(), before);
 });

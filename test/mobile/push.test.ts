@@ -1,7 +1,8 @@
 /**
- * Push, offline OTP and logs (protocol §2–§4; wave-2 reference §3.3–§3.4), both dialects: the
- * happy paths asserted whole, each threat named and answered 4xx with nothing changed, and 20
- * concurrent answers to one push completing the flow exactly once.
+ * Push, offline OTP and logs (protocol §2–§4; wave-2 reference §3.3–§3.4), both dialects: each
+ * threat named and answered 4xx with the state after it checked, the channel's long poll, and
+ * 20 concurrent answers to one push completing the flow exactly once. The happy paths,
+ * asserted whole, are in happy-paths.test.ts; pushFails and pushLimit in push-limit.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,7 @@ import { expectError } from '../support/errors.js';
 import { DEVICE_AUTH_SCHEME } from '../../src/protocol/mobile.js';
 import { MobileAuthenticator } from '../../src/testing/mobile-authenticator.js';
 import { totpCode } from '../support/rfc6238.js';
+import { wrongCodes } from '../devices/otp-support.js';
 import { APP_ENTRY, CT, answerRaw, flowAction, mobileTenant, pairedUser, pushFor, readFlow, setEntry, startFlow, type MobileTenant } from './support.js';
 
 let server: TestServer;
@@ -17,45 +19,6 @@ let t: MobileTenant;
 useTestServer(async (s) => { server = s; t = await mobileTenant(s, 'mobile push'); });
 
 const matching = (on: boolean, extra: Record<string, unknown> = {}) => setEntry(t, APP_ENTRY(t.appId, { push: { enabled: true, numberMatching: { enabled: on } }, ...extra }));
-const outboxPushes = async (deviceId: string) => (await server.request('GET', `/v1/environments/${t.env}/outbox?channel=PUSH&deviceId=${deviceId}`)).body;
-
-test('push approved without number matching: PUSH_CONFIRMATION_REQUIRED, the push on the channel and in the outbox (no challenge), COMPLETED with authenticators mobile', async () => {
-  await matching(false);
-  const { userId, deviceId } = await pairedUser(t, 'approve');
-  const flow = await startFlow(t, userId);
-  assert.equal(flow.status, 200, flow.text);
-  assert.equal(flow.body.status, 'PUSH_CONFIRMATION_REQUIRED');
-  assert.deepEqual(flow.body.selectedDevice, { id: deviceId });
-  assert.equal(flow.body.numberMatching, undefined);
-  assert.deepEqual(Object.keys(flow.body._links), ['self', 'device.select']);
-  const push = await pushFor(t, deviceId, flow.body.id);
-  assert.equal(push.numberChoices, undefined);
-  assert.deepEqual(push.application, { id: t.appId });
-  assert.equal(Date.parse(push.expiresAt) - server.clock.now(), 40_000);
-  const outbox = await outboxPushes(deviceId);
-  assert.equal(JSON.stringify(outbox).includes(push.challenge), false);
-  assert.equal(outbox._embedded.messages.length, 1);
-  assert.equal(outbox._embedded.messages[0].channel, 'PUSH');
-  assert.deepEqual(await t.phone.approve(push.id), { id: push.id, status: 'APPROVED' });
-  const done = await readFlow(t, flow.body.id);
-  assert.equal(done.body.status, 'COMPLETED');
-  assert.deepEqual(done.body.authenticators, ['mobile', 'mfa', 'user']);
-  assert.equal((await t.phone.poll(deviceId, 0)).pushes.length, 0);
-});
-
-test('push with number matching: the flow shows the number, the device gets it among three choices, the right number completes', async () => {
-  await matching(true);
-  const { userId, deviceId } = await pairedUser(t, 'number');
-  const flow = await startFlow(t, userId);
-  const number = flow.body.numberMatching?.number as string;
-  assert.match(number, /^[1-9][0-9]$/);
-  assert.deepEqual((await readFlow(t, flow.body.id)).body.numberMatching, { number });
-  const push = await pushFor(t, deviceId, flow.body.id);
-  assert.equal(push.numberChoices?.length, 3);
-  assert.ok(push.numberChoices?.includes(number));
-  await t.phone.approve(push.id, number);
-  assert.equal((await readFlow(t, flow.body.id)).body.status, 'COMPLETED');
-});
 
 test('threat: a push answered with the wrong number — refused, and the flow fails (PUSH_NUMBER_MISMATCH) as the protocol says; pushFails records it', async () => {
   await matching(true);
@@ -75,94 +38,6 @@ test('threat: a push answered with the wrong number — refused, and the flow fa
   assert.equal((await readFlow(t, flow.body.id)).body.status, 'FAILED');
 });
 
-test('push denied: FAILED with PUSH_REJECTED', async () => {
-  await matching(false);
-  const { userId, deviceId } = await pairedUser(t, 'deny');
-  const flow = await startFlow(t, userId);
-  const push = await pushFor(t, deviceId, flow.body.id);
-  assert.deepEqual(await t.phone.deny(push.id), { id: push.id, status: 'DENIED' });
-  const done = await readFlow(t, flow.body.id);
-  assert.equal(done.body.status, 'FAILED');
-  assert.deepEqual(done.body.error, { code: 'PUSH_REJECTED', message: 'The user rejected the push' });
-});
-
-test('timeout by the injected clock: PUSH_CONFIRMATION_TIMED_OUT, the channel stops offering it, an answer after it is refused; pushLimit locks the device after its count', async () => {
-  await matching(false, { pushTimeout: { duration: 40, timeUnit: 'SECONDS' }, pushLimit: { count: 2, timePeriod: { duration: 10, timeUnit: 'MINUTES' }, lockDuration: { duration: 5, timeUnit: 'MINUTES' } } });
-  const { userId, deviceId } = await pairedUser(t, 'timeout');
-  const flow = await startFlow(t, userId);
-  const push = await pushFor(t, deviceId, flow.body.id);
-  server.clock.advance(40_000);
-  const late = await readFlow(t, flow.body.id);
-  assert.equal(late.body.status, 'PUSH_CONFIRMATION_TIMED_OUT');
-  assert.deepEqual(Object.keys(late.body._links), ['self', 'device.select']);
-  assert.equal((await t.phone.poll(deviceId, 0)).pushes.length, 0);
-  expectError(await answerRaw(t, push.id, t.phone.answerJwt(push.id, 'APPROVE')), 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'status' }]);
-  assert.equal((await readFlow(t, flow.body.id)).body.status, 'PUSH_CONFIRMATION_TIMED_OUT');
-  const device = await server.request('GET', `/v1/environments/${t.env}/users/${userId}/devices/${deviceId}`);
-  assert.equal(device.body.pushFails.length, 1);
-  // A second push, denied: the limit of 2 locks the device.
-  const again = await flowAction(t, flow.body.id, CT.select, { device: { id: deviceId } });
-  assert.equal(again.body.status, 'PUSH_CONFIRMATION_REQUIRED');
-  await t.phone.deny((await pushFor(t, deviceId, flow.body.id)).id);
-  const locked = await server.request('GET', `/v1/environments/${t.env}/users/${userId}/devices/${deviceId}`);
-  assert.equal(locked.body.lock.status, 'LOCKED');
-  assert.equal(Date.parse(locked.body.lock.expiresAt), server.clock.now() + 5 * 60_000);
-  assert.deepEqual(locked.body.pushFails, []);
-  await matching(false);
-});
-
-test('cancel.push.authentication: DEVICE_SELECTION_REQUIRED, selectedDevice kept, the push withdrawn and its answer refused', async () => {
-  await matching(false);
-  const { userId, deviceId } = await pairedUser(t, 'cancel');
-  const flow = await startFlow(t, userId);
-  const push = await pushFor(t, deviceId, flow.body.id);
-  const cancelled = await flowAction(t, flow.body.id, CT.cancelPush, { reason: 'CHANGE_DEVICE' });
-  assert.equal(cancelled.status, 200, cancelled.text);
-  assert.equal(cancelled.body.status, 'DEVICE_SELECTION_REQUIRED');
-  assert.deepEqual(cancelled.body.selectedDevice, { id: deviceId });
-  assert.deepEqual(Object.keys(cancelled.body._links), ['self', 'device.select']);
-  assert.equal((await t.phone.poll(deviceId, 0)).pushes.length, 0);
-  expectError(await answerRaw(t, push.id, t.phone.answerJwt(push.id, 'APPROVE')), 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'status' }]);
-  assert.equal((await readFlow(t, flow.body.id)).body.status, 'DEVICE_SELECTION_REQUIRED');
-});
-
-test('offline OTP: with push off the flow is OTP_REQUIRED and the app\'s code (RFC 6238 from the seed) completes it; with push on, otp.check is taken too and the push withdrawn; a replayed code is refused', async () => {
-  await setEntry(t, APP_ENTRY(t.appId, { push: { enabled: false } }));
-  const { userId, deviceId } = await pairedUser(t, 'offline');
-  const flow = await startFlow(t, userId);
-  assert.equal(flow.body.status, 'OTP_REQUIRED');
-  const code = t.phone.otp(deviceId);
-  assert.equal(code, totpCode(t.phone.device(deviceId).otpSeed, server.clock.now()));
-  const done = await flowAction(t, flow.body.id, CT.otpCheck, { otp: code });
-  assert.equal(done.status, 200, done.text);
-  assert.equal(done.body.status, 'COMPLETED');
-  const replay = await startFlow(t, userId);
-  expectError(await flowAction(t, replay.body.id, CT.otpCheck, { otp: code }), 400, 'INVALID_DATA', [{ code: 'INVALID_OTP', target: 'otp' }]);
-
-  await matching(false);
-  const withPush = await startFlow(t, userId);
-  assert.equal(withPush.body.status, 'PUSH_CONFIRMATION_REQUIRED');
-  server.clock.advance(30_000);
-  const typed = await flowAction(t, withPush.body.id, CT.otpCheck, { otp: t.phone.otp(deviceId) });
-  assert.equal(typed.body.status, 'COMPLETED', typed.text);
-  assert.equal((await t.phone.poll(deviceId, 0)).pushes.length, 0);
-});
-
-test('threat: a burst of wrong offline codes with the right one last — no success, the device locked after the failure count, the right code refused as a wrong one', async () => {
-  await setEntry(t, APP_ENTRY(t.appId, { push: { enabled: false } }));
-  const { userId, deviceId } = await pairedUser(t, 'burst');
-  const flow = await startFlow(t, userId);
-  const right = t.phone.otp(deviceId);
-  const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0');
-  const answers = await Promise.all([...Array.from({ length: 30 }, () => flowAction(t, flow.body.id, CT.otpCheck, { otp: wrong })), flowAction(t, flow.body.id, CT.otpCheck, { otp: right })]);
-  assert.equal(answers.filter((a) => a.status === 200).length, 0);
-  assert.ok(answers.every((a) => a.status === 400));
-  const device = await server.request('GET', `/v1/environments/${t.env}/users/${userId}/devices/${deviceId}`);
-  assert.equal(device.body.lock.status, 'LOCKED');
-  assert.notEqual((await readFlow(t, flow.body.id)).body.status, 'COMPLETED');
-  await matching(false);
-});
-
 test('threat: a push answer signed by another device\'s key, replayed, or for another flow — refused, the flow still waits', async () => {
   await matching(false);
   const a = await pairedUser(t, 'signer a');
@@ -176,6 +51,9 @@ test('threat: a push answer signed by another device\'s key, replayed, or for an
   expectError(await answerRaw(t, pushA.id, t.phone.answerJwt(pushB.id, 'APPROVE')), 400, 'INVALID_DATA', [{ code: 'INVALID_SIGNATURE', target: 'answer' }]);
   expectError(await answerRaw(t, pushA.id, t.phone.answerJwt(pushA.id, 'APPROVE', undefined, { challenge: pushB.challenge })), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'challenge' }]);
   assert.equal((await readFlow(t, flowA.body.id)).body.status, 'PUSH_CONFIRMATION_REQUIRED');
+  // Nothing changed: no failure counted, the push still offered to its device.
+  assert.deepEqual((await deviceOf(a.userId, a.deviceId)).pushFails, []);
+  assert.deepEqual((await t.phone.poll(a.deviceId, 0)).pushes.map((p) => p.id), [pushA.id]);
   const jwt = t.phone.answerJwt(pushA.id, 'DENY');
   const first = await answerRaw(t, pushA.id, jwt);
   assert.equal(first.status, 200);
@@ -214,23 +92,6 @@ test('the channel holds until a push arrives (long poll), woken by the commit th
   assert.equal(got.pushes[0]!.flowId, flow.body.id);
 });
 
-test('logs: PUT {status: PENDING} (MOBILE only), LOGS_REQUESTED on the channel, the device uploads, RECEIVED', async () => {
-  const { userId, deviceId } = await pairedUser(t, 'logs');
-  const url = `/v1/environments/${t.env}/users/${userId}/devices/${deviceId}/logs`;
-  const put = await server.request('PUT', url, { body: { status: 'PENDING' } });
-  assert.equal(put.status, 200, put.text);
-  assert.equal(put.body.status, 'PENDING');
-  assert.equal(Date.parse(put.body.expiresAt) - server.clock.now(), 24 * 3_600_000);
-  const channel = await t.phone.poll(deviceId, 0);
-  assert.deepEqual(channel.requests, [{ type: 'LOGS_REQUESTED', expiresAt: put.body.expiresAt }]);
-  assert.deepEqual(await t.phone.uploadLogs(deviceId, 'line 1\nline 2\n'), { status: 'RECEIVED' });
-  const read = await server.request('GET', url);
-  assert.equal(read.body.status, 'RECEIVED');
-  assert.equal(read.body.size, 14);
-  assert.deepEqual((await t.phone.poll(deviceId, 0)).requests, []);
-  expectError(await server.request('PUT', url, { body: { status: 'RECEIVED' } }), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'status' }]);
-});
-
 test('race: 20 concurrent answers to one push give exactly one COMPLETED', async () => {
   await matching(false);
   const { userId, deviceId } = await pairedUser(t, 'race');
@@ -240,4 +101,125 @@ test('race: 20 concurrent answers to one push give exactly one COMPLETED', async
   assert.equal(answers.filter((a) => a.status === 200).length, 1);
   assert.ok(answers.every((a) => a.status === 200 || a.status === 400));
   assert.equal((await readFlow(t, flow.body.id)).body.status, 'COMPLETED');
+});
+
+const deviceOf = async (userId: string, deviceId: string) => (await server.request('GET', `/v1/environments/${t.env}/users/${userId}/devices/${deviceId}`)).body;
+
+test('threat: a push answered after its timeout (an approval the user gave too late, or one held back and replayed) — refused, the flow stays PUSH_CONFIRMATION_TIMED_OUT, the push counted once in pushFails', async () => {
+  await matching(false);
+  const { userId, deviceId } = await pairedUser(t, 'late answer');
+  const flow = await startFlow(t, userId);
+  const push = await pushFor(t, deviceId, flow.body.id);
+  const early = t.phone.answerJwt(push.id, 'APPROVE');
+  server.clock.advance(40_000);
+  // Signed before the timeout, sent after it; then a fresh one.
+  expectError(await answerRaw(t, push.id, early), 400, 'INVALID_DATA', [{ code: 'EXPIRED', target: 'answer' }]);
+  expectError(await answerRaw(t, push.id, t.phone.answerJwt(push.id, 'APPROVE')), 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'status' }]);
+  const after = await readFlow(t, flow.body.id);
+  assert.equal(after.body.status, 'PUSH_CONFIRMATION_TIMED_OUT');
+  assert.equal(after.body.authenticators, undefined);
+  assert.deepEqual((await deviceOf(userId, deviceId)).pushFails, [server.clock.now()]);
+  assert.deepEqual(await t.phone.poll(deviceId, 0), { pushes: [], requests: [] });
+});
+
+test('threat: a replayed offline code — the code that completed one flow is refused in the next (no step at or before the last accepted one), nothing completes', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { push: { enabled: false } }));
+  const { userId, deviceId } = await pairedUser(t, 'offline replay');
+  const code = t.phone.otp(deviceId);
+  const first = await startFlow(t, userId);
+  assert.equal((await flowAction(t, first.body.id, CT.otpCheck, { otp: code })).body.status, 'COMPLETED');
+  const replay = await startFlow(t, userId);
+  expectError(await flowAction(t, replay.body.id, CT.otpCheck, { otp: code }), 400, 'INVALID_DATA', [{ code: 'INVALID_OTP', target: 'otp', message: /already been used/ }]);
+  assert.equal((await readFlow(t, replay.body.id)).body.status, 'OTP_REQUIRED');
+  // A replay is not a guess: the device keeps its attempts.
+  assert.deepEqual((await deviceOf(userId, deviceId)).lock, { status: 'UNLOCKED' });
+  await matching(false);
+});
+
+test('an offline code while the push waits: otp.check completes the flow and withdraws the push, whose answer is then refused', async () => {
+  await matching(false);
+  const { userId, deviceId } = await pairedUser(t, 'typed instead');
+  const flow = await startFlow(t, userId);
+  assert.equal(flow.body.status, 'PUSH_CONFIRMATION_REQUIRED');
+  const push = await pushFor(t, deviceId, flow.body.id);
+  const typed = await flowAction(t, flow.body.id, CT.otpCheck, { otp: t.phone.otp(deviceId) });
+  assert.equal(typed.status, 200, typed.text);
+  assert.equal(typed.body.status, 'COMPLETED');
+  assert.deepEqual(typed.body.authenticators, ['mobile', 'mfa', 'user']);
+  assert.deepEqual(await t.phone.poll(deviceId, 0), { pushes: [], requests: [] });
+  expectError(await answerRaw(t, push.id, t.phone.answerJwt(push.id, 'DENY')), 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'status' }]);
+  assert.equal((await readFlow(t, flow.body.id)).body.status, 'COMPLETED');
+  assert.deepEqual((await deviceOf(userId, deviceId)).pushFails, []);
+});
+
+/** The policy's mobile.otp.failure (support.ts setEntry): 3 failures, 2 minutes' cool-down. */
+const OFFLINE_FAILURES = 3;
+const OFFLINE_COOL_DOWN_MS = 2 * 60_000;
+const BURST = 60;
+
+test(`threat: a burst of ${BURST} wrong offline codes in parallel with the right one last (quality bar S1) — at most ${OFFLINE_FAILURES} compared per lock window, none succeeds, the right one answered exactly as the locked wrong ones`, async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { push: { enabled: false } }));
+  const { userId, deviceId } = await pairedUser(t, 'burst');
+  const flow = await startFlow(t, userId);
+  const seed = t.phone.device(deviceId).otpSeed;
+  const now = server.clock.now();
+  const right = totpCode(seed, now);
+  const wrong = wrongCodes([-1, 0, 1].map((k) => totpCode(seed, now + k * 30_000)), BURST);
+  const answers = await Promise.all([...wrong, right].map((otp) => flowAction(t, flow.body.id, CT.otpCheck, { otp })));
+  assert.equal(answers.filter((a) => a.status === 200).length, 0);
+  // The oracle: a compared code answers INVALID_DATA on otp; a refused reservation answers the lock, having compared nothing.
+  const compared = answers.filter((a) => a.status === 400 && a.body.code === 'INVALID_DATA' && a.body.details[0].target === 'otp');
+  assert.equal(compared.length, OFFLINE_FAILURES);
+  const locked = answers.filter((a) => !compared.includes(a));
+  assert.equal(locked.length, BURST + 1 - OFFLINE_FAILURES);
+  const lockBody = (r: typeof answers[number]) => {
+    expectError(r, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'selectedDevice' }]);
+    const { id: _id, ...rest } = r.body;
+    return rest;
+  };
+  const expectedLock = {
+    code: 'REQUEST_FAILED', message: 'The request could not be completed. There was an issue processing the request.',
+    details: [{ code: 'INVALID_VALUE', target: 'selectedDevice', message: 'The selected device is locked after too many failed attempts', innerError: { lock: { status: 'LOCKED', expiresAt: new Date(now + OFFLINE_COOL_DOWN_MS).toISOString() } } }],
+  };
+  for (const r of locked) assert.deepEqual(lockBody(r), expectedLock);
+  assert.deepEqual(lockBody(answers.at(-1)!), expectedLock, 'the right code, sent last, is told nothing more');
+
+  const device = await deviceOf(userId, deviceId);
+  assert.deepEqual(device.lock, { status: 'LOCKED', expiresAt: new Date(now + OFFLINE_COOL_DOWN_MS).toISOString() });
+  assert.equal((await readFlow(t, flow.body.id)).body.status, 'OTP_REQUIRED');
+  // Still locked a moment before the window ends: the right code is the lock's answer again.
+  server.clock.advance(OFFLINE_COOL_DOWN_MS - 1);
+  assert.deepEqual(lockBody(await flowAction(t, flow.body.id, CT.otpCheck, { otp: t.phone.otp(deviceId) })), expectedLock);
+  // After the window the right code of the moment completes the flow.
+  server.clock.advance(1);
+  const done = await flowAction(t, flow.body.id, CT.otpCheck, { otp: t.phone.otp(deviceId) });
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.body.status, 'COMPLETED');
+  await matching(false);
+});
+
+test('refused log requests: a status other than PENDING, a device that is not MOBILE — 400, no request recorded', async () => {
+  const { userId, deviceId } = await pairedUser(t, 'logs refused');
+  const url = `/v1/environments/${t.env}/users/${userId}/devices/${deviceId}/logs`;
+  expectError(await server.request('PUT', url, { body: { status: 'RECEIVED' } }), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'status' }]);
+  expectError(await server.request('GET', url), 404, 'NOT_FOUND');
+  const email = await server.request('POST', `/v1/environments/${t.env}/users/${userId}/devices`, { body: { type: 'EMAIL', email: 'logs@example.com' } });
+  const emailLogs = `/v1/environments/${t.env}/users/${userId}/devices/${email.body.id}/logs`;
+  expectError(await server.request('PUT', emailLogs, { body: { status: 'PENDING' } }), 400, 'INVALID_DATA', [{ code: 'INVALID_VALUE', target: 'type' }]);
+  expectError(await server.request('GET', emailLogs), 404, 'NOT_FOUND');
+  assert.deepEqual(await t.phone.poll(deviceId, 0), { pushes: [], requests: [] });
+});
+
+test('threat: an offline code where the policy takes none — a push-only application (otp.enabled false) refuses otp.check even with the right code: 400, the flow still waits for the push, no attempt spent', async () => {
+  await setEntry(t, APP_ENTRY(t.appId, { otp: { enabled: false } }));
+  const { userId, deviceId } = await pairedUser(t, 'push only');
+  const flow = await startFlow(t, userId);
+  assert.equal(flow.body.status, 'PUSH_CONFIRMATION_REQUIRED');
+  const refused = await flowAction(t, flow.body.id, CT.otpCheck, { otp: t.phone.otp(deviceId) });
+  expectError(refused, 400, 'REQUEST_FAILED', [{ code: 'INVALID_VALUE', target: 'otp', message: /otp\.enabled/ }]);
+  assert.equal((await readFlow(t, flow.body.id)).body.status, 'PUSH_CONFIRMATION_REQUIRED');
+  assert.equal((await pushFor(t, deviceId, flow.body.id)).flowId, flow.body.id);
+  const stored = await server.store.db.selectFrom('devices').select(['failed_attempts', 'last_otp_step']).where('id', '=', deviceId).executeTakeFirstOrThrow();
+  assert.deepEqual({ failed: Number(stored.failed_attempts), step: stored.last_otp_step }, { failed: 0, step: null });
+  await matching(false);
 });

@@ -33,14 +33,23 @@ export interface MobileTenant {
 
 export const APP_ENTRY = (appId: string, extra: Record<string, unknown> = {}) => ({ id: appId, push: { enabled: true, numberMatching: { enabled: false } }, otp: { enabled: true }, ...extra });
 
-export async function mobileTenant(server: TestServer, name: string, entry: (appId: string) => Record<string, unknown> = APP_ENTRY): Promise<MobileTenant> {
-  const env = await createEnvironment(server, name);
+/**
+ * A native application in `env` that its default policy's mobile section lists with `entry`:
+ * what a phone needs to pair there. Resolves to the application's and the policy's IDs.
+ */
+export async function enableMobile(server: TestServer, env: string, entry: (appId: string) => Record<string, unknown> = APP_ENTRY): Promise<{ appId: string; policyId: string }> {
   const app = await server.request('POST', `/v1/environments/${env}/applications`, { body: { name: 'Phone app', type: 'NATIVE_APP', mobile: { bundleId: 'com.example.app', packageName: 'com.example.app' } } });
   if (app.status !== 201) throw new Error(app.text);
   const appId = app.body.id as string;
   const policies = await server.request('GET', `/v1/environments/${env}/deviceAuthenticationPolicies`);
   const policyId = (policies.body._embedded.deviceAuthenticationPolicies as Array<{ id: string; default: boolean }>).find((p) => p.default)!.id;
   await setEntry({ server, env, policyId }, entry(appId));
+  return { appId, policyId };
+}
+
+export async function mobileTenant(server: TestServer, name: string, entry: (appId: string) => Record<string, unknown> = APP_ENTRY): Promise<MobileTenant> {
+  const env = await createEnvironment(server, name);
+  const { appId, policyId } = await enableMobile(server, env, entry);
   return { server, env, appId, policyId, sdk: `${server.config.authPath}/${env}`, phone: new MobileAuthenticator({ transport: injectTransport(server), now: () => server.clock.now() }) };
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DIALECT, freshStore } from '../helper.js';
 import { call, startProcesses, tokenOf, type Processes, type Reply } from '../support/processes.js';
-import { MobileAuthenticator, type Transport } from '../../src/testing/mobile-authenticator.js';
+import { MobileAuthenticator, MobileError, type Transport } from '../../src/testing/mobile-authenticator.js';
 import type { Store } from '../../src/store/db.js';
 
 const PUBLIC = 'https://mfa.example.test';
@@ -68,7 +68,14 @@ describe('MOBILE races across 2 processes on one PostgreSQL schema', { skip: DIA
     const phones = Array.from({ length: 50 }, () => new MobileAuthenticator({ transport: alternating }));
     const results = await Promise.allSettled(phones.map((p) => p.pair(`${PUBLIC}/${env}`, key.body.code, { applicationId: appId })));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    // Every loser is told the one answer of a code that pairs nothing: 400 on code.
+    for (const r of results) {
+      if (r.status === 'rejected') assert.deepEqual([(r.reason as MobileError).status, ((r.reason as MobileError).body as { details: Array<{ target: string }> }).details[0]!.target], [400, 'code']);
+    }
     assert.equal(await deviceCount(user), 1);
+    const stored = await store.db.selectFrom('pairing_keys').select(['status', 'device_id']).where('id', '=', key.body.id).executeTakeFirstOrThrow();
+    assert.equal(stored.status, 'CLAIMED');
+    assert.notEqual(stored.device_id, null);
   });
 
   test('20 concurrent answers to one push, alternating processes → exactly one COMPLETED', async () => {
@@ -83,7 +90,10 @@ describe('MOBILE races across 2 processes on one PostgreSQL schema', { skip: DIA
       method: 'POST', url: `${PUBLIC}/${env}/mobile/pushes/${push.id}`, headers: { 'content-type': 'application/jwt' }, body: phone.answerJwt(push.id, 'APPROVE'),
     })));
     assert.equal(answers.filter((a) => a.status === 200).length, 1, answers.map((a) => a.status).join(','));
+    assert.ok(answers.every((a) => a.status === 200 || a.status === 400), answers.map((a) => a.status).join(','));
     const done = await on(0, 'GET', `/${env}/deviceAuthentications/${flow.body.id}`);
     assert.equal(done.body.status, 'COMPLETED');
+    const stored = await store.db.selectFrom('mobile_pushes').select('status').where('id', '=', push.id).executeTakeFirstOrThrow();
+    assert.equal(stored.status, 'APPROVED');
   });
 });

@@ -60,6 +60,21 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
   }
   const devices = (u: string) => `/v1/environments/${env}/users/${u}/devices`;
 
+  /** A new user with an active OATH HOTP token imported on one process and paired on the other. */
+  async function oathHotpDevice(prefix: string) {
+    const user = await newUser();
+    const secret = randomBytes(20).toString('hex');
+    const serialNumber = `${prefix}${randomBytes(4).toString('hex')}`;
+    const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
+      contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
+      body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
+    });
+    assert.equal(job.status, 202, job.text);
+    const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
+    assert.equal(created.status, 201, created.text);
+    return { user, secret, serialNumber, created };
+  }
+
   test('R4: 50 parallel creates (desktop and EMAIL) with maxAllowedDevices 5 → exactly 5 devices', async () => {
     const put = await on(1, 'PUT', `/v1/environments/${env}/mfaSettings`, { body: { pairing: { maxAllowedDevices: 5 } } });
     assert.equal(put.status, 200, put.text);
@@ -159,16 +174,7 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
       return { path: `/${env}/deviceAuthentications/${flow.body.id as string}`, contentType: OTP_CHECK, right: { otp: totpCode(secret, Date.now()) }, wrong: wrongCodes(nearTotp(secret), BRUTE).map((o) => ({ otp: o })), deviceId: created.body.id, proofTarget: 'otp' };
     },
     async 'OATH HOTP otp.check codes'() {
-      const user = await newUser();
-      const secret = randomBytes(20).toString('hex');
-      const serialNumber = `RACE${randomBytes(4).toString('hex')}`;
-      const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
-        contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
-        body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
-      });
-      assert.equal(job.status, 202, job.text);
-      const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
-      assert.equal(created.status, 201, created.text);
+      const { user, secret, created } = await oathHotpDevice('RACE');
       const flow = await on(0, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } });
       assert.equal(flow.body.status, 'OTP_REQUIRED', flow.text);
       // None of the wrong codes is a code of the look-ahead window (counters 0–10).
@@ -268,22 +274,11 @@ describe('races across 2 processes on one PostgreSQL schema', { skip: dialect !=
     assert.equal(Number(row.failed_attempts), 0, 'losing a race is not a failed attempt');
   });
 
-  // KNOWN RACE (issue #18 follow-up, in the stop's note): the token's position is taken (the
-  // HOTP counter moves) before the flow completes, and the completion re-checks the lock; when a
-  // third concurrent copy starts the lock in between, the code is spent and no flow completes
-  // (seen once in CI: 20 × 400). Marked todo so it runs and reports without hiding the failure
-  // until the position and the completion are one write.
-  test('S2: one OATH HOTP code on 20 flows across both processes → exactly one COMPLETED, the counter moved once', { todo: 'known race: position taken before the flow completes (see comment)' }, async () => {
-    const user = await newUser();
-    const secret = randomBytes(20).toString('hex');
-    const serialNumber = `REPLAY${randomBytes(4).toString('hex')}`;
-    const job = await on(0, 'POST', `/v1/environments/${env}/oathJobs`, {
-      contentType: 'application/vnd.pingidentity.job.oathtokens.create+json',
-      body: { type: 'CREATE_OATH_TOKENS', tokens: [{ serialNumber, secret, type: 'HOTP', otpLength: 6 }] },
-    });
-    assert.equal(job.status, 202, job.text);
-    const created = await on(1, 'POST', devices(user), { body: { type: 'OATH_TOKEN', serialNumber, status: 'ACTIVE' } });
-    assert.equal(created.status, 201, created.text);
+  // The race this found: the token's position was taken before the flow completed, and a third
+  // copy's reservation starting the lock in between left the code spent and no flow completed
+  // (20 × 400). The position is now taken in the completion's transaction (ProofSpend).
+  test('S2: one OATH HOTP code on 20 flows across both processes → exactly one COMPLETED, the counter moved once', async () => {
+    const { user, secret, serialNumber } = await oathHotpDevice('REPLAY');
     const flows = await Promise.all(Array.from({ length: 20 }, (_, i) => on(i, 'POST', `/${env}/deviceAuthentications`, { body: { user: { id: user } } })));
     const otp = hotpCode(secret, 0);
     const results = await Promise.all(flows.map((f, i) => on(i + 1, 'POST', `/${env}/deviceAuthentications/${f.body.id as string}`, { contentType: OTP_CHECK, body: { otp } })));

@@ -37,3 +37,21 @@ test('a user of a population of its own embeds that one; expand=groups or expand
     expectError(await server.request('GET', `/v1/environments/${env}/users/${other}?expand=${q}`), 400, 'INVALID_DATA', { code: 'INVALID_PARAMETER', target: 'expand' });
   }
 });
+
+test('GET …/users?expand=population (Read All Users) embeds each user\'s own population; the page is otherwise the plain list', async () => {
+  const made = await server.request('POST', `/v1/environments/${env}/populations`, { body: { name: 'listed' } });
+  const listed = await createUser(server, env, 'in-listed', { population: { id: made.body.id } });
+  const path = `/v1/environments/${env}/users`;
+  const plain = await server.request('GET', path);
+  const expanded = await server.request('GET', `${path}?expand=population`);
+  assert.equal(expanded.status, 200, expanded.text);
+  assert.equal(expanded.body.count, plain.body.count);
+  assert.equal(expanded.body.size, plain.body.size);
+  for (const [i, user] of (plain.body._embedded.users as any[]).entries()) {
+    const population = await server.request('GET', `/v1/environments/${env}/populations/${user.population.id as string}`);
+    const { _links, ...rest } = user;
+    assert.deepEqual(expanded.body._embedded.users[i], { _links, _embedded: { population: population.body }, ...rest });
+  }
+  assert.equal((expanded.body._embedded.users as any[]).find((u) => u.id === listed)._embedded.population.name, 'listed');
+  expectError(await server.request('GET', `${path}?expand=groups`), 400, 'INVALID_DATA', { code: 'INVALID_PARAMETER', target: 'expand' });
+});

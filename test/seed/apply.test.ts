@@ -153,7 +153,7 @@ describe(`seed files through POST /openmfa/v1/seed (${DIALECT})`, () => {
 
     for (const [device, target, message] of [
       [{ type: 'TOTP' }, 'secret', 'A TOTP device in a seed file needs its secret (base32)'],
-      [{ type: 'EMAIL', email: 'x@example.com', secret: ALICE_SECRET }, 'secret', 'secret is taken for TOTP devices only'],
+      [{ type: 'EMAIL', email: 'x@example.com', secret: ALICE_SECRET }, 'secret', 'secret is taken for TOTP and MOBILE devices only'],
       [{ type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVE', credentialId: 'c1' }, 'publicJwk', 'An ACTIVE PINGID_DESKTOP_GEN2 device needs the public key it was paired with'],
     ] as const) {
       const file = { environments: [{ name: 'x', region: 'NA', type: 'SANDBOX', users: [{ username: 'x', devices: [device] }] }] };

@@ -200,6 +200,28 @@ export async function openPage(browser: Browser, viewport: { width: number; heig
   return w;
 }
 
+/** What lies beyond the window's width: the page's overflow, and every visible control past the right edge. */
+const OVERFLOW = `JSON.stringify((() => {
+  const doc = document.documentElement;
+  const outside = [...document.querySelectorAll('button, input, select, a, img, label')]
+    .filter((el) => el.getClientRects().length > 0 && !el.closest('.visually-hidden'))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.right > doc.clientWidth + 1 || r.left < -1; })
+    .map((el) => el.tagName + ' ' + (el.textContent || el.getAttribute('name') || el.getAttribute('alt') || '').trim().slice(0, 40));
+  return { scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, outside };
+})())`;
+
+/**
+ * Asserts that the page fits `viewport`'s width — no sideways scrolling, every visible control
+ * inside the window — and saves a screenshot named `name`.
+ */
+export async function fitsWidth(t: TestContext, page: Page, viewport: { width: number }, name: string): Promise<void> {
+  const seen = JSON.parse(await page.evaluate<string>(OVERFLOW)) as { scrollWidth: number; clientWidth: number; outside: string[] };
+  assert.equal(seen.clientWidth, viewport.width, `${name}: the window is ${viewport.width} px wide`);
+  assert.ok(seen.scrollWidth <= seen.clientWidth, `${name}: the page is ${seen.scrollWidth} px wide in a ${seen.clientWidth} px window`);
+  assert.deepEqual(seen.outside, [], `${name}: every control is inside the window`);
+  await screenshot(t, page, name);
+}
+
 /** The CSP violations the page saw (both sources), for assertions. */
 export async function cspViolations(w: Watched): Promise<string[]> {
   const inPage = await w.page.evaluate<string[]>('Array.isArray(window.__csp) ? window.__csp.slice() : []').catch(() => [] as string[]);

@@ -128,6 +128,27 @@ try {
     secret: await js(`/^[A-Z2-7]{32}$/.test(document.querySelector('code.totp-secret')?.textContent ?? '')`),
   });
 
+  // A phone: the code is read from the page and printed; the test pairs its mobile authenticator
+  // with it (firefox.test.ts), the page shows the device, and a push is approved with the number
+  // this step prints from the page.
+  await js(`__button('Pair a phone').click(); true`);
+  await until('the pairing code', `!!document.querySelector('code.pairing-code')`);
+  await until('the pairing key QR code', `[...document.querySelectorAll('img')].some((i) => i.alt === 'Pairing key QR code' && i.complete && i.naturalWidth > 0)`);
+  out({ step: 'pairing key', code: await js(`document.querySelector('code.pairing-code').textContent`) });
+  const phoneRow = `[...document.querySelectorAll('table.devices tbody tr')].find((r) => r.cells[1]?.textContent === 'MOBILE' && r.cells[2]?.textContent === 'ACTIVE')`;
+  await until('the MOBILE device, ACTIVE', `!!${phoneRow}`);
+  out({
+    step: 'phone paired',
+    facts: JSON.parse(await js(`JSON.stringify([...${phoneRow}.querySelectorAll('ul.facts li')].map((l) => l.textContent))`)),
+    codeGone: await js(`!document.querySelector('code.pairing-code')`),
+  });
+  await js(`${phoneRow}.querySelector('button[data-action="authenticate"]').click(); true`);
+  await until('the number to pick', `!!document.querySelector('.push-number output')`);
+  out({ step: 'push sent', number: await js(`document.querySelector('.push-number output').textContent`) });
+  await until('"Authentication is COMPLETED"', `[...document.querySelectorAll('ol li')].some((l) => l.textContent === 'Authentication is COMPLETED')`);
+  out({ step: 'push approved', progress: JSON.parse(await js(`JSON.stringify([...document.querySelectorAll('ol li')].map((l) => l.textContent))`)), status: await js('__success()') });
+  await screenshot('firefox-push-approved');
+
   await js(`[...document.querySelectorAll('nav button')].find((b) => b.textContent.trim() === 'MFA settings').click(); true`);
   await until('the MFA settings form', `!!__byLabel('Most devices per user')`);
   await js(`__fill('Most devices per user', '99'); __button('Save MFA settings').click(); true`);

@@ -94,11 +94,16 @@ export const mobileAuthentication: DeviceAuthentication = {
     const wrong = { ok: false as const, countsAsFailure: true, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode is not correct' }) };
     if (!device.secret_sealed) return wrong;
     const policy = await policyForDevice(ctx.store.db, device.environment_id, device.policy_id);
+    // Protocol §3: offline codes only where the application's entry has otp.enabled (a flow waiting for a push included).
+    const entry = entryFor(policy.body, extraOf(device).application?.id ?? '');
+    if (!entry || !otpEnabled(entry)) {
+      return { ok: false, countsAsFailure: false, error: requestFailed({ code: 'INVALID_VALUE', target: 'otp', message: 'The device authentication policy does not take offline codes from this MOBILE device\'s application (otp.enabled)' }) };
+    }
     const step = matchingStep(openMobileSeed(ctx.box, device.id, device.secret_sealed), body.otp ?? '', now, 1, stepSeconds(policy.body));
     if (step === undefined) return wrong;
     const used = { ok: false as const, countsAsFailure: false, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode has already been used; wait for the next one' }) };
     if (device.last_otp_step !== null && step <= Number(device.last_otp_step)) return used;
-    return (await takeStep(ctx.store.db, device.id, step, attempt.lockedUntil, now)) ? { ok: true } : used;
+    return { ok: true, spend: { take: (db) => takeStep(db, device.id, step, attempt.lockedUntil, now), used: used.error } };
   },
 };
 

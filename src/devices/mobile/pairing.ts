@@ -11,37 +11,25 @@
  * or — past maxAllowedDevices — the key FAILED with LIMIT_EXCEEDED and nothing made.
  */
 import { sql, type ExpressionBuilder } from 'kysely';
-import { Type, type Static } from 'typebox';
 import type { Context } from '../../context.js';
 import { digestEquals, sha256Hex } from '../../crypto/hash.js';
 import { importPublicEcJwk, type PublicJwk } from '../../crypto/jws.js';
 import { verifyJwt, type KeyResolver } from '../../crypto/jwt.js';
 import { newId } from '../../crypto/random.js';
-import { ApiError, invalidData, maxDevicesReached } from '../../http/errors.js';
+import { ApiError, invalidData, maxDevicesReached, requestFailed } from '../../http/errors.js';
 import { textProblemAt, textProblemMessage } from '../../http/text.js';
 import { mfaSettings, policyForDevice, resolvePolicy } from '../../policies/model.js';
-import type { Database, DevicesTable, EnvironmentsTable, PairingKeysTable } from '../../store/schema.js';
+import type { Database, EnvironmentsTable, PairingKeysTable } from '../../store/schema.js';
 import { CLOCK_SKEW_S, MOBILE_ISSUER, PAIRING_ALPHABETS, PAIRING_JWT_LIFETIME_S, PAIRING_LENGTHS, PAIRING_MAX_FAILURES, TYP } from '../../protocol/mobile.js';
 import { newTotpSecret } from '../totp/totp.js';
-import type { DeviceExtra } from '../model.js';
+import { pairedDeviceRow } from './device-row.js';
+import { PairingClaims } from './pairing-claims.js';
 import { firstUse, refusal } from './device-jwt.js';
 import { applicationsOf, locatorOf, normalCode, pairableApplications } from './pairing-keys.js';
-import { entryFor, otpEnabled } from './policy.js';
-import { sealMobileSeed } from './seed.js';
+import { integrityVerdict } from './integrity.js';
+import { entryFor } from './policy.js';
 
-const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
-export const PairingClaims = Type.Object({
-  code: text(64),
-  application: Type.Optional(Type.Object({ id: text(64) })),
-  device: Type.Object({
-    model: Type.Optional(Type.Object({ name: Type.Optional(text(128)), marketingName: Type.Optional(text(128)) }, { additionalProperties: false })),
-    os: Type.Object({ type: Type.Enum(['IOS', 'ANDROID']), version: text(64) }, { additionalProperties: false }),
-    sdkVersion: text(64),
-    nickname: Type.Optional(text(256)),
-  }, { additionalProperties: false }),
-  jti: text(128),
-});
-type PairingClaims = Static<typeof PairingClaims>;
+
 
 const bad = (target: string, message: string, code: 'INVALID_VALUE' | 'INVALID_SIGNATURE' | 'EXPIRED' = 'INVALID_VALUE'): ApiError => invalidData({ code, target, message });
 /** The one answer for a code that pairs nothing, whatever the reason. */
@@ -115,28 +103,15 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
   if (applicationId === undefined) throw bad('application.id', 'Name the application (application.id) the device pairs for');
   if (!eligible.includes(applicationId)) throw bad('application.id', 'The pairing key does not pair this application');
   const entry = entryFor(policy.body, applicationId);
+  const integrity = integrityVerdict(entry, claims.device.integrity, now);
+  if (!integrity.ok && !integrity.spendsKey) throw requestFailed({ code: 'INVALID_VALUE', target: 'device.integrity', message: integrity.message });
 
   const deviceId = newId();
   const seed = newTotpSecret();
-  const d = claims.device;
-  const extra: DeviceExtra = {
-    os: { type: d.os.type, version: d.os.version },
-    ...(d.model ? { model: d.model } : {}),
-    application: { id: applicationId },
-    sdkVersion: d.sdkVersion,
-    apiVersion: '2.0',
-    allowPushNotification: true,
-    notificationProvider: 'OPENMFA',
-    otpStatus: entry && otpEnabled(entry) ? { status: 'ENABLED' } : { status: 'DISABLED', reason: 'OTP_NOT_ENABLED' },
-  };
-  const row: DevicesTable = {
-    id: deviceId, environment_id: environment.id, user_id: key.user_id, type: 'MOBILE', status: 'ACTIVE',
-    nickname: d.nickname ?? null, policy_id: policy.id, extra: JSON.stringify(extra),
-    secret_sealed: sealMobileSeed(ctx.box, deviceId, seed), credential_id: null,
-    public_jwk: JSON.stringify(verified.context), challenge_hash: null, challenge_expires_at: null,
-    failed_attempts: 0, locked_until: null, blocked_at: null, order_position: null, activated_at: now,
-    last_otp_step: null, public_key_cose: null, sign_count: null, sign_count_flow_id: null, push_fails: '[]', created_at: now, updated_at: now,
-  };
+  const row = pairedDeviceRow(ctx, {
+    id: deviceId, environmentId: environment.id, userId: key.user_id, policyId: policy.id, applicationId, entry,
+    device: claims.device, publicJwk: verified.context, otpSeed: seed, integrity: integrity.ok ? integrity.state : undefined, now,
+  });
   const max = (await mfaSettings(store.db, environment.id)).pairing.maxAllowedDevices;
   // Claimable: unclaimed, or spent by this very attempt (the fifth guess may be the right one).
   const claimable = (k: PairingKeysTable) => (eb: ExpressionBuilder<Database, 'pairing_keys'>) => eb.and([
@@ -144,6 +119,12 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
     eb.or([eb('status', '=', 'UNCLAIMED'), eb.and([eb('status', '=', 'FAILED'), eb('failed_attempts', '=', k.failed_attempts), eb('failed_attempts', '=', PAIRING_MAX_FAILURES)])]),
   ]);
   const outcome = await store.transaction(async (trx) => {
+    if (!integrity.ok) {
+      const spent = await trx.updateTable('pairing_keys').set({
+        status: 'FAILED', error: JSON.stringify({ code: 'DEVICE_COMPROMISED', message: 'The device reported a compromised integrity' }), updated_at: now,
+      }).where(claimable(key)).executeTakeFirst();
+      return Number(spent.numUpdatedRows) === 1 ? 'compromised' as const : 'lost' as const;
+    }
     await store.forUpdate(trx.selectFrom('users').select('id').where('id', '=', key.user_id)).executeTakeFirst();
     const { n } = await trx.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', key.user_id).executeTakeFirstOrThrow();
     if (Number(n) >= max) {
@@ -159,6 +140,7 @@ export async function pair(ctx: Context, environment: EnvironmentsTable, token: 
     return 'paired' as const;
   });
   if (outcome === 'limit') throw maxDevicesReached(max);
+  if (outcome === 'compromised' && !integrity.ok) throw requestFailed({ code: 'INVALID_VALUE', target: 'device.integrity', message: integrity.message });
   if (outcome === 'lost') throw invalidCode();
   return { device: { id: deviceId }, otpSeed: seed, pushChannel: `${ctx.links.auth}/${environment.id}/mobile/devices/${deviceId}/pushes` };
 }

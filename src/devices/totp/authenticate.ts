@@ -1,7 +1,7 @@
 /**
  * TOTP in a device authentication: nothing is sent; otp.check takes a code within ±1 step
- * that is newer than the last one the device accepted, and records its step in the same
- * conditional UPDATE, so one code completes at most one flow. A code that is right for its
+ * that is newer than the last one the device accepted; the flow's completion records its step
+ * in a conditional UPDATE of the same transaction, so one code completes at most one flow. A code that is right for its
  * step but not newer than the last accepted one (a replay, or the loser of a race with the
  * request that used it) is refused, and its reserved attempt given back (attempts.ts) — as a
  * proof sent to a flow that another request has just completed is — so a user's own double
@@ -27,7 +27,7 @@ export const totpAuthentication: DeviceAuthentication = {
     if (step === undefined) return wrong;
     const used = { ok: false as const, countsAsFailure: false, error: invalidData({ code: 'INVALID_OTP', target: 'otp', message: 'The passcode has already been used; wait for the next one' }) };
     if (device.last_otp_step !== null && step <= Number(device.last_otp_step)) return used;
-    // The step is taken only while the device is usable for this very attempt.
-    return (await takeStep(ctx.store.db, device.id, step, attempt.lockedUntil, now)) ? { ok: true } : used;
+    // The step is taken, with the flow's completion, only while the device is usable for this very attempt.
+    return { ok: true, spend: { take: (db) => takeStep(db, device.id, step, attempt.lockedUntil, now), used: used.error } };
   },
 };
