@@ -156,8 +156,9 @@ async function desktopActivations(api: Api, envId: string, n: number, tag: strin
       { type: 'PINGID_DESKTOP_GEN2', status: 'ACTIVATION_REQUIRED', rp: { id: 'pingone.eu', name: 'pingone.eu' } });
     return { path: `${devicesPath(envId, u)}/${d.id}`, options: d.pingIdDesktopCredentialCreationOptions };
   });
-  // Signed after every create, just before the round: attestations live 5 minutes.
-  return created.map((c) => ({ path: c.path, body: JSON.stringify({ attestation: attest(c.options) }) }));
+  // Signed after every create, just before the round: attestations live 5 minutes. (attest
+  // answers a promise: a body of the promise itself was `{"attestation":{}}`, every P3 a 400.)
+  return Promise.all(created.map(async (c) => ({ path: c.path, body: JSON.stringify({ attestation: await attest(c.options) }) })));
 }
 
 /**
