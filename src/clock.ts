@@ -26,5 +26,21 @@ export class ManualClock implements Clock {
   }
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+/**
+ * Formatted instants, kept: a device list formats two per device (createdAt, updatedAt), and
+ * Date#toISOString costs about 0.5 µs where a Map hit costs 0.03 µs (quality bar P1b). Bounded:
+ * emptied when full. The function is pure, so a kept string is always the right one.
+ */
+const formatted = new Map<number, string>();
+const FORMATTED_LIMIT = 20_000;
+
+export const iso = (ms: number): string => {
+  let text = formatted.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (formatted.size >= FORMATTED_LIMIT) formatted.clear();
+    formatted.set(ms, text);
+  }
+  return text;
+};
 export const epochSeconds = (ms: number): number => Math.floor(ms / 1000);

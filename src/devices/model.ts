@@ -133,7 +133,7 @@ export const DeviceExtraSchema = Type.Object({
 });
 export type DeviceExtra = Static<typeof DeviceExtraSchema>;
 
-export const extraOf = (row: DevicesTable): DeviceExtra => parseStored(DeviceExtraSchema, row.extra, 'device extra');
+export const extraOf = (row: Pick<DevicesTable, 'extra'>): DeviceExtra => parseStored(DeviceExtraSchema, row.extra, 'device extra');
 
 /** The public fields of `extra` that a device and a flow's device summary both show, each only when set. */
 export function shownExtra(extra: DeviceExtra) {
@@ -175,7 +175,16 @@ export function blockOf(row: Pick<DevicesTable, 'blocked_at'>): { status: 'BLOCK
   return row.blocked_at !== null ? { status: 'BLOCKED', blockedAt: iso(row.blocked_at) } : { status: 'UNBLOCKED' };
 }
 
-export function deviceLinks(ctx: Context, row: DevicesTable): Links {
+/**
+ * What a device's representation reads of its row (presentDevice), with what its list's order
+ * and filters read (store.ts listShownDevices): never a secret, key or challenge column. The
+ * GETs of a device and of a list select only these (quality bar P1, P1b).
+ */
+export const SHOWN_COLUMNS = ['id', 'type', 'status', 'nickname', 'extra', 'locked_until', 'blocked_at', 'order_position', 'activated_at', 'created_at', 'updated_at', 'push_fails'] as const;
+/** A row as the GETs read it: the shown columns, and the environment and user they were asked for. */
+export type ShownDevice = Pick<DevicesTable, (typeof SHOWN_COLUMNS)[number] | 'environment_id' | 'user_id'>;
+
+export function deviceLinks(ctx: Context, row: Pick<DevicesTable, 'id' | 'environment_id' | 'user_id' | 'status'>): Links {
   const self = ctx.links.device(row.environment_id, row.user_id, row.id);
   const links: Links = {
     self: link(self),
@@ -188,7 +197,7 @@ export function deviceLinks(ctx: Context, row: DevicesTable): Links {
 }
 
 /** The device as PingOne shows it (the seed document's shape for PingID Desktop). */
-export function presentDevice(ctx: Context, row: DevicesTable) {
+export function presentDevice(ctx: Context, row: ShownDevice) {
   const extra = extraOf(row);
   return {
     _links: deviceLinks(ctx, row),

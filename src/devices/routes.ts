@@ -29,7 +29,7 @@ import { ActivateBody as DesktopActivateBody } from './pingid-desktop/kind.js';
 import { Fido2ActivateBody } from './fido2/attestation.js';
 import { OathActivateBody } from './oath-token/kind.js';
 import { sendActivationCode } from './send-activation-code.js';
-import { deleteDevice, listDevices, orderOf, requireDevice } from './store.js';
+import { deleteDevice, listShownDevices, orderOf, requireShownDevice } from './store.js';
 import { unlockDevice } from './unlock.js';
 
 type UserRequest = FastifyRequest<{ Params: { envId: string; userId: string } }>;
@@ -92,7 +92,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     const environment = environmentOf(request);
     const { userId } = request.params;
     const { filter, expand } = request.query;
-    let rows = await listDevices(store.db, environment.id, userId);
+    let rows = await listShownDevices(store.db, environment.id, userId);
     // Devices are scoped to their environment and user and go with the user, so a user with
     // devices exists: the user is read only for an empty list (its 404) or for its order —
     // one query for the usual list instead of two (quality bar P1b). The 404 still comes
@@ -159,7 +159,7 @@ export function registerDeviceRoutes(app: App, ctx: Context): void {
     schema: { tags: ['devices'], params: DeviceParamsSchema, response: { 200: DeviceSchema, ...errorResponses(...STD_ERRORS) } },
   }, async (request) => {
     const environment = environmentOf(request);
-    return presentDevice(ctx, await requireDevice(store.db, environment.id, request.params.userId, request.params.deviceId));
+    return presentDevice(ctx, await requireShownDevice(store.db, environment.id, request.params.userId, request.params.deviceId));
   });
 
   app.post(item, {

@@ -31,8 +31,12 @@ export function correlationValue(sent: string | string[] | undefined): string {
   return [...Buffer.from(value, 'latin1').toString('utf8')].slice(0, MAX).join('').replace(OUTSIDE, '_');
 }
 
-/** A kept value as a response header: its UTF-8 bytes, as Node writes header strings (Latin-1). */
-const asHeader = (value: string): string => Buffer.from(value, 'utf8').toString('latin1');
+const ASCII = /^[\x00-\x7f]*$/;
+/**
+ * A kept value as a response header: its UTF-8 bytes, as Node writes header strings (Latin-1).
+ * ASCII — every generated value, and most sent ones — is its own header form (quality bar P1).
+ */
+const asHeader = (value: string): string => (ASCII.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1'));
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,11 +46,11 @@ declare module 'fastify' {
 
 export function registerCorrelation(app: App): void {
   app.decorateRequest('correlation', null);
-  app.addHook('onRequest', async (request, reply) => {
-    const correlation = { transactionId: correlationValue(request.headers[TRANSACTION_HEADER]), sessionId: correlationValue(request.headers[SESSION_HEADER]) };
-    request.correlation = correlation;
-    reply.header('X-Ping-External-Transaction-ID', asHeader(correlation.transactionId));
-    reply.header('X-Ping-External-Session-ID', asHeader(correlation.sessionId));
-    reply.header('Correlation-Id', request.id);
+  app.addHook('onRequest', (request, reply, done) => {
+    const transactionId = correlationValue(request.headers[TRANSACTION_HEADER]);
+    const sessionId = correlationValue(request.headers[SESSION_HEADER]);
+    request.correlation = { transactionId, sessionId };
+    reply.headers({ 'X-Ping-External-Transaction-ID': asHeader(transactionId), 'X-Ping-External-Session-ID': asHeader(sessionId), 'Correlation-Id': request.id });
+    done();
   });
 }

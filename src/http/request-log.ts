@@ -7,8 +7,8 @@
  * event loop, and at `info` the two lines were the largest cost of an authenticated GET after
  * the database (quality bar P1). One line per response keeps an access log and halves that.
  * Headers and bodies are never logged (tokens, secrets): the `req` serializer below takes
- * method, URL (secret query values redacted), host and address only, and app.ts redacts the
- * header paths besides.
+ * method, URL (secret query values redacted), host, address and the correlation IDs only, and
+ * pino applies it to every `req` a line carries.
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import './correlation.js';

@@ -86,15 +86,24 @@ export class AccessTokens {
     return key ? { ok: true, key: key.publicKey, context: key } : { ok: false, message: 'the access token was signed by an unknown key' };
   };
 
+  /** verify's answer for a token verified before (its cache entry), at the clock's now; undefined for one never verified here. */
+  cached(token: string): VerifyResult | undefined {
+    return this.#fromCache(sha256Hex(token), this.#clock.now());
+  }
+
+  #fromCache(digest: string, now: number): VerifyResult | undefined {
+    const hit = this.#cache.get(digest);
+    if (!hit) return undefined;
+    if (hit.expiresAt > now) return { ok: true, principal: hit };
+    this.#cache.delete(digest);
+    return { ok: false, reason: 'the access token has expired' };
+  }
+
   async verify(token: string): Promise<VerifyResult> {
     const now = this.#clock.now();
     const digest = sha256Hex(token);
-    const hit = this.#cache.get(digest);
-    if (hit) {
-      if (hit.expiresAt > now) return { ok: true, principal: hit };
-      this.#cache.delete(digest);
-      return { ok: false, reason: 'the access token has expired' };
-    }
+    const hit = this.#fromCache(digest, now);
+    if (hit) return hit;
     const verified = await verifyJwt(token, {
       algorithms: ['RS256'],
       // RFC 9068 §2.1 makes typ at+jwt a SHOULD: a token without typ passes, one of another typ not.

@@ -5,7 +5,9 @@
  *
  * Blocked by: the request log's `req` serializer (src/http/request-log.ts) writes the URL with
  * the value of every secret-bearing query parameter replaced by REDACTED — one list, there —
- * and keeps the parameters a request is followed by (cursor, limit, filter).
+ * and keeps the parameters a request is followed by (cursor, limit, filter). The same
+ * serializer is the one place that decides what of a request is logged: never its headers
+ * (Authorization, Cookie) nor its body — the last test checks both.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -89,4 +91,25 @@ test('threat: a sent code reaches the log — sent, listed in the outbox (with w
   assert.equal(checked.body.status, 'COMPLETED', checked.text);
   assert.ok(t.logs.lines.filter((l) => l.includes('/outbox')).length >= 2, 'the outbox requests are logged');
   for (const secret of [code, second]) assert.equal(t.logs.text.includes(secret), false, `the code ${secret} is in the log`);
+});
+
+test('threat: a bearer token, a cookie or a request body reaches the log — at trace level, on a 201, a 400, a 200 and a 401, none of them is in any line', async () => {
+  const t = await startTestServer({ config: { logLevel: 'trace' } });
+  after(() => t.close());
+  const env = t.boot.environmentId;
+  const token = await t.adminToken();
+  const cookie = 'session=cookie-secret-3e91c0';
+  const bodySecret = 'body-secret-value-5a7d2f';
+  const created = await t.request('POST', `/v1/environments/${env}/users`, { body: { username: 'log.body', email: 'log.body@example.com', nickname: bodySecret }, headers: { cookie } });
+  assert.equal(created.status, 201, created.text);
+  const invalid = await t.request('POST', `/v1/environments/${env}/users`, { body: { username: 'log.body2', unknownMember: bodySecret }, headers: { cookie } });
+  assert.equal(invalid.status, 400, invalid.text);
+  const read = await t.request('GET', `/v1/environments/${env}/users`, { headers: { cookie } });
+  assert.equal(read.status, 200, read.text);
+  const refused = await t.request('GET', `/v1/environments/${env}/users`, { token: `${token.slice(0, -4)}AAAA`, headers: { cookie } });
+  assert.equal(refused.status, 401, refused.text);
+  assert.ok(t.logs.lines.filter((l) => l.includes('request completed')).length >= 4, 'the requests are logged');
+  for (const [what, secret] of [['token', token], ['token signature', token.split('.')[2]!], ['cookie', 'cookie-secret-3e91c0'], ['body', bodySecret]] as const) {
+    assert.equal(t.logs.text.includes(secret), false, `the ${what} is in the log`);
+  }
 });
