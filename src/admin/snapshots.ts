@@ -93,9 +93,12 @@ function bootstrapOnly(body: SnapshotBody): SnapshotBody {
 export async function takeInitialSnapshot(ctx: Context, options: { replace?: boolean } = {}): Promise<void> {
   const now = ctx.clock.now();
   await ctx.store.transaction(async (trx) => {
-    const body = await capture(ctx, trx);
     const present = new Set((await trx.selectFrom('snapshots').select('id').where('id', 'in', [INITIAL, BOOTSTRAP]).execute()).map((r) => r.id));
-    if (options.replace || !present.has(INITIAL)) await write(trx, INITIAL, body, now);
+    const initial = options.replace || !present.has(INITIAL);
+    // A restart of a store that has both reads nothing more: the capture is of every table.
+    if (!initial && present.has(BOOTSTRAP)) return;
+    const body = await capture(ctx, trx);
+    if (initial) await write(trx, INITIAL, body, now);
     if (!present.has(BOOTSTRAP)) await write(trx, BOOTSTRAP, bootstrapOnly(body), now);
   });
 }
