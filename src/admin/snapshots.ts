@@ -92,13 +92,13 @@ function bootstrapOnly(body: SnapshotBody): SnapshotBody {
  */
 export async function takeInitialSnapshot(ctx: Context, options: { replace?: boolean } = {}): Promise<void> {
   const now = ctx.clock.now();
+  const have = (db: Db) => db.selectFrom('snapshots').select('id').where('id', 'in', [INITIAL, BOOTSTRAP]).execute().then((rows) => new Set(rows.map((r) => r.id)));
+  // A restart of a store that has both reads nothing more: the capture is of every table.
+  if (!options.replace && (await have(ctx.store.db)).size === 2) return;
   await ctx.store.transaction(async (trx) => {
-    const present = new Set((await trx.selectFrom('snapshots').select('id').where('id', 'in', [INITIAL, BOOTSTRAP]).execute()).map((r) => r.id));
-    const initial = options.replace || !present.has(INITIAL);
-    // A restart of a store that has both reads nothing more: the capture is of every table.
-    if (!initial && present.has(BOOTSTRAP)) return;
     const body = await capture(ctx, trx);
-    if (initial) await write(trx, INITIAL, body, now);
+    const present = await have(trx);
+    if (options.replace || !present.has(INITIAL)) await write(trx, INITIAL, body, now);
     if (!present.has(BOOTSTRAP)) await write(trx, BOOTSTRAP, bootstrapOnly(body), now);
   });
 }
